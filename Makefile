@@ -1,0 +1,38 @@
+# Builds the C core (build/b2c/core.so) and runs the specs.
+# Every variable can be overridden: make LUA_VERSION=5.3, make CC=clang ...
+
+LUA_VERSION ?= 5.4
+LUA         ?= lua$(LUA_VERSION)
+LUA_INCDIR  ?= /usr/include/lua$(LUA_VERSION)
+BUSTED      ?= busted
+
+CC       ?= cc
+CFLAGS   ?= -O2 -g
+WARNINGS ?= -Wall -Wextra -Werror
+LIBFLAG  ?= -shared
+CURL_CFLAGS    ?= $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS      ?= $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+OPENSSL_CFLAGS ?= $(shell pkg-config --cflags libcrypto 2>/dev/null)
+OPENSSL_LIBS   ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcrypto)
+
+SOURCES := $(wildcard csrc/*.c)
+HEADERS := $(wildcard csrc/*.h)
+MODULE  := build/b2c/core.so
+
+ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
+             -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+
+.PHONY: all test clean
+
+all: $(MODULE)
+
+# The module is never linked against liblua: the host interpreter provides it.
+$(MODULE): $(SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LIBFLAG) -o $@ $(SOURCES) $(CURL_LIBS) $(OPENSSL_LIBS) -pthread
+
+test: $(MODULE)
+	$(BUSTED) --lua=$(LUA) spec
+
+clean:
+	rm -rf build

@@ -1,0 +1,243 @@
+#include "http.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+/* libcurl's global state: initialised once per process, never cleaned up
+ * (other libraries in the host may still use libcurl). */
+static pthread_once_t global_once = PTHREAD_ONCE_INIT;
+static CURLcode global_rc = CURLE_OK;
+
+static void global_init(void)
+{
+    global_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+int b2c_http_global_init(void)
+{
+    pthread_once(&global_once, global_init);
+    return global_rc == CURLE_OK ? 0 : -1;
+}
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
+{
+    b2c_http *h = (b2c_http *)ud;
+    size_t n = size * nmemb;
+    if (h->response.len + n > h->max_response) {
+        h->too_large = 1;
+        return 0; /* makes libcurl abort the transfer */
+    }
+    if (b2c_buf_append(&h->response, data, n) < 0)
+        return 0;
+    return n;
+}
+
+static size_t on_upload(char *buf, size_t size, size_t nitems, void *ud)
+{
+    b2c_http *h = (b2c_http *)ud;
+    size_t room = size * nitems, left = h->upload_len - h->upload_pos;
+    size_t n = left < room ? left : room;
+    memcpy(buf, h->upload + h->upload_pos, n);
+    h->upload_pos += n;
+    return n;
+}
+
+/* Rewinding is allowed only before the first byte was handed over. */
+static int on_seek(void *ud, curl_off_t offset, int origin)
+{
+    b2c_http *h = (b2c_http *)ud;
+    if (origin == SEEK_SET && offset == 0 && h->upload_pos == 0)
+        return CURL_SEEKFUNC_OK;
+    return CURL_SEEKFUNC_CANTSEEK;
+}
+
+static int is_loopback_http(const char *url)
+{
+    static const char *const prefixes[] = {"http://127.", "http://localhost:", "http://localhost/",
+                                           "http://[::1]"};
+    size_t i;
+    if (strcmp(url, "http://localhost") == 0)
+        return 1;
+    for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
+        if (strncmp(url, prefixes[i], strlen(prefixes[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static void set_protocols(CURL *e, const char *list)
+{
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, list);
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+                     strchr(list, ',') ? (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS)
+                                       : (long)CURLPROTO_HTTPS);
+#endif
+}
+
+int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE])
+{
+    CURL *e;
+    int plain = strncmp(c->base_url, "http://", 7) == 0;
+    if (!plain && strncmp(c->base_url, "https://", 8) != 0) {
+        snprintf(msg, B2C_MSG_SIZE, "baseUrl: must start with https://");
+        return -1;
+    }
+    if (plain && !is_loopback_http(c->base_url)) {
+        snprintf(msg, B2C_MSG_SIZE,
+                 "baseUrl: plain http is allowed only for loopback hosts; use https://");
+        return -1;
+    }
+    if (b2c_http_global_init() < 0 || (e = curl_easy_init()) == NULL) {
+        snprintf(msg, B2C_MSG_SIZE, "libcurl could not be initialised");
+        return -1;
+    }
+    h->easy = e;
+    h->max_response = c->max_response;
+    h->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, h->errbuf);
+    curl_easy_setopt(e, CURLOPT_USERAGENT, c->user_agent);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (c->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, c->ca_file);
+    set_protocols(e, plain ? "http,https" : "https");
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
+    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
+    curl_easy_setopt(e, CURLOPT_READDATA, h);
+    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
+    curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
+    return 0;
+}
+
+void b2c_http_close(b2c_http *h)
+{
+    if (h->easy != NULL) {
+        curl_easy_cleanup(h->easy);
+        h->easy = NULL;
+    }
+    b2c_buf_free(&h->response);
+}
+
+/* Frees a header list after wiping each line: one holds a credential. */
+static void free_headers(struct curl_slist *list)
+{
+    struct curl_slist *l;
+    for (l = list; l != NULL; l = l->next)
+        OPENSSL_cleanse(l->data, strlen(l->data));
+    curl_slist_free_all(list);
+}
+
+static struct curl_slist *add_header(struct curl_slist *list, const char *line, int *failed)
+{
+    struct curl_slist *next = curl_slist_append(list, line);
+    if (next == NULL)
+        *failed = 1;
+    return next != NULL ? next : list;
+}
+
+static int unsent_is_retryable(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_GOT_NOTHING:
+        return 1;
+    default:
+        return 0; /* TLS trust, bad URL, unsupported protocol: retrying won't help */
+    }
+}
+
+static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
+{
+    long request_bytes = 0;
+    int sent;
+    curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r->status);
+    r->curl_code = (int)rc;
+    r->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
+    if (rc == CURLE_OK) {
+        r->outcome = B2C_RESPONSE;
+        return;
+    }
+    snprintf(r->message, sizeof r->message, "%s",
+             h->errbuf[0] ? h->errbuf : curl_easy_strerror(rc));
+    if (h->too_large) {
+        r->outcome = B2C_TOO_LARGE;
+        snprintf(r->message, sizeof r->message, "response larger than %lu bytes",
+                 (unsigned long)h->max_response);
+        return;
+    }
+    curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+    sent = is_post ? h->upload_pos > 0 : request_bytes > 0;
+    if (sent || rc == CURLE_SEND_FAIL_REWIND) {
+        r->outcome = B2C_AMBIGUOUS;
+    } else {
+        r->outcome = B2C_UNSENT;
+        r->retryable = unsent_is_retryable(rc);
+    }
+}
+
+void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
+                      const char *body, size_t body_len, b2c_http_result *r)
+{
+    struct curl_slist *headers = NULL;
+    b2c_buf line = {NULL, 0, 0};
+    int failed = 0;
+    CURLcode rc;
+
+    memset(r, 0, sizeof *r);
+    b2c_buf_clear(&h->response);
+    h->too_large = 0;
+    h->errbuf[0] = '\0';
+
+    headers = add_header(headers, "Accept: application/json", &failed);
+    headers = add_header(headers, "Expect:", &failed);
+    if (body != NULL)
+        headers = add_header(headers, "Content-Type: application/json", &failed);
+    if (b2c_buf_append(&line, "Authorization: ", 15) < 0 ||
+        b2c_buf_append(&line, authorization, strlen(authorization)) < 0)
+        failed = 1;
+    else
+        headers = add_header(headers, line.data, &failed);
+    b2c_buf_free(&line);
+    if (failed) {
+        free_headers(headers);
+        r->outcome = B2C_UNSENT;
+        snprintf(r->message, sizeof r->message, "out of memory");
+        return;
+    }
+
+    curl_easy_setopt(h->easy, CURLOPT_URL, url);
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, headers);
+    if (body != NULL) {
+        h->upload = body;
+        h->upload_len = body_len;
+        h->upload_pos = 0;
+        curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
+        curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    } else {
+        curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
+    }
+    rc = curl_easy_perform(h->easy);
+    classify(h, rc, body != NULL, r);
+
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
+    free_headers(headers);
+    h->upload = NULL;
+    h->upload_len = h->upload_pos = 0;
+}

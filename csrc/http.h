@@ -1,0 +1,64 @@
+/* One keep-alive HTTP connection per client, on a reused libcurl easy
+ * handle. Pure C: no Lua. */
+#ifndef B2C_HTTP_H
+#define B2C_HTTP_H
+
+#include <stddef.h>
+
+#include <curl/curl.h>
+
+#include "crypto.h"
+#include "secret.h"
+
+typedef struct b2c_http_config {
+    const char *base_url;   /* https://host[:port]; http only for loopback hosts */
+    const char *user_agent;
+    const char *ca_file;    /* NULL: the system trust store */
+    long timeout_ms;
+    long connect_timeout_ms;
+    size_t max_response;    /* larger bodies are refused */
+} b2c_http_config;
+
+typedef struct b2c_http {
+    CURL *easy;
+    b2c_buf response;       /* body of the last response; may hold a token */
+    size_t max_response;
+    int too_large;
+    const char *upload;     /* the POST body being sent */
+    size_t upload_len, upload_pos;
+    char errbuf[CURL_ERROR_SIZE];
+} b2c_http;
+
+typedef enum b2c_outcome {
+    B2C_RESPONSE = 0,   /* a complete response: status and body */
+    B2C_UNSENT,         /* failed before any request byte left */
+    B2C_AMBIGUOUS,      /* sent (perhaps in part), no complete response */
+    B2C_TOO_LARGE,      /* the response exceeded max_response */
+    B2C_BAD_ANSWER      /* a response the caller could not use (see message) */
+} b2c_outcome;
+
+typedef struct b2c_http_result {
+    b2c_outcome outcome;
+    long status;        /* HTTP status, when a response started */
+    int retryable;      /* for B2C_UNSENT: worth trying again later */
+    int timed_out;
+    int curl_code;
+    char message[B2C_MSG_SIZE + CURL_ERROR_SIZE];
+} b2c_http_result;
+
+/* Once per process; returns 0 or -1. Skipped when the host owns libcurl. */
+int b2c_http_global_init(void);
+
+/* 0 on success; -1 with a message naming the problem. */
+int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE]);
+void b2c_http_close(b2c_http *h);
+
+/* GET when body is NULL, else POST of body as JSON. authorization is the
+ * whole header value ("Bearer ...", "Basic ..."), wiped after use.
+ * A POST body is handed to libcurl through a read callback that refuses to
+ * rewind once read: libcurl cannot silently replay it on a fresh
+ * connection when a reused one dies (that replay would be a second payout). */
+void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
+                      const char *body, size_t body_len, b2c_http_result *r);
+
+#endif

@@ -1,0 +1,190 @@
+#include "json_scan.h"
+
+#include <string.h>
+
+#define MAX_DEPTH 32
+
+typedef struct scanner {
+    const char *p, *end;
+} scanner;
+
+static void skip_ws(scanner *s)
+{
+    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+        s->p++;
+}
+
+static int hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* At an opening quote: moves past the closing one; span is the inside. */
+static int scan_string(scanner *s, b2c_json_span *span)
+{
+    const char *start = ++s->p;
+    while (s->p < s->end) {
+        unsigned char c = (unsigned char)*s->p;
+        if (c == '"') {
+            span->p = start;
+            span->n = (size_t)(s->p - start);
+            span->is_string = 1;
+            s->p++;
+            return 0;
+        }
+        if (c < 0x20)
+            return -1;
+        if (c == '\\') {
+            if (++s->p >= s->end)
+                return -1;
+            if (*s->p == 'u') {
+                int i;
+                for (i = 1; i <= 4; i++)
+                    if (s->p + i >= s->end || !hex(s->p[i]))
+                        return -1;
+                s->p += 4;
+            } else if (strchr("\"\\/bfnrt", *s->p) == NULL) {
+                return -1;
+            }
+        }
+        s->p++;
+    }
+    return -1;
+}
+
+static int scan_digits(scanner *s)
+{
+    const char *start = s->p;
+    while (s->p < s->end && *s->p >= '0' && *s->p <= '9')
+        s->p++;
+    return s->p > start ? 0 : -1;
+}
+
+static int scan_number(scanner *s)
+{
+    if (s->p < s->end && *s->p == '-')
+        s->p++;
+    if (scan_digits(s) < 0)
+        return -1;
+    if (s->p < s->end && *s->p == '.') {
+        s->p++;
+        if (scan_digits(s) < 0)
+            return -1;
+    }
+    if (s->p < s->end && (*s->p == 'e' || *s->p == 'E')) {
+        s->p++;
+        if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
+            s->p++;
+        if (scan_digits(s) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+static int scan_literal(scanner *s, const char *word)
+{
+    size_t n = strlen(word);
+    if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0)
+        return -1;
+    s->p += n;
+    return 0;
+}
+
+static int scan_value(scanner *s, int depth, b2c_json_span *span);
+
+/* Object or array. For the top-level object (want != NULL) records the
+ * value of member `want`. */
+static int scan_container(scanner *s, int depth, const char *want, b2c_json_span *found,
+                          int *hit)
+{
+    char close = *s->p == '{' ? '}' : ']';
+    int is_object = close == '}';
+    if (depth > MAX_DEPTH)
+        return -1;
+    s->p++;
+    skip_ws(s);
+    if (s->p < s->end && *s->p == close) {
+        s->p++;
+        return 0;
+    }
+    for (;;) {
+        b2c_json_span name, value;
+        skip_ws(s);
+        if (is_object) {
+            if (s->p >= s->end || *s->p != '"' || scan_string(s, &name) < 0)
+                return -1;
+            skip_ws(s);
+            if (s->p >= s->end || *s->p != ':')
+                return -1;
+            s->p++;
+            skip_ws(s);
+        }
+        if (scan_value(s, depth + 1, &value) < 0)
+            return -1;
+        if (is_object && want != NULL && !*hit && name.n == strlen(want) &&
+            memcmp(name.p, want, name.n) == 0) {
+            *found = value;
+            *hit = 1;
+        }
+        skip_ws(s);
+        if (s->p >= s->end)
+            return -1;
+        if (*s->p == ',') {
+            s->p++;
+            continue;
+        }
+        if (*s->p == close) {
+            s->p++;
+            return 0;
+        }
+        return -1;
+    }
+}
+
+static int scan_value(scanner *s, int depth, b2c_json_span *span)
+{
+    const char *start = s->p;
+    int rc, unused = 0;
+    if (s->p >= s->end)
+        return -1;
+    switch (*s->p) {
+    case '"':
+        return scan_string(s, span);
+    case '{':
+    case '[':
+        rc = scan_container(s, depth, NULL, NULL, &unused);
+        break;
+    case 't':
+        rc = scan_literal(s, "true");
+        break;
+    case 'f':
+        rc = scan_literal(s, "false");
+        break;
+    case 'n':
+        rc = scan_literal(s, "null");
+        break;
+    default:
+        rc = scan_number(s);
+    }
+    span->p = start;
+    span->n = (size_t)(s->p - start);
+    span->is_string = 0;
+    return rc;
+}
+
+int b2c_json_find(const char *json, size_t n, const char *key, b2c_json_span *out)
+{
+    scanner s;
+    int hit = 0;
+    s.p = json;
+    s.end = json + n;
+    skip_ws(&s);
+    if (s.p >= s.end || *s.p != '{')
+        return -1;
+    if (scan_container(&s, 1, key, out, &hit) < 0)
+        return -1;
+    skip_ws(&s);
+    if (s.p != s.end)
+        return -1;
+    return hit;
+}

@@ -1,0 +1,455 @@
+/* The Lua binding: module b2c.core. It only moves values between Lua and
+ * the pure-C parts (http, oauth, token_cache, crypto); sequencing and
+ * error objects live in the Lua modules. Every Lua call that can raise
+ * happens before C resources are taken, or the resources belong to a
+ * userdata whose __gc releases them. Secrets (consumer secret, security
+ * credential, access token) stay in C and are wiped when released. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/evp.h>
+#include <openssl/err.h>
+
+#include "compat.h"
+#include "crypto.h"
+#include "http.h"
+#include "oauth.h"
+#include "secret.h"
+#include "token_cache.h"
+#include "version.h"
+
+#define CLIENT_MT "b2c.core.client"
+
+typedef struct client {
+    b2c_http http;
+    char *base_url;
+    char *consumer_key;
+    char *consumer_secret;      /* secret */
+    char *credential;           /* secret */
+    b2c_token_entry *tokens;    /* shared with every client of the same app */
+    char *token;                /* secret: this client's copy of the shared token */
+    unsigned long token_generation;
+    b2c_buf request;            /* the body being sent: holds the credential */
+    b2c_http_result failure;    /* details of the last failed token fetch */
+    int open;
+} client;
+
+static client *check_client(lua_State *L)
+{
+    client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (!c->open)
+        luaL_error(L, "b2c client is closed");
+    return c;
+}
+
+static void release(client *c)
+{
+    b2c_http_close(&c->http);
+    b2c_token_entry_release(c->tokens);
+    c->tokens = NULL;
+    b2c_secret_free(c->consumer_secret);
+    b2c_secret_free(c->credential);
+    b2c_secret_free(c->token);
+    free(c->base_url);
+    free(c->consumer_key);
+    c->consumer_secret = c->credential = c->token = c->base_url = c->consumer_key = NULL;
+    b2c_buf_free(&c->request);
+    c->open = 0;
+}
+
+/* close, __gc and __close: one idempotent function. */
+static int client_close(lua_State *L)
+{
+    client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+    release(c);
+    return 0;
+}
+
+static int client_tostring(lua_State *L)
+{
+    client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
+    if (c->open)
+        lua_pushfstring(L, "b2c.core.client (%s)", c->base_url);
+    else
+        lua_pushliteral(L, "b2c.core.client (closed)");
+    return 1;
+}
+
+static const char *field_string(lua_State *L, int t, const char *name, size_t *len)
+{
+    const char *s;
+    lua_getfield(L, t, name); /* left on the stack: keeps the string alive */
+    if (lua_isnil(L, -1))
+        return NULL;
+    s = lua_tolstring(L, -1, len);
+    if (s == NULL)
+        luaL_error(L, "b2c.core.client: %s must be a string", name);
+    return s;
+}
+
+static long field_ms(lua_State *L, int t, const char *name, double dflt_seconds)
+{
+    double v;
+    lua_getfield(L, t, name);
+    v = lua_isnil(L, -1) ? dflt_seconds : luaL_checknumber(L, -1);
+    lua_pop(L, 1);
+    if (!(v > 0 && v <= 86400))
+        luaL_error(L, "b2c.core.client: %s must be 0 < seconds <= 86400", name);
+    return (long)(v * 1000 + 0.5);
+}
+
+static int fail_config(lua_State *L, const char *field, const char *message)
+{
+    lua_pushnil(L);
+    lua_pushstring(L, message);
+    lua_pushstring(L, field);
+    return 3;
+}
+
+static int identity(const char *base, const char *key, const char *secret, unsigned char out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, base, strlen(base) + 1) == 1 &&
+             EVP_DigestUpdate(md, key, strlen(key) + 1) == 1 &&
+             EVP_DigestUpdate(md, secret, strlen(secret)) == 1 &&
+             EVP_DigestFinal_ex(md, out, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return ok ? 0 : -1;
+}
+
+/* core.client{ baseUrl, consumerKey, consumerSecret, securityCredential |
+ *   initiatorPassword + certificate, userAgent, caFile, timeout,
+ *   connectTimeout, maxResponseBytes } -> client | nil, message, field */
+static int core_client(lua_State *L)
+{
+    size_t base_len, key_len, secret_len, cred_len = 0, pass_len = 0, cert_len = 0;
+    const char *base, *key, *secret, *cred, *pass, *cert, *agent, *ca_file;
+    long timeout_ms, connect_ms;
+    lua_Integer max_response;
+    char msg[B2C_MSG_SIZE];
+    b2c_http_config hc;
+    unsigned char id[32];
+    client *c;
+
+    luaL_checktype(L, 1, LUA_TTABLE);
+    base = field_string(L, 1, "baseUrl", &base_len);
+    key = field_string(L, 1, "consumerKey", &key_len);
+    secret = field_string(L, 1, "consumerSecret", &secret_len);
+    cred = field_string(L, 1, "securityCredential", &cred_len);
+    pass = field_string(L, 1, "initiatorPassword", &pass_len);
+    cert = field_string(L, 1, "certificate", &cert_len);
+    agent = field_string(L, 1, "userAgent", NULL);
+    ca_file = field_string(L, 1, "caFile", NULL);
+    timeout_ms = field_ms(L, 1, "timeout", 30);
+    connect_ms = field_ms(L, 1, "connectTimeout", 10);
+    lua_getfield(L, 1, "maxResponseBytes");
+    max_response = lua_isnil(L, -1) ? 65536 : luaL_checkinteger(L, -1);
+    lua_pop(L, 1);
+    if (base == NULL || key == NULL || secret == NULL || agent == NULL)
+        return luaL_error(L, "b2c.core.client: baseUrl, consumerKey, consumerSecret and "
+                             "userAgent are required");
+    if ((cred == NULL) == (pass == NULL))
+        return fail_config(L, "securityCredential",
+                           "give exactly one of securityCredential or initiatorPassword");
+    if (pass != NULL && cert == NULL)
+        return luaL_error(L, "b2c.core.client: initiatorPassword needs certificate");
+    if (max_response < 1024 || max_response > 64 * 1024 * 1024)
+        return fail_config(L, "maxResponseBytes", "maxResponseBytes: must be 1024..67108864");
+    if (strlen(base) != base_len || strlen(key) != key_len || strlen(secret) != secret_len ||
+        (cred != NULL && strlen(cred) != cred_len))
+        return fail_config(L, "baseUrl", "configuration strings must not contain NUL bytes");
+
+    /* From here on, resources belong to the userdata and __gc frees them. */
+    c = (client *)lua_newuserdata(L, sizeof *c);
+    memset(c, 0, sizeof *c);
+    luaL_getmetatable(L, CLIENT_MT);
+    lua_setmetatable(L, -2);
+    c->open = 1;
+
+    hc.base_url = base;
+    hc.user_agent = agent;
+    hc.ca_file = ca_file;
+    hc.timeout_ms = timeout_ms;
+    hc.connect_timeout_ms = connect_ms;
+    hc.max_response = (size_t)max_response;
+    if (b2c_http_open(&c->http, &hc, msg) < 0) {
+        release(c);
+        return fail_config(L, "baseUrl", msg);
+    }
+    if (pass != NULL) {
+        c->credential = b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert,
+                                               cert_len, msg);
+        if (c->credential == NULL) {
+            release(c);
+            return fail_config(L, strncmp(msg, "initiatorPassword", 17) == 0
+                                      ? "initiatorPassword" : "certificate", msg);
+        }
+    } else {
+        c->credential = b2c_secret_dup(cred, cred_len);
+    }
+    c->base_url = b2c_secret_dup(base, base_len);
+    c->consumer_key = b2c_secret_dup(key, key_len);
+    c->consumer_secret = b2c_secret_dup(secret, secret_len);
+    if (c->credential == NULL || c->base_url == NULL || c->consumer_key == NULL ||
+        c->consumer_secret == NULL || identity(base, key, secret, id) < 0 ||
+        (c->tokens = b2c_token_entry_get(id)) == NULL) {
+        release(c);
+        return luaL_error(L, "b2c.core.client: out of memory");
+    }
+    return 1;
+}
+
+static const char *outcome_name(b2c_outcome o)
+{
+    switch (o) {
+    case B2C_RESPONSE: return "response";
+    case B2C_UNSENT: return "unsent";
+    case B2C_AMBIGUOUS: return "ambiguous";
+    case B2C_TOO_LARGE: return "too_large";
+    default: return "bad_answer";
+    }
+}
+
+/* nil, { outcome, message, status, retryable, timedOut, curlCode, body } */
+static int push_failure(lua_State *L, client *c, const b2c_http_result *r)
+{
+    lua_pushnil(L);
+    lua_createtable(L, 0, 7);
+    lua_pushstring(L, outcome_name(r->outcome));
+    lua_setfield(L, -2, "outcome");
+    lua_pushstring(L, r->message);
+    lua_setfield(L, -2, "message");
+    if (r->status > 0) {
+        lua_pushinteger(L, (lua_Integer)r->status);
+        lua_setfield(L, -2, "status");
+    }
+    lua_pushboolean(L, r->retryable);
+    lua_setfield(L, -2, "retryable");
+    lua_pushboolean(L, r->timed_out);
+    lua_setfield(L, -2, "timedOut");
+    lua_pushinteger(L, r->curl_code);
+    lua_setfield(L, -2, "curlCode");
+    /* Only a plain error answer is handed over: a 200 the core could not
+     * use may carry a token. */
+    if (r->outcome == B2C_RESPONSE) {
+        lua_pushlstring(L, c->http.response.data ? c->http.response.data : "",
+                        c->http.response.len);
+        lua_setfield(L, -2, "body");
+    }
+    b2c_buf_clear(&c->http.response);
+    return 2;
+}
+
+static int fetch_token(void *ud, char **token, double *ttl)
+{
+    client *c = (client *)ud;
+    return b2c_oauth_fetch(&c->http, c->base_url, c->consumer_key, c->consumer_secret, token,
+                           ttl, &c->failure);
+}
+
+/* client:token() -> true | nil, failure. The token itself never reaches Lua. */
+static int client_token(lua_State *L)
+{
+    client *c = check_client(L);
+    b2c_secret_free(c->token);
+    c->token = NULL;
+    memset(&c->failure, 0, sizeof c->failure);
+    if (b2c_token_get(c->tokens, fetch_token, c, &c->token, &c->token_generation) < 0) {
+        if (c->failure.message[0] == '\0')
+            strcpy(c->failure.message, "out of memory");
+        return push_failure(L, c, &c->failure);
+    }
+    b2c_buf_clear(&c->http.response); /* held the OAuth answer */
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* client:drop_token(): the gateway rejected the token; forget it everywhere
+ * unless another client has already replaced it. */
+static int client_drop_token(lua_State *L)
+{
+    client *c = check_client(L);
+    if (c->token != NULL)
+        b2c_token_invalidate(c->tokens, c->token_generation);
+    b2c_secret_free(c->token);
+    c->token = NULL;
+    return 0;
+}
+
+/* Replaces every occurrence of the token in the answer: Daraja echoes it in
+ * "Invalid Access Token - <token>" messages. */
+static void redact_token(b2c_buf *body, const char *token)
+{
+    static const char mask[] = "[redacted]";
+    size_t tn = strlen(token), mn = sizeof mask - 1, i = 0;
+    if (tn < mn || body->data == NULL)
+        return;
+    while (i + tn <= body->len) {
+        if (memcmp(body->data + i, token, tn) == 0) {
+            memcpy(body->data + i, mask, mn);
+            memmove(body->data + i + mn, body->data + i + tn, body->len - i - tn);
+            body->len -= tn - mn;
+            body->data[body->len] = '\0';
+            i += mn;
+        } else {
+            i++;
+        }
+    }
+}
+
+/* client:post(path, json, withCredential) -> status, body | nil, failure.
+ * With withCredential the core adds "SecurityCredential" to the JSON object
+ * itself, so the credential never passes through Lua strings. */
+static int client_post(lua_State *L)
+{
+    client *c = check_client(L);
+    size_t path_len, json_len;
+    const char *path = luaL_checklstring(L, 2, &path_len);
+    const char *json = luaL_checklstring(L, 3, &json_len);
+    int with_credential = lua_toboolean(L, 4);
+    b2c_buf url = {NULL, 0, 0}, auth = {NULL, 0, 0};
+    b2c_http_result r;
+    int oom;
+
+    if (c->token == NULL)
+        return luaL_error(L, "b2c client: post() needs a token: call token() first");
+    if (json_len < 2 || json[0] != '{' || path[0] != '/')
+        return luaL_error(L, "b2c client: post() needs a path and a JSON object");
+
+    b2c_buf_clear(&c->request);
+    c->request.len = 0;
+    if (with_credential) {
+        oom = b2c_buf_append(&c->request, "{\"SecurityCredential\":\"", 23) < 0 ||
+              b2c_buf_append(&c->request, c->credential, strlen(c->credential)) < 0 ||
+              b2c_buf_append(&c->request, "\"", 1) < 0 ||
+              (json_len > 2 && b2c_buf_append(&c->request, ",", 1) < 0) ||
+              b2c_buf_append(&c->request, json + 1, json_len - 1) < 0;
+    } else {
+        oom = b2c_buf_append(&c->request, json, json_len) < 0;
+    }
+    oom = oom || b2c_buf_append(&url, c->base_url, strlen(c->base_url)) < 0 ||
+          b2c_buf_append(&url, path, path_len) < 0 || b2c_buf_append(&auth, "Bearer ", 7) < 0 ||
+          b2c_buf_append(&auth, c->token, strlen(c->token)) < 0;
+    if (oom) {
+        memset(&r, 0, sizeof r);
+        r.outcome = B2C_UNSENT;
+        strcpy(r.message, "out of memory");
+    } else {
+        b2c_http_perform(&c->http, url.data, auth.data, c->request.data, c->request.len, &r);
+    }
+    b2c_buf_free(&url);
+    b2c_buf_free(&auth);
+    b2c_buf_clear(&c->request);
+
+    if (r.outcome != B2C_RESPONSE)
+        return push_failure(L, c, &r);
+    redact_token(&c->http.response, c->token);
+    lua_pushinteger(L, (lua_Integer)r.status);
+    lua_pushlstring(L, c->http.response.data ? c->http.response.data : "", c->http.response.len);
+    b2c_buf_clear(&c->http.response);
+    return 2;
+}
+
+/* core.encrypt_credential(password, certificate) -> base64 | nil, message */
+static int core_encrypt_credential(lua_State *L)
+{
+    size_t pass_len, cert_len;
+    const char *pass = luaL_checklstring(L, 1, &pass_len);
+    const char *cert = luaL_checklstring(L, 2, &cert_len);
+    char msg[B2C_MSG_SIZE];
+    char *b64 = b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert, cert_len, msg);
+    if (b64 == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        return 2;
+    }
+    lua_pushstring(L, b64);
+    b2c_secret_free(b64);
+    return 1;
+}
+
+/* core.decrypt_credential(base64, privateKeyPem) -> plaintext | nil, message
+ * For simulators and tests: the inverse of encrypt_credential. */
+static int core_decrypt_credential(lua_State *L)
+{
+    size_t b64_len, key_len, out_len = 0;
+    const char *b64 = luaL_checklstring(L, 1, &b64_len);
+    const char *key = luaL_checklstring(L, 2, &key_len);
+    char msg[B2C_MSG_SIZE];
+    char *plain = b2c_credential_decrypt(b64, b64_len, key, key_len, &out_len, msg);
+    if (plain == NULL) {
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        return 2;
+    }
+    lua_pushlstring(L, plain, out_len);
+    OPENSSL_cleanse(plain, out_len);
+    free(plain);
+    return 1;
+}
+
+static int core_uuid(lua_State *L)
+{
+    char id[37];
+    if (b2c_uuid4(id) < 0)
+        return luaL_error(L, "b2c: the random number generator failed");
+    lua_pushstring(L, id);
+    return 1;
+}
+
+static void push_curl_info(lua_State *L)
+{
+    const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
+    lua_pushstring(L, v->version);
+    lua_setfield(L, -2, "curlVersion");
+    lua_pushstring(L, v->ssl_version ? v->ssl_version : "");
+    lua_setfield(L, -2, "sslVersion");
+    lua_pushboolean(L, (v->features & CURL_VERSION_ASYNCHDNS) != 0);
+    lua_setfield(L, -2, "asyncDns");
+}
+
+static const luaL_Reg client_methods[] = {
+    {"token", client_token},
+    {"drop_token", client_drop_token},
+    {"post", client_post},
+    {"close", client_close},
+    {NULL, NULL}};
+
+static const luaL_Reg core_functions[] = {
+    {"client", core_client},
+    {"encrypt_credential", core_encrypt_credential},
+    {"decrypt_credential", core_decrypt_credential},
+    {"uuid", core_uuid},
+    {NULL, NULL}};
+
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
+#endif
+#ifdef __cplusplus
+extern "C"
+#endif
+int luaopen_b2c_core(lua_State *L)
+{
+    if (b2c_http_global_init() < 0)
+        return luaL_error(L, "b2c: curl_global_init failed");
+    if (luaL_newmetatable(L, CLIENT_MT)) {
+        b2c_newlib(L, client_methods);
+        lua_setfield(L, -2, "__index");
+        lua_pushcfunction(L, client_close);
+        lua_setfield(L, -2, "__gc");
+        lua_pushcfunction(L, client_close);
+        lua_setfield(L, -2, "__close");
+        lua_pushcfunction(L, client_tostring);
+        lua_setfield(L, -2, "__tostring");
+        lua_pushliteral(L, "b2c.core.client");
+        lua_setfield(L, -2, "__metatable");
+    }
+    lua_pop(L, 1);
+    b2c_newlib(L, core_functions);
+    lua_pushliteral(L, B2C_VERSION);
+    lua_setfield(L, -2, "version");
+    push_curl_info(L);
+    return 1;
+}

@@ -1,0 +1,13 @@
+/* Fetching a Daraja OAuth token. Pure C: no Lua. */
+#ifndef B2C_OAUTH_H
+#define B2C_OAUTH_H
+
+#include "http.h"
+
+/* GET {base}/oauth/v1/generate?grant_type=client_credentials with Basic
+ * auth. Returns 0 with *token (a malloc'd secret) and *ttl_seconds, or -1
+ * with r describing the failure (the answer's body stays in h->response). */
+int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const char *secret,
+                    char **token, double *ttl_seconds, b2c_http_result *r);
+
+#endif

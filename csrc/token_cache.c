@@ -1,0 +1,128 @@
+#include "token_cache.h"
+#include "secret.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct b2c_token_entry {
+    unsigned char id[32];
+    char *token;             /* NULL when none is cached */
+    double refresh_at;       /* monotonic seconds */
+    unsigned long generation;
+    int fetching;
+    int refs;
+    pthread_cond_t fetched;
+    b2c_token_entry *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static b2c_token_entry *entries = NULL;
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Refresh a little before expiry so a token never dies in flight:
+ * a tenth of its life, clamped to 1..60 s, and never more than half of it. */
+static double refresh_margin(double ttl)
+{
+    double m = ttl / 10;
+    m = m < 1 ? 1 : m > 60 ? 60 : m;
+    return m > ttl / 2 ? ttl / 2 : m;
+}
+
+b2c_token_entry *b2c_token_entry_get(const unsigned char id[32])
+{
+    b2c_token_entry *e;
+    pthread_mutex_lock(&lock);
+    for (e = entries; e != NULL; e = e->next)
+        if (memcmp(e->id, id, 32) == 0)
+            break;
+    if (e == NULL && (e = (b2c_token_entry *)calloc(1, sizeof *e)) != NULL) {
+        memcpy(e->id, id, 32);
+        pthread_cond_init(&e->fetched, NULL);
+        e->next = entries;
+        entries = e;
+    }
+    if (e != NULL)
+        e->refs++;
+    pthread_mutex_unlock(&lock);
+    return e;
+}
+
+void b2c_token_entry_release(b2c_token_entry *e)
+{
+    b2c_token_entry **p;
+    if (e == NULL)
+        return;
+    pthread_mutex_lock(&lock);
+    if (--e->refs > 0) {
+        pthread_mutex_unlock(&lock);
+        return;
+    }
+    for (p = &entries; *p != NULL; p = &(*p)->next)
+        if (*p == e) {
+            *p = e->next;
+            break;
+        }
+    pthread_mutex_unlock(&lock);
+    b2c_secret_free(e->token);
+    pthread_cond_destroy(&e->fetched);
+    free(e);
+}
+
+int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **token,
+                  unsigned long *generation)
+{
+    char *fresh = NULL;
+    double ttl = 0;
+    int rc;
+
+    pthread_mutex_lock(&lock);
+    for (;;) {
+        if (e->token != NULL && now_seconds() < e->refresh_at) {
+            *token = b2c_secret_dup(e->token, strlen(e->token));
+            *generation = e->generation;
+            pthread_mutex_unlock(&lock);
+            return *token != NULL ? 0 : -1;
+        }
+        if (!e->fetching)
+            break;
+        pthread_cond_wait(&e->fetched, &lock);
+    }
+    e->fetching = 1;
+    pthread_mutex_unlock(&lock);
+
+    rc = fetch(ud, &fresh, &ttl); /* the network call runs unlocked */
+
+    pthread_mutex_lock(&lock);
+    e->fetching = 0;
+    if (rc == 0) {
+        b2c_secret_free(e->token);
+        e->token = fresh;
+        e->refresh_at = now_seconds() + ttl - refresh_margin(ttl);
+        e->generation++;
+        *token = b2c_secret_dup(fresh, strlen(fresh));
+        *generation = e->generation;
+        if (*token == NULL)
+            rc = -1;
+    }
+    pthread_cond_broadcast(&e->fetched);
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation)
+{
+    pthread_mutex_lock(&lock);
+    if (e->token != NULL && e->generation == generation) {
+        b2c_secret_free(e->token);
+        e->token = NULL;
+    }
+    pthread_mutex_unlock(&lock);
+}

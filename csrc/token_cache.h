@@ -1,0 +1,36 @@
+/* The process-wide OAuth token cache.
+ *
+ * Daraja invalidates an app's previous token whenever a new one is issued,
+ * so every client in the process that talks to the same host with the same
+ * consumer key and secret must share one token. This is the core's one
+ * deliberate piece of global mutable state: a list of entries guarded by a
+ * mutex, each entry reference-counted by the clients using it and wiped
+ * when the last one lets go. At most one fetch per entry runs at a time;
+ * other threads wait for its outcome instead of fetching their own. */
+#ifndef B2C_TOKEN_CACHE_H
+#define B2C_TOKEN_CACHE_H
+
+#include <stddef.h>
+
+typedef struct b2c_token_entry b2c_token_entry;
+
+/* Fetches a fresh token: returns 0 with a malloc'd secret token and its
+ * lifetime in seconds, or -1 (the callback keeps its own error details). */
+typedef int (*b2c_token_fetch)(void *ud, char **token, double *ttl_seconds);
+
+/* The entry for this identity (a digest of host, key and secret), created
+ * on first use. NULL when out of memory. */
+b2c_token_entry *b2c_token_entry_get(const unsigned char id[32]);
+void b2c_token_entry_release(b2c_token_entry *e);
+
+/* A valid token, fetched through fetch() when none is cached or the cached
+ * one is close to expiry. On success *token is a malloc'd copy (a secret)
+ * and *generation identifies it; returns 0, or -1 when the fetch failed. */
+int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **token,
+                  unsigned long *generation);
+
+/* Forgets the cached token if it is still the given generation (another
+ * thread may already have replaced it). */
+void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation);
+
+#endif
