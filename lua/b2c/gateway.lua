@@ -1,0 +1,121 @@
+-- One Daraja API call: token, request, answer -> ack or error object.
+-- The C core moves the bytes and keeps the secrets; this file decides what
+-- an answer means and whether anything may be tried again.
+local json = require("b2c.json")
+local errors = require("b2c.errors")
+
+local gateway = {}
+
+-- Answers meaning "this token is not valid", rejected before processing:
+-- the one case where a request is sent again (once, with a fresh token).
+local INVALID_TOKEN = { ["401.002.01"] = true, ["404.001.03"] = true, ["400.003.01"] = true }
+
+local REJECTED_RETRYABLE = { ["500.003.02"] = true }      -- spike arrest: back off, send again
+local AMBIGUOUS = { ["500.001.1001"] = true, ["500.003.1001"] = true }
+
+local function snippet(body)
+  local s = tostring(body or ""):sub(1, 120):gsub("[%z\1-\31\127]+", " ")
+  return s
+end
+
+local function reconcile_advice(ocid)
+  return "the payout may have gone through: reconcile with Transaction Status by "
+    .. "OriginatorConversationID " .. tostring(ocid) .. " before any resend"
+end
+
+local function is_invalid_token(e)
+  return e.kind == "api" and INVALID_TOKEN[e.code] and not tostring(e.message):find("apiproduct")
+end
+
+-- A failure of the transport (no complete answer) as an error object.
+local function transport_error(f, ctx)
+  local fields = { originatorConversationId = ctx.ocid, status = f.status }
+  if f.outcome == "unsent" then
+    fields.retryable = f.retryable
+    return errors.new(f.timedOut and "timeout" or "network",
+      "could not reach Daraja (" .. f.message .. "); nothing was sent", fields)
+  end
+  local what = ctx.payout and reconcile_advice(ctx.ocid) or "it is safe to try again"
+  fields.retryable = not ctx.payout
+  if f.outcome == "too_large" then
+    return errors.new("http", "Daraja's answer was too large (" .. f.message .. "); " .. what, fields)
+  end
+  return errors.new("timeout", "no complete answer after the request was sent ("
+    .. f.message .. "); " .. what, fields)
+end
+
+-- A complete HTTP answer (status, body) as ack or error object.
+function gateway.interpret(status, body, ctx)
+  local doc = json.decode(body)
+  local fields = { status = status, originatorConversationId = ctx.ocid }
+  if type(doc) ~= "table" then
+    local advice = ""
+    if ctx.payout and status >= 500 then advice = "; " .. reconcile_advice(ctx.ocid) end
+    return nil, errors.new("http", string.format("HTTP %d from Daraja with a body that is not "
+      .. "JSON: %q%s", status, snippet(body), advice), fields)
+  end
+  if type(doc.errorCode) == "string" then
+    local code = doc.errorCode
+    fields.code = code
+    fields.requestId = type(doc.requestId) == "string" and doc.requestId or nil
+    fields.retryable = REJECTED_RETRYABLE[code] or false
+    local text = type(doc.errorMessage) == "string" and doc.errorMessage or "Daraja error"
+    local message = string.format("%s (Daraja %s, HTTP %d)", text, code, status)
+    if code == "500.002.1001" then
+      message = message .. "; this OriginatorConversationID was already submitted: "
+        .. "reconcile, never resend it"
+    elseif ctx.payout and AMBIGUOUS[code] then
+      message = message .. "; " .. reconcile_advice(ctx.ocid)
+    end
+    return nil, errors.new("api", message, fields)
+  end
+  if status == 200 and doc.ResponseCode ~= nil then
+    if tostring(doc.ResponseCode) == "0" then return doc end
+    fields.code = tostring(doc.ResponseCode)
+    return nil, errors.new("api", string.format("Daraja did not accept the request: %s (ResponseCode %s)",
+      tostring(doc.ResponseDescription), fields.code), fields)
+  end
+  return nil, errors.new("http", string.format("unexpected answer from Daraja: HTTP %d %q",
+    status, snippet(body)), fields)
+end
+
+-- OAuth failures: bad key/secret is "auth"; the gateway or network failing
+-- on the way is worth another try (a token fetch moves no money).
+local function token_error(f)
+  if f.outcome ~= "response" then
+    if f.outcome == "bad_answer" then
+      return errors.new("auth", "OAuth: " .. f.message, { status = f.status })
+    end
+    local e = transport_error(f, { payout = false })
+    e.originatorConversationId = nil
+    return e
+  end
+  local doc = json.decode(f.body or "")
+  local fields = { status = f.status, retryable = f.status >= 500 }
+  if type(doc) == "table" and type(doc.errorCode) == "string" then
+    fields.code = doc.errorCode
+    fields.requestId = type(doc.requestId) == "string" and doc.requestId or nil
+  end
+  local text = type(doc) == "table" and type(doc.errorMessage) == "string" and doc.errorMessage
+    or snippet(f.body)
+  local kind = (f.status == 400 or f.status == 401 or f.status == 403) and "auth" or "http"
+  return errors.new(kind, string.format("OAuth token request failed: %s (HTTP %d%s); check "
+    .. "consumerKey and consumerSecret", text, f.status,
+    fields.code and ", Daraja " .. fields.code or ""), fields)
+end
+
+-- POSTs body (a JSON object; the core adds SecurityCredential) to path.
+-- ctx: { ocid = ..., payout = true|false }. Returns the decoded ack or nil, err.
+function gateway.call(core, path, body, ctx)
+  for attempt = 1, 2 do
+    local ok, f = core:token()
+    if not ok then return nil, token_error(f) end
+    local status, answer = core:post(path, body, true)
+    if not status then return nil, transport_error(answer, ctx) end
+    local ack, err = gateway.interpret(status, answer, ctx)
+    if ack or attempt == 2 or not is_invalid_token(err) then return ack, err end
+    core:drop_token()
+  end
+end
+
+return gateway

@@ -1,0 +1,21 @@
+-- b2c: M-Pesa Daraja B2C payouts. The public API.
+local core = require("b2c.core")
+local client = require("b2c.client")
+local errors = require("b2c.errors")
+local result = require("b2c.result")
+local certs = require("b2c.certs")
+local credential = require("b2c.credential")
+
+local b2c = {
+  _VERSION = core.version,
+  new = client.new,
+  parseDarajaResult = result.parse,
+  getResultParametersMap = result.parameters_map,
+  parseQueueTimeout = result.parse_queue_timeout,
+  certificates = certs,
+  securityCredential = credential.encrypt,
+  isError = errors.is,
+  libcurl = { version = core.curlVersion, ssl = core.sslVersion, asyncDns = core.asyncDns },
+}
+
+return b2c
