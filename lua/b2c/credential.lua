@@ -13,7 +13,11 @@ function credential.certificate(cert, environment)
   if type(cert) ~= "string" or cert == "" then
     return nil, errors.config("certificate", "must be PEM/DER text or a file path")
   end
-  if cert:find("-----BEGIN", 1, true) or cert:byte(1) == 0x30 then return cert end
+  -- A path is one line of text; certificate bytes (or a page saved by
+  -- mistake) have line breaks, a DER header or markup.
+  if cert:find("[%z\n<]") or cert:find("-----BEGIN", 1, true) or cert:byte(1) == 0x30 then
+    return cert
+  end
   local f = io.open(cert, "rb")
   if not f then return nil, errors.config("certificate", "cannot read file " .. cert) end
   local data = f:read("*a")

@@ -1,0 +1,73 @@
+-- How each Daraja answer in the docs maps to an ack or an error object.
+local gateway = require("b2c.gateway")
+
+local function interpret(status, body)
+  return gateway.interpret(status, body, { ocid = "ocid-1", payout = true })
+end
+
+local function daraja(code, message)
+  return string.format('{"requestId":"11728-2929992-1","errorCode":"%s","errorMessage":"%s"}', code, message)
+end
+
+describe("gateway.interpret", function()
+  it("returns the sync ack for ResponseCode \"0\"", function()
+    local ack = assert(interpret(200, '{"ConversationID":"AG_1","OriginatorConversationID":"ocid-1",'
+      .. '"ResponseCode":"0","ResponseDescription":"Accept the service request successfully."}'))
+    assert.are.equal("AG_1", ack.ConversationID)
+    assert.are.equal("0", ack.ResponseCode)
+  end)
+
+  -- errorCode, message, HTTP status, retryable, words the message must carry
+  local table_of_errors = {
+    { "400.002.02", "Bad Request - Invalid PartyB", 400, false },
+    { "400.002.05", "Invalid Request Payload", 400, false },
+    { "401.002.01", "Error Occurred - Invalid Access Token - [redacted]", 401, false },
+    { "404.001.03", "Invalid Access Token", 404, false },
+    { "400.003.01", "Invalid Access Token", 400, false },
+    { "404.001.04", "Invalid Authentication Header", 404, false },
+    { "403.002.1001", "You are not authorized to initiate this transaction", 403, false },
+    { "500.001.1001", "Internal Server Error", 500, false, "reconcile" },
+    { "500.002.1001", "Duplicate OriginatorConversationID.", 500, false, "never resend" },
+    { "500.003.02", "Error Occurred: Spike Arrest Violation", 500, true },
+    { "500.003.03", "Quota Violation", 500, false },
+    { "500.003.1001", "Internal Server Error", 500, false, "reconcile" },
+  }
+  for _, case in ipairs(table_of_errors) do
+    it("maps " .. case[1] .. " to kind api", function()
+      local ack, err = interpret(case[3], daraja(case[1], case[2]))
+      assert.is_nil(ack)
+      assert.are.equal("api", err.kind)
+      assert.are.equal(case[1], err.code)
+      assert.are.equal(case[3], err.status)
+      assert.are.equal("11728-2929992-1", err.requestId)
+      assert.are.equal(case[4], err.retryable)
+      assert.are.equal("ocid-1", err.originatorConversationId)
+      assert.truthy(err.message:find(case[2], 1, true))
+      if case[5] then assert.truthy(err.message:find(case[5], 1, true)) end
+    end)
+  end
+
+  it("maps an HTML 403 to kind http with the status and a short snippet", function()
+    local page = "<html><head><title>403 Forbidden</title></head><body>" .. string.rep("x", 500) .. "</body></html>"
+    local ack, err = interpret(403, page)
+    assert.is_nil(ack)
+    assert.are.equal("http", err.kind)
+    assert.are.equal(403, err.status)
+    assert.truthy(err.message:find("403 Forbidden", 1, true))
+    assert.is_true(#err.message < 250)
+  end)
+
+  it("maps a non-JSON 5xx to kind http with reconcile advice for a payout", function()
+    local _, err = interpret(502, "Bad Gateway")
+    assert.are.equal("http", err.kind)
+    assert.truthy(err.message:find("reconcile", 1, true))
+  end)
+
+  it("maps a non-zero ResponseCode and an unexpected 200", function()
+    local _, err = interpret(200, '{"ResponseCode":"1","ResponseDescription":"Rejected"}')
+    assert.are.equal("api", err.kind)
+    assert.are.equal("1", err.code)
+    local _, err2 = interpret(200, '{"hello":"world"}')
+    assert.are.equal("http", err2.kind)
+  end)
+end)
