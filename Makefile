@@ -22,17 +22,26 @@ MODULE  := build/b2c/core.so
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
-.PHONY: all test clean
+.PHONY: all deps test lint clean
 
 all: $(MODULE)
+
+# Debian packages for building, the specs and the demo (installed if missing).
+deps:
+	@sh scripts/deps.sh
 
 # The module is never linked against liblua: the host interpreter provides it.
 $(MODULE): $(SOURCES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LIBFLAG) -o $@ $(SOURCES) $(CURL_LIBS) $(OPENSSL_LIBS) -pthread
 
-test: $(MODULE)
+test: deps
+	@$(MAKE) --no-print-directory $(MODULE)
 	$(BUSTED) --lua=$(LUA) spec
+
+lint: deps
+	luacheck --std lua54 lua bin/b2c-sim
+	luacheck --std lua54+busted spec
 
 clean:
 	rm -rf build

@@ -1,0 +1,53 @@
+rockspec_format = "3.0"
+package = "b2c"
+version = "scm-1"
+source = {
+  url = "git+file:///dev/null",
+}
+description = {
+  summary = "M-Pesa Daraja B2C payouts for Lua, with a C core (libcurl, OpenSSL)",
+  detailed = [[
+Send money from an M-Pesa B2C shortcode to customers' phones through
+Safaricom's Daraja API: validated payouts, a process-wide OAuth token cache,
+the security credential computed in C, callback parsing that accepts every
+known payload quirk, and b2c-sim, an offline Daraja simulator that sends the
+asynchronous result callbacks.
+]],
+  license = "MIT",
+}
+dependencies = {
+  "lua >= 5.1",
+  "lua-cjson",
+  "luasocket", -- b2c-sim only
+}
+external_dependencies = {
+  CURL = { header = "curl/curl.h", library = "curl" },
+  OPENSSL = { header = "openssl/evp.h", library = "crypto" },
+}
+build = {
+  type = "builtin",
+  modules = {
+    ["b2c.core"] = {
+      sources = {
+        "csrc/crypto.c", "csrc/http.c", "csrc/json_scan.c", "csrc/lua_core.c",
+        "csrc/oauth.c", "csrc/secret.c", "csrc/token_cache.c",
+      },
+      defines = { "_POSIX_C_SOURCE=200809L" },
+      libraries = { "curl", "crypto", "pthread" },
+      incdirs = { "$(CURL_INCDIR)", "$(OPENSSL_INCDIR)" },
+      libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
+    },
+    ["b2c"] = "lua/b2c/init.lua",
+    ["b2c.certs"] = "lua/b2c/certs.lua",
+    ["b2c.client"] = "lua/b2c/client.lua",
+    ["b2c.credential"] = "lua/b2c/credential.lua",
+    ["b2c.errors"] = "lua/b2c/errors.lua",
+    ["b2c.gateway"] = "lua/b2c/gateway.lua",
+    ["b2c.json"] = "lua/b2c/json.lua",
+    ["b2c.result"] = "lua/b2c/result.lua",
+    ["b2c.validate"] = "lua/b2c/validate.lua",
+  },
+  install = {
+    bin = { ["b2c-sim"] = "bin/b2c-sim" },
+  },
+}

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages that building, testing and the demo need,
+# when any is missing. Needs root (or sudo) only when something is missing.
+set -eu
+
+PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
+openssl lua-cjson lua-socket lua-busted lua-check luarocks socat"
+
+missing=""
+for p in $PACKAGES; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+echo "installing:$missing" >&2
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

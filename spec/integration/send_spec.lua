@@ -1,0 +1,294 @@
+-- mpesa.b2c.send over real HTTP against the Daraja simulator on 127.0.0.1.
+local b2c = require("b2c")
+local sim = require("support.sim")
+local socket = require("socket")
+
+local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
+
+describe("mpesa.b2c.send against the simulator", function()
+  local s, receiver
+  local seen_errors = {}   -- every error object seen here, checked for secrets at the end
+  local credential         -- a known credential, so the secret check can look for it
+
+  local function client(over)
+    local cfg = {
+      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", securityCredential = credential, baseUrl = s.url,
+      resultUrl = receiver.url, queueTimeOutUrl = receiver.url, timeout = 5,
+    }
+    for k, v in pairs(over or {}) do cfg[k] = v end
+    return assert(b2c.new(cfg))
+  end
+
+  local function payout(over)
+    local p = { recipientPhone = "0708374149", amount = 500, remarks = "Partner settlement",
+      occasion = "March payout" }
+    for k, v in pairs(over or {}) do p[k] = v end
+    return p
+  end
+
+  local function failed(ack, err)
+    assert.is_nil(ack)
+    assert.is_not_nil(err)
+    seen_errors[#seen_errors + 1] = err
+    return err
+  end
+
+  setup(function()
+    s = sim.start({ callbackDelay = 0.05 })
+    receiver = sim.receiver()
+    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+  end)
+  teardown(function()
+    if receiver then receiver:close() end
+    if s then s:stop() end
+  end)
+  before_each(function() s:reset() end)
+
+  it("sends a payout and returns Daraja's acknowledgement", function()
+    local mpesa = client()
+    local ack = assert(mpesa.b2c.send(payout()))
+    assert.are.equal("0", ack.ResponseCode)
+    assert.matches("^AG_", ack.ConversationID)
+    assert.matches("^%x+%-%x+%-4%x+%-%x+%-%x+$", ack.OriginatorConversationID)
+    local st = s:stats()
+    assert.are.equal(1, st.sendsByOcid[ack.OriginatorConversationID])
+    local p = st.payouts[1]
+    assert.are.equal("254708374149", p.partyB)
+    assert.are.equal(500, p.amount)
+    assert.matches("^b2c%-lua/%d+%.%d+%.%d+ libcurl/", st.lastHeaders["user-agent"])
+    assert.are.equal("application/json", st.lastHeaders["content-type"])
+    mpesa:close()
+  end)
+
+  it("computes the credential from initiatorPassword so the simulator accepts it", function()
+    local cfg = { consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
+      baseUrl = s.url, resultUrl = receiver.url, queueTimeOutUrl = receiver.url }
+    local mpesa = assert(b2c.new(cfg))
+    local ack = assert(mpesa.b2c.send(payout()))
+    local got = receiver:wait(1, 5)
+    local result = assert(b2c.parseDarajaResult(got[1].body))
+    assert.are.equal(ack.OriginatorConversationID, result.OriginatorConversationID)
+    assert.are.equal(0, result.ResultCode)
+    assert.are.equal(500, b2c.getResultParametersMap(result).TransactionAmount)
+    mpesa:close()
+  end)
+
+  it("uses the caller's OriginatorConversationID; Daraja refuses a reused one", function()
+    local mpesa = client()
+    local ack = assert(mpesa.b2c.send(payout({ originatorConversationId = "payroll-42" })))
+    assert.are.equal("payroll-42", ack.OriginatorConversationID)
+    local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "payroll-42" })))
+    assert.are.equal("api", err.kind)
+    assert.are.equal("500.002.1001", err.code)
+    assert.are.equal(500, err.status)
+    assert.is_false(err.retryable)
+    assert.are.equal("payroll-42", err.originatorConversationId)
+    mpesa:close()
+  end)
+
+  it("fetches one token for 50 sends", function()
+    local mpesa = client()
+    for _ = 1, 50 do assert(mpesa.b2c.send(payout())) end
+    local st = s:stats()
+    assert.are.equal(1, st.tokensIssued)
+    assert.are.equal(50, st.requests[PAYMENT])
+    mpesa:close()
+  end)
+
+  it("shares one token between clients of the same app", function()
+    local a, b = client(), client()
+    for _ = 1, 5 do
+      assert(a.b2c.send(payout()))
+      assert(b.b2c.send(payout()))
+    end
+    local st = s:stats()
+    assert.are.equal(1, st.tokensIssued)
+    assert.are.equal(10, st.requests[PAYMENT]) -- no request was rejected and retried
+    a:close()
+    b:close()
+  end)
+
+  it("refreshes the token shortly before it expires", function()
+    s:config({ tokenTtl = 2 })
+    local mpesa = client()
+    assert(mpesa.b2c.send(payout()))
+    socket.sleep(1.2) -- past the refresh point (ttl 2 s, margin 1 s), before expiry
+    assert(mpesa.b2c.send(payout()))
+    local st = s:stats()
+    assert.are.equal(2, st.tokensIssued)
+    assert.are.equal(2, st.requests[PAYMENT]) -- refreshed ahead, never rejected
+    s:config({ tokenTtl = 3599 })
+    mpesa:close()
+  end)
+
+  it("refreshes and retries once when the gateway says the token is invalid", function()
+    local mpesa = client()
+    assert(mpesa.b2c.send(payout()))
+    s:revokeTokens()
+    assert(mpesa.b2c.send(payout()))
+    local st = s:stats()
+    assert.are.equal(2, st.tokensIssued)
+    assert.are.equal(3, st.requests[PAYMENT])  -- one rejected before processing, then the retry
+    assert.are.equal(2, #st.payouts)
+    mpesa:close()
+  end)
+
+  it("gives up after one retry and never shows the token it sent", function()
+    s:config({ tokenTtl = 0.001, invalidTokenStyle = "401" }) -- every token is dead on arrival
+    local mpesa = client()
+    local err = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("api", err.kind)
+    assert.are.equal("401.002.01", err.code)
+    assert.truthy(err.message:find("[redacted]", 1, true), err.message)
+    local st = s:stats()
+    assert.are.equal(2, st.tokensIssued)
+    assert.are.equal(2, st.requests[PAYMENT])
+    assert.are.equal(0, #st.payouts)
+    s:config({ tokenTtl = 3599, invalidTokenStyle = "404" })
+    mpesa:close()
+  end)
+
+  it("reports bad consumer credentials as kind auth", function()
+    local mpesa = client({ consumerSecret = "wrong-secret" })
+    local err = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("auth", err.kind)
+    assert.are.equal("400.008.01", err.code)
+    assert.are.equal(400, err.status)
+    assert.are.equal(0, (s:stats().requests[PAYMENT] or 0))
+    mpesa:close()
+  end)
+
+  it("reports a response slower than the timeout as ambiguous, with the OCID", function()
+    s:config({ fault = { spec = "delay=2", count = 1, path = PAYMENT } })
+    local mpesa = client({ timeout = 0.7 })
+    local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "slow-1" })))
+    assert.are.equal("timeout", err.kind)
+    assert.is_false(err.retryable)
+    assert.are.equal("slow-1", err.originatorConversationId)
+    assert.truthy(err.message:find("may have gone through", 1, true))
+    assert.truthy(err.message:find("slow-1", 1, true))
+    assert.are.equal(1, s:stats().sendsByOcid["slow-1"])
+    mpesa:close()
+  end)
+
+  it("never replays a payout when a reused keep-alive connection dies after the request", function()
+    local mpesa = client()
+    assert(mpesa.b2c.send(payout()))           -- opens the keep-alive connection
+    s:config({ fault = { spec = "drop", count = 1, path = PAYMENT } })
+    local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "dropped-1" })))
+    assert.are.equal("timeout", err.kind)
+    assert.is_false(err.retryable)
+    assert.are.equal("dropped-1", err.originatorConversationId)
+    socket.sleep(0.2)
+    assert.are.equal(1, s:stats().sendsByOcid["dropped-1"]) -- exactly one request arrived
+    assert(mpesa.b2c.send(payout()))           -- the client recovers on a new connection
+    mpesa:close()
+  end)
+
+  it("reports a truncated answer as ambiguous", function()
+    s:config({ fault = { spec = "truncate", count = 1, path = PAYMENT } })
+    local mpesa = client()
+    local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "cut-1" })))
+    assert.are.equal("timeout", err.kind)
+    assert.is_false(err.retryable)
+    assert.are.equal("cut-1", err.originatorConversationId)
+    assert.are.equal(1, s:stats().sendsByOcid["cut-1"])
+    mpesa:close()
+  end)
+
+  it("maps the gateway's own errors", function()
+    local mpesa = client()
+    s:config({ fault = { spec = "spike", count = 1, path = PAYMENT } })
+    local spike = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("api", spike.kind)
+    assert.are.equal("500.003.02", spike.code)
+    assert.is_true(spike.retryable)
+    s:config({ fault = { spec = "quota", count = 1, path = PAYMENT } })
+    local quota = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("500.003.03", quota.code)
+    assert.is_false(quota.retryable)
+    s:config({ fault = { spec = "internal", count = 1, path = PAYMENT } })
+    local internal = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("500.001.1001", internal.code)
+    assert.truthy(internal.message:find("reconcile", 1, true))
+    s:config({ fault = { spec = "html403", count = 1, path = PAYMENT } })
+    local html = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("http", html.kind)
+    assert.are.equal(403, html.status)
+    assert.is_false(html.retryable)
+    mpesa:close()
+  end)
+
+  it("reports a refused connection as kind network, retryable", function()
+    local probe = assert(socket.bind("127.0.0.1", 0))
+    local _, port = probe:getsockname()
+    probe:close() -- nothing listens there now
+    local mpesa = client({ baseUrl = "http://127.0.0.1:" .. port })
+    local err = failed(mpesa.b2c.send(payout()))
+    assert.are.equal("network", err.kind)
+    assert.is_true(err.retryable)
+    mpesa:close()
+  end)
+
+  describe("over https", function()
+    local proxy_pid, proxy_port
+
+    setup(function()
+      local probe = assert(socket.bind("127.0.0.1", 0))
+      local _, port = probe:getsockname()
+      probe:close()
+      proxy_port = port
+      local cmd = string.format("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
+        .. "cert=spec/fixtures/tls/server.pem,verify=0 TCP:127.0.0.1:%d >/dev/null 2>&1 & echo $!",
+        port, s.port)
+      proxy_pid = assert(io.popen(cmd)):read("*l")
+      for _ = 1, 50 do
+        local c = socket.connect("127.0.0.1", port)
+        if c then c:close() break end
+        socket.sleep(0.05)
+      end
+    end)
+    teardown(function()
+      if proxy_pid then os.execute("kill " .. proxy_pid .. " 2>/dev/null") end
+    end)
+
+    it("works with the self-signed CA given as caFile", function()
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port,
+        caFile = "spec/fixtures/tls/ca.pem" })
+      for _ = 1, 3 do assert(mpesa.b2c.send(payout())) end
+      mpesa:close()
+    end)
+
+    it("fails clearly without it", function()
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port })
+      local err = failed(mpesa.b2c.send(payout()))
+      assert.are.equal("network", err.kind)
+      assert.is_false(err.retryable)
+      assert.truthy(err.message:lower():find("certificate", 1, true), err.message)
+      assert.are.equal(0, (s:stats().requests[PAYMENT] or 0))
+      mpesa:close()
+    end)
+  end)
+
+  it("never puts a secret in an error or tostring", function()
+    assert.is_true(#seen_errors >= 10)
+    local secrets = { s.consumerSecret, s.initiatorPassword, credential }
+    local mpesa = client()
+    assert(mpesa.b2c.send(payout()))
+    local token = s:stats().lastHeaders.authorization:match("^Bearer (.+)$")
+    secrets[#secrets + 1] = assert(token)
+    local texts = { tostring(mpesa), tostring(mpesa.core) }
+    for _, e in ipairs(seen_errors) do
+      texts[#texts + 1] = tostring(e)
+      for _, v in pairs(e) do texts[#texts + 1] = tostring(v) end
+    end
+    for _, text in ipairs(texts) do
+      for _, secret in ipairs(secrets) do
+        assert.is_nil(text:find(secret, 1, true), "secret found in: " .. text)
+      end
+    end
+    mpesa:close()
+  end)
+end)
