@@ -184,7 +184,12 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
     }
     curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
     sent = is_post ? h->upload_pos > 0 : request_bytes > 0;
-    if (sent || rc == CURLE_SEND_FAIL_REWIND) {
+    if (rc == CURLE_SEND_FAIL_REWIND) {
+        /* libcurl wanted to replay the body on a new connection: refused. */
+        r->outcome = B2C_AMBIGUOUS;
+        snprintf(r->message, sizeof r->message,
+                 "the connection closed after the request was sent; not replayed");
+    } else if (sent) {
         r->outcome = B2C_AMBIGUOUS;
     } else {
         r->outcome = B2C_UNSENT;
