@@ -22,7 +22,7 @@ MODULE  := build/b2c/core.so
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
-.PHONY: all deps test lint clean
+.PHONY: all deps demo test lint clean
 
 all: $(MODULE)
 
@@ -34,6 +34,11 @@ deps:
 $(MODULE): $(SOURCES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LIBFLAG) -o $@ $(SOURCES) $(CURL_LIBS) $(OPENSSL_LIBS) -pthread
+
+# The first command of the README: a payout against the bundled simulator.
+demo: deps
+	@$(MAKE) --no-print-directory $(MODULE)
+	@sh scripts/demo.sh
 
 test: deps
 	@$(MAKE) --no-print-directory $(MODULE)

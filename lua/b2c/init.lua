@@ -15,6 +15,8 @@ local b2c = {
   certificates = certs,
   securityCredential = credential.encrypt,
   isError = errors.is,
+  -- A fresh OriginatorConversationID (UUID v4), to persist before sending.
+  newOriginatorConversationId = core.uuid,
   libcurl = { version = core.curlVersion, ssl = core.sslVersion, asyncDns = core.asyncDns },
 }
 
