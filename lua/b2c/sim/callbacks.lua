@@ -1,0 +1,99 @@
+-- Outgoing result notifications (POSTs to ResultURL / QueueTimeOutURL).
+--
+-- Each delivery is a task on the simulator's event loop: it sleeps for the
+-- callback delay, then POSTs the JSON. A refused connection, a timeout or a
+-- non-2xx answer is retried after the configured backoff, up to the
+-- configured number of attempts. Every attempt is recorded for /sim/stats.
+local http = require("b2c.sim.http")
+local json = require("b2c.sim.json")
+local socket = require("socket")
+
+local M = {}
+
+local Dispatcher = {}
+Dispatcher.__index = Dispatcher
+
+--- settings() must return a table with callbackAttempts, callbackBackoff
+-- (list of seconds), callbackTimeout.
+function M.new(loop, settings, log)
+  return setmetatable({
+    loop = loop,
+    settings = settings,
+    log = log or function() end,
+    records = {},
+    epoch = 0,
+    next_id = 0,
+  }, Dispatcher)
+end
+
+--- Forget every record and abandon deliveries not made yet.
+function Dispatcher:reset()
+  self.records = {}
+  self.epoch = self.epoch + 1
+end
+
+--- Deliver `body` (JSON text) to `url` after `delay` seconds.
+-- info: kind ("result" or "timeout"), ocid, conversationId, api.
+function Dispatcher:schedule(url, body, delay, info)
+  self.next_id = self.next_id + 1
+  local record = {
+    id = self.next_id,
+    kind = info.kind or "result",
+    api = info.api,
+    url = url,
+    ocid = info.ocid,
+    conversationId = info.conversationId,
+    attempts = 0,
+    delivered = false,
+    pending = true,
+    attemptLog = json.array(),
+    payload = json.raw(body),
+  }
+  local records = self.records
+  records[#records + 1] = record
+  if #records > 5000 then
+    table.remove(records, 1)
+  end
+  local epoch = self.epoch
+  local loop = self.loop
+  loop:spawn(function()
+    loop:sleep(delay or 0)
+    local s = self.settings()
+    local attempts = math.max(1, math.floor(s.callbackAttempts or 3))
+    local backoff = s.callbackBackoff or { 0.2, 0.5 }
+    for attempt = 1, attempts do
+      if self.epoch ~= epoch then
+        return
+      end
+      record.attempts = attempt
+      local started = socket.gettime()
+      local status, err = http.post(loop, url, body, { timeout = s.callbackTimeout or 5 })
+      local entry = { at = started, seconds = socket.gettime() - started }
+      if status then
+        entry.status = status
+        record.status = status
+      else
+        entry.error = err
+        record.error = err
+      end
+      table.insert(record.attemptLog, entry)
+      if status and status >= 200 and status < 300 then
+        record.delivered = true
+        record.error = nil
+        break
+      end
+      self.log(string.format("callback %d to %s failed (attempt %d/%d): %s", record.id, url,
+        attempt, attempts, status and ("HTTP " .. status) or tostring(err)))
+      if err and err:match("^refused URL") then
+        break
+      end
+      if attempt < attempts then
+        loop:sleep(backoff[attempt] or backoff[#backoff] or 0.5)
+      end
+    end
+    record.pending = false
+  end)
+  return record
+end
+
+return M

@@ -1,0 +1,506 @@
+-- Spec helper: run b2c-sim in the background and receive its callbacks.
+--
+--   local sim = require("support.sim")
+--   local s = sim.start{ tokenTtl = 3599, callbackDelay = 0.05, args = {...} }
+--   s.url, s.port, s.certificate, s.consumerKey, s.consumerSecret, s.initiatorPassword
+--   s:stats()  s:reset()  s:config{...}  s:revokeTokens()  s:stop()
+--
+--   local r = sim.receiver()        -- r.url, r:wait(n, seconds) -> list of {path, body, ...}
+--
+-- Extras used by the simulator's own specs: s:request(), s:token(),
+-- s:credential(), sim.request(), sim.credential().
+local socket = require("socket")
+local cjson = require("cjson.safe").new()
+
+local M = {}
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function absolute(path)
+  if path:sub(1, 1) == "/" then
+    return path
+  end
+  local cwd = os.getenv("PWD")
+  if not cwd or cwd == "" then
+    local p = io.popen("pwd")
+    cwd = p:read("l")
+    p:close()
+  end
+  if path == "." then
+    return cwd
+  end
+  return cwd .. "/" .. path:gsub("^%./", "")
+end
+
+-- The repository root, from this file's location (spec/support/sim.lua).
+local function repo_root()
+  local src = debug.getinfo(1, "S").source:sub(2)
+  local dir = src:match("^(.*)/spec/support/[^/]*$")
+  if not dir and src:match("^spec/support/") then
+    dir = "."
+  end
+  return absolute(dir or ".")
+end
+
+M.root = repo_root()
+M.lua = os.getenv("B2C_SIM_LUA") or "lua5.4"
+
+M.DEFAULTS = {
+  consumerKey = "sim-consumer-key",
+  consumerSecret = "sim-consumer-secret",
+  initiatorPassword = "Safaricom999!*!",
+}
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then
+    return nil
+  end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+local function process_alive(pid)
+  local stat = read_file("/proc/" .. pid .. "/stat")
+  if not stat then
+    return false
+  end
+  local state = stat:match("%)%s+(%a)")
+  return state ~= "Z" and state ~= "X"
+end
+
+---------------------------------------------------------------------------
+-- A small blocking HTTP client (Connection: close)
+---------------------------------------------------------------------------
+
+local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+local function b64(s)
+  local out = {}
+  for i = 1, #s, 3 do
+    local a, b, c = s:byte(i, i + 2)
+    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
+    local d = { n >> 18, (n >> 12) & 63, (n >> 6) & 63, n & 63 }
+    for j = 1, 4 do
+      out[#out + 1] = B64:sub(d[j] + 1, d[j] + 1)
+    end
+    if not c then
+      out[#out] = "="
+    end
+    if not b then
+      out[#out - 1] = "="
+    end
+  end
+  return table.concat(out)
+end
+M.base64 = b64
+
+local function read_response(sock)
+  local status_line, err = sock:receive("*l")
+  if not status_line then
+    return nil, err
+  end
+  local status = tonumber(status_line:match("^HTTP/%d%.%d (%d%d%d)"))
+  local headers = {}
+  while true do
+    local line, herr = sock:receive("*l")
+    if not line then
+      return nil, herr
+    end
+    if line == "" then
+      break
+    end
+    local k, v = line:match("^([^:]+):%s*(.-)%s*$")
+    if k then
+      headers[k:lower()] = v
+    end
+  end
+  local body, berr, partial
+  local cl = tonumber(headers["content-length"] or "")
+  if cl then
+    body, berr, partial = sock:receive(cl)
+  else
+    body, berr, partial = sock:receive("*a")
+  end
+  local res = { status = status, headers = headers, body = body or partial, complete = body ~= nil }
+  if berr then
+    res.error = berr
+  end
+  res.json = cjson.decode(res.body or "")
+  return res
+end
+M.read_response = read_response
+
+--- One HTTP request. opts: headers (name -> value; false drops a default),
+-- body (text), json (table, sent as JSON), timeout, keepAlive (sock to reuse).
+-- Returns {status, headers (lower-case), body, json, complete} or nil, error.
+function M.request(base_url, method, path, opts)
+  opts = opts or {}
+  local host, port = base_url:match("^http://([^:/]+):(%d+)")
+  local sock = socket.tcp()
+  sock:settimeout(opts.timeout or 5)
+  local ok, err = sock:connect(host, tonumber(port))
+  if not ok then
+    return nil, err
+  end
+  local body = opts.body
+  local headers = { ["Host"] = host .. ":" .. port, ["Connection"] = "close" }
+  if opts.json ~= nil then
+    body = assert(cjson.encode(opts.json))
+    headers["Content-Type"] = "application/json"
+  end
+  if body then
+    headers["Content-Length"] = tostring(#body)
+  end
+  for k, v in pairs(opts.headers or {}) do
+    headers[k] = v or nil
+  end
+  local lines = { method .. " " .. path .. " HTTP/1.1" }
+  for k, v in pairs(headers) do
+    lines[#lines + 1] = k .. ": " .. v
+  end
+  sock:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (body or ""))
+  local res, rerr = read_response(sock)
+  sock:close()
+  return res, rerr
+end
+
+--- SecurityCredential for `password` made with the certificate at cert_path
+-- (openssl pkeyutl, RSA PKCS#1 v1.5, base64 on one line).
+function M.credential(password, cert_path)
+  local tmp = os.tmpname()
+  local f = assert(io.open(tmp, "wb"))
+  f:write(password)
+  f:close()
+  local p = io.popen(string.format("openssl pkeyutl -encrypt -certin -inkey %s -in %s | openssl base64 -A",
+    shell_quote(cert_path), shell_quote(tmp)))
+  local out = p:read("a")
+  p:close()
+  os.remove(tmp)
+  out = out:gsub("%s", "")
+  assert(#out > 0, "openssl could not encrypt the credential")
+  return out
+end
+
+---------------------------------------------------------------------------
+-- The simulator process
+---------------------------------------------------------------------------
+
+local Sim = {}
+Sim.__index = Sim
+
+local OPTION_FLAGS = {
+  tokenTtl = "--token-ttl",
+  callbackDelay = "--callback-delay",
+  consumerKey = "--consumer-key",
+  consumerSecret = "--consumer-secret",
+  initiatorPassword = "--initiator-password",
+  invalidTokenStyle = "--invalid-token-style",
+  callbackAttempts = "--callback-attempts",
+  callbackTimeout = "--callback-timeout",
+  balance = "--balance",
+  key = "--key",
+  cert = "--cert",
+}
+
+local function sleep(s)
+  socket.sleep(s)
+end
+
+--- Start a simulator. opts: tokenTtl, callbackDelay, consumerKey,
+-- consumerSecret, initiatorPassword, invalidTokenStyle, expiresInNumber,
+-- callbackAttempts, callbackBackoff (list), callbackTimeout, balance,
+-- faults (list of --fault specs), args (extra command line words).
+function M.start(opts)
+  opts = opts or {}
+  local args = { "--port", "0" }
+  local names = {}
+  for k in pairs(OPTION_FLAGS) do
+    names[#names + 1] = k
+  end
+  table.sort(names)
+  for _, k in ipairs(names) do
+    if opts[k] ~= nil then
+      args[#args + 1] = OPTION_FLAGS[k]
+      args[#args + 1] = tostring(opts[k])
+    end
+  end
+  if opts.expiresInNumber then
+    args[#args + 1] = "--expires-in-number"
+  end
+  if opts.callbackBackoff then
+    args[#args + 1] = "--callback-backoff"
+    args[#args + 1] = table.concat(opts.callbackBackoff, ",")
+  end
+  for _, f in ipairs(opts.faults or {}) do
+    args[#args + 1] = "--fault"
+    args[#args + 1] = f
+  end
+  for _, a in ipairs(opts.args or {}) do
+    args[#args + 1] = tostring(a)
+  end
+  local quoted = {}
+  for i, a in ipairs(args) do
+    quoted[i] = shell_quote(a)
+  end
+  local out, err = os.tmpname(), os.tmpname()
+  local cmd = string.format("%s %s %s --watch-pid $PPID >%s 2>%s </dev/null & echo $!",
+    shell_quote(M.lua), shell_quote(M.root .. "/bin/b2c-sim"), table.concat(quoted, " "),
+    shell_quote(out), shell_quote(err))
+  local p = assert(io.popen(cmd, "r"))
+  local pid = tonumber(p:read("l"))
+  p:close()
+  assert(pid, "could not start b2c-sim")
+
+  local self = setmetatable({
+    pid = pid,
+    outFile = out,
+    errFile = err,
+    consumerKey = opts.consumerKey or M.DEFAULTS.consumerKey,
+    consumerSecret = opts.consumerSecret or M.DEFAULTS.consumerSecret,
+    initiatorPassword = opts.initiatorPassword or M.DEFAULTS.initiatorPassword,
+  }, Sim)
+  local deadline = socket.gettime() + 5
+  while true do
+    local line = read_file(out) or ""
+    local url, cert = line:match("b2c%-sim listening on (http://%S+) certificate=(%S+)")
+    if url then
+      self.url = url
+      self.port = tonumber(url:match(":(%d+)$"))
+      self.certificate = cert
+      break
+    end
+    if not process_alive(pid) or socket.gettime() > deadline then
+      local why = read_file(err) or ""
+      self:stop()
+      error("b2c-sim did not start: " .. (why ~= "" and why or "no ready line within 5 s"), 2)
+    end
+    sleep(0.01)
+  end
+  return self
+end
+
+--- Stop the simulator (SIGTERM, then SIGKILL after 2 s). Idempotent.
+function Sim:stop()
+  if self.stopped then
+    return
+  end
+  self.stopped = true
+  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+  local deadline = socket.gettime() + 2
+  while process_alive(self.pid) and socket.gettime() < deadline do
+    sleep(0.01)
+  end
+  if process_alive(self.pid) then
+    os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
+  end
+  os.remove(self.outFile)
+  os.remove(self.errFile)
+end
+
+--- Standard error of the simulator so far (for debugging a failing spec).
+function Sim:stderr()
+  return read_file(self.errFile) or ""
+end
+
+function Sim:request(method, path, opts)
+  return M.request(self.url, method, path, opts)
+end
+
+local function control(self, method, path, body)
+  local res, err = self:request(method, path, body and { json = body } or nil)
+  if not res then
+    error("b2c-sim " .. path .. ": " .. tostring(err), 3)
+  end
+  if res.status ~= 200 then
+    error("b2c-sim " .. path .. ": HTTP " .. tostring(res.status) .. " " .. tostring(res.body), 3)
+  end
+  return res.json
+end
+
+function Sim:stats()
+  return control(self, "GET", "/sim/stats")
+end
+
+function Sim:reset()
+  return control(self, "POST", "/sim/reset")
+end
+
+function Sim:config(t)
+  return control(self, "POST", "/sim/config", t or {})
+end
+
+function Sim:revokeTokens()
+  return control(self, "POST", "/sim/revoke-tokens")
+end
+
+--- Basic authorization header value for this simulator's consumer key.
+function Sim:basic()
+  return "Basic " .. b64(self.consumerKey .. ":" .. self.consumerSecret)
+end
+
+--- Fetch a fresh access token (each one supersedes the previous).
+function Sim:token()
+  local res = assert(self:request("GET", "/oauth/v1/generate?grant_type=client_credentials",
+    { headers = { Authorization = self:basic() } }))
+  assert(res.status == 200, "token request failed: " .. tostring(res.body))
+  return res.json.access_token
+end
+
+--- A valid SecurityCredential for `password` (default: the configured one).
+function Sim:credential(password)
+  return M.credential(password or self.initiatorPassword, self.certificate)
+end
+
+---------------------------------------------------------------------------
+-- Callback receiver
+---------------------------------------------------------------------------
+
+local Receiver = {}
+Receiver.__index = Receiver
+
+--- A callback receiver on 127.0.0.1. opts: port (default: a free one),
+-- path (default "/callback"), status (HTTP status answered, default 200),
+-- failFirst (answer the first N requests with 500).
+function M.receiver(opts)
+  opts = opts or {}
+  local server = assert(socket.bind("127.0.0.1", opts.port or 0))
+  server:settimeout(0)
+  local _, port = server:getsockname()
+  local self = setmetatable({
+    server = server,
+    port = tonumber(port),
+    clients = {},
+    received = {},
+    status = opts.status or 200,
+    failFirst = opts.failFirst or 0,
+  }, Receiver)
+  self.base = "http://127.0.0.1:" .. self.port
+  self.url = self.base .. (opts.path or "/callback")
+  return self
+end
+
+--- URL of another path on this receiver.
+function Receiver:urlFor(path)
+  return self.base .. path
+end
+
+local function try_parse(c)
+  local head_end = c.buf:find("\r\n\r\n", 1, true)
+  if not head_end then
+    return nil
+  end
+  local head = c.buf:sub(1, head_end - 1)
+  local method, path = head:match("^(%u+) (%S+)")
+  local headers = {}
+  for k, v in head:gmatch("\r\n([^:\r\n]+):%s*([^\r\n]*)") do
+    headers[k:lower()] = v
+  end
+  local len = tonumber(headers["content-length"] or "0") or 0
+  if #c.buf < head_end + 3 + len then
+    return nil
+  end
+  local raw = c.buf:sub(head_end + 4, head_end + 3 + len)
+  return { method = method, path = path, headers = headers, raw = raw, body = cjson.decode(raw) }
+end
+
+--- Serve for up to `timeout` seconds (non-blocking accept and reads).
+function Receiver:poll(timeout)
+  if not self.server then
+    return
+  end
+  local recvt = { self.server }
+  for _, c in ipairs(self.clients) do
+    recvt[#recvt + 1] = c.sock
+  end
+  local ready = socket.select(recvt, nil, timeout or 0)
+  local readable = {}
+  for _, s in ipairs(ready or {}) do
+    readable[s] = true
+  end
+  if readable[self.server] then
+    while true do
+      local sock = self.server:accept()
+      if not sock then
+        break
+      end
+      sock:settimeout(0)
+      self.clients[#self.clients + 1] = { sock = sock, buf = "" }
+    end
+  end
+  local keep = {}
+  for _, c in ipairs(self.clients) do
+    local done = false
+    if readable[c.sock] then
+      local data, err, partial = c.sock:receive(65536)
+      local chunk = data or partial
+      if chunk and #chunk > 0 then
+        c.buf = c.buf .. chunk
+      elseif err == "closed" then
+        done = true
+      end
+      local req = not done and try_parse(c)
+      if req then
+        req.at = socket.gettime()
+        local status = self.status
+        if self.failFirst > 0 then
+          self.failFirst = self.failFirst - 1
+          status = 500
+        end
+        req.answered = status
+        self.received[#self.received + 1] = req
+        local body = status < 300 and '{"ResultCode":0,"ResultDesc":"Accepted"}' or '{"error":"try later"}'
+        c.sock:settimeout(1)
+        c.sock:send(string.format("HTTP/1.1 %d X\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+          .. "Connection: close\r\n\r\n%s", status, #body, body))
+        done = true
+      end
+    end
+    if done then
+      c.sock:close()
+    else
+      keep[#keep + 1] = c
+    end
+  end
+  self.clients = keep
+end
+
+--- Wait until at least n requests have arrived or `timeout` seconds pass.
+-- Returns the list of all requests received so far: {method, path, headers,
+-- raw, body (decoded JSON), answered, at}.
+function Receiver:wait(n, timeout)
+  local deadline = socket.gettime() + (timeout or 5)
+  while #self.received < n do
+    local left = deadline - socket.gettime()
+    if left <= 0 then
+      break
+    end
+    self:poll(math.min(left, 0.05))
+  end
+  return self.received
+end
+
+--- Serve for `seconds` whatever arrives, then return everything received.
+function Receiver:collect(seconds)
+  local deadline = socket.gettime() + seconds
+  while socket.gettime() < deadline do
+    self:poll(math.min(deadline - socket.gettime(), 0.05))
+  end
+  return self.received
+end
+
+function Receiver:close()
+  for _, c in ipairs(self.clients) do
+    c.sock:close()
+  end
+  self.clients = {}
+  if self.server then
+    self.server:close()
+    self.server = nil
+  end
+end
+
+return M
