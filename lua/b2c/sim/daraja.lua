@@ -39,6 +39,7 @@ M.DEFAULTS = {
   tokenTtl = 3599,
   expiresInNumber = false,
   invalidTokenStyle = "404",
+  rejectAllTokens = false,  -- answer every Bearer token as invalid
   callbackDelay = 0.2,
   callbackAttempts = 3,
   callbackBackoff = { 0.2, 0.5 },
@@ -393,7 +394,8 @@ function Sim:check_token(req)
   local auth = req.headers.authorization or ""
   local token = auth:match("^[Bb][Ee][Aa][Rr][Ee][Rr]%s+(.-)%s*$")
   local entry = token and self.tokens[token]
-  if entry and self.latest[entry.key] == token and entry.expires > socket.gettime() then
+  if entry and self.latest[entry.key] == token and entry.expires > socket.gettime()
+      and not self.config.rejectAllTokens then
     return nil
   end
   if tostring(self.config.invalidTokenStyle) == "401" then
@@ -732,6 +734,7 @@ function Sim:public_config()
     tokenTtl = c.tokenTtl,
     expiresInNumber = c.expiresInNumber,
     invalidTokenStyle = tostring(c.invalidTokenStyle),
+    rejectAllTokens = c.rejectAllTokens,
     callbackDelay = c.callbackDelay,
     callbackAttempts = c.callbackAttempts,
     callbackBackoff = json.array(copy(c.callbackBackoff)),
@@ -827,6 +830,9 @@ function Sim:configure(t)
     elseif k == "expiresInNumber" then
       if type(v) ~= "boolean" then return nil, "expiresInNumber must be true or false" end
       c.expiresInNumber = v
+    elseif k == "rejectAllTokens" then
+      if type(v) ~= "boolean" then return nil, "rejectAllTokens must be true or false" end
+      c.rejectAllTokens = v
     elseif k == "callbackAttempts" then
       local n = math.tointeger(v)
       if not n or n < 1 or n > 20 then return nil, "callbackAttempts must be 1..20" end
