@@ -319,7 +319,6 @@ static int client_post(lua_State *L)
         return luaL_error(L, "b2c client: post() needs a path and a JSON object");
 
     b2c_buf_clear(&c->request);
-    c->request.len = 0;
     if (with_credential) {
         oom = b2c_buf_append(&c->request, "{\"SecurityCredential\":\"", 23) < 0 ||
               b2c_buf_append(&c->request, c->credential, strlen(c->credential)) < 0 ||
@@ -424,11 +423,11 @@ static const luaL_Reg core_functions[] = {
     {"uuid", core_uuid},
     {NULL, NULL}};
 
-#if defined(__GNUC__)
-__attribute__((visibility("default")))
-#endif
 #ifdef __cplusplus
 extern "C"
+#endif
+#if defined(__GNUC__)
+__attribute__((visibility("default")))
 #endif
 int luaopen_b2c_core(lua_State *L)
 {
