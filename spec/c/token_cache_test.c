@@ -1,0 +1,90 @@
+/* Threads sharing the process-wide token cache: exactly one fetch for many
+ * concurrent callers, and invalidation by generation. Prints one line per
+ * check and exits non-zero on the first failure. */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../../csrc/secret.h"
+#include "../../csrc/token_cache.h"
+
+#define THREADS 16
+
+static pthread_mutex_t count_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fetches = 0;
+
+static int slow_fetch(void *ud, char **token, double *ttl)
+{
+    struct timespec pause = {0, 50 * 1000 * 1000};
+    char text[32];
+    int n;
+    (void)ud;
+    nanosleep(&pause, NULL); /* long enough for every thread to pile up */
+    pthread_mutex_lock(&count_lock);
+    n = ++fetches;
+    pthread_mutex_unlock(&count_lock);
+    snprintf(text, sizeof text, "token-%d", n);
+    *token = b2c_secret_dup(text, strlen(text));
+    *ttl = 3599;
+    return 0;
+}
+
+static b2c_token_entry *entry;
+static char *got[THREADS];
+
+static void *worker(void *arg)
+{
+    int i = (int)(size_t)arg;
+    unsigned long gen;
+    if (b2c_token_get(entry, slow_fetch, NULL, &got[i], &gen) != 0)
+        got[i] = NULL;
+    return NULL;
+}
+
+static int check(int ok, const char *what)
+{
+    printf("%s: %s\n", ok ? "ok" : "FAILED", what);
+    return ok ? 0 : 1;
+}
+
+int main(void)
+{
+    unsigned char id[32] = {1};
+    pthread_t t[THREADS];
+    unsigned long gen = 0, gen2 = 0;
+    char *token = NULL;
+    int i, same = 1, failures = 0;
+
+    entry = b2c_token_entry_get(id);
+    for (i = 0; i < THREADS; i++)
+        pthread_create(&t[i], NULL, worker, (void *)(size_t)i);
+    for (i = 0; i < THREADS; i++)
+        pthread_join(t[i], NULL);
+    for (i = 0; i < THREADS; i++)
+        same = same && got[i] != NULL && strcmp(got[i], "token-1") == 0;
+    failures += check(fetches == 1, "16 concurrent callers caused one fetch");
+    failures += check(same, "all of them got the same token");
+
+    b2c_token_get(entry, slow_fetch, NULL, &token, &gen);
+    b2c_secret_free(token);
+    failures += check(b2c_token_entry_get(id) == entry, "the same identity finds the same entry");
+    b2c_token_entry_release(entry);
+
+    b2c_token_invalidate(entry, gen - 1); /* stale: someone already refreshed */
+    b2c_token_get(entry, slow_fetch, NULL, &token, &gen2);
+    failures += check(fetches == 1 && gen2 == gen, "a stale invalidation keeps the token");
+    b2c_secret_free(token);
+
+    b2c_token_invalidate(entry, gen);
+    b2c_token_get(entry, slow_fetch, NULL, &token, &gen2);
+    failures += check(fetches == 2 && strcmp(token, "token-2") == 0 && gen2 == gen + 1,
+                      "invalidating the current token makes the next caller fetch");
+    b2c_secret_free(token);
+
+    for (i = 0; i < THREADS; i++)
+        b2c_secret_free(got[i]);
+    b2c_token_entry_release(entry);
+    return failures;
+}
