@@ -122,6 +122,35 @@ describe("b2c-sim callback delivery", function()
     assert.are.equal(10, n)
   end)
 
+  -- https callbacks need LuaSec in the simulator; socat terminates TLS here.
+  local has_tls = pcall(require, "ssl") and os.execute("command -v socat >/dev/null 2>&1")
+  local it_tls = has_tls and it or pending
+  it_tls("posts to an https ResultURL", function()
+    local r = sim.receiver()
+    local pem = os.tmpname()
+    os.execute(string.format("cat %s/spec/fixtures/sim/sim-key.pem %s/spec/fixtures/sim/sim-cert.pem > %s",
+      sim.root, sim.root, pem))
+    local probe = assert(socket.bind("127.0.0.1", 0))
+    local _, port = probe:getsockname()
+    probe:close()
+    local p = io.popen(string.format("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,cert=%s,verify=0 "
+      .. "TCP:127.0.0.1:%d >/dev/null 2>&1 & echo $!", port, pem, r.port))
+    local pid = p:read("l")
+    p:close()
+    finally(function()
+      os.execute("kill " .. pid .. " 2>/dev/null")
+      os.remove(pem)
+      r:close()
+    end)
+    socket.sleep(0.2) -- let socat listen
+    local body = pay_to("https://localhost:" .. port .. "/secure")
+    local got = r:wait(1, 3)
+    assert.are.equal(1, #got)
+    assert.are.equal("/secure", got[1].path)
+    assert.are.equal(body.OriginatorConversationID, got[1].body.Result.OriginatorConversationID)
+    assert.is_true(H.settled(s).callbacks[1].delivered)
+  end)
+
   it("abandons pending deliveries on /sim/reset", function()
     s:config({ callbackDelay = 0.3 })
     local r = sim.receiver()
