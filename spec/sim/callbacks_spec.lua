@@ -33,7 +33,12 @@ describe("b2c-sim callback delivery", function()
     local port = probe.port
     probe:close() -- nothing listens: the first attempt is refused
     local body = pay_to("http://127.0.0.1:" .. port .. "/late")
-    socket.sleep(0.2)
+    -- wait until the first attempt has failed, then start listening
+    local deadline = socket.gettime() + 3
+    repeat
+      socket.sleep(0.02)
+      local c = s:stats().callbacks[1]
+    until (c and #c.attemptLog >= 1) or socket.gettime() > deadline
     local r = sim.receiver({ port = port })
     finally(function() r:close() end)
     local got = r:wait(1, 3)
