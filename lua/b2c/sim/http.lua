@@ -115,7 +115,13 @@ function Loop:step(max_wait)
   local recvt, sendt = {}, {}
   collect(self.readers, recvt)
   collect(self.writers, sendt)
-  local readable, writable = socket.select(recvt, sendt, timeout)
+  local readable, writable, err = socket.select(recvt, sendt, timeout)
+  if type(readable) ~= "table" or type(writable) ~= "table" then
+    -- should not happen (closed sockets are skipped); do not spin
+    self.log("select failed: " .. tostring(err))
+    readable, writable = {}, {}
+    socket.sleep(0.01)
+  end
 
   local ready = {}
   for _, sock in ipairs(readable or {}) do
