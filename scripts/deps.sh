@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
-openssl lua-cjson lua-socket lua-busted lua-check luarocks socat"
+openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat"
 
 missing=""
 for p in $PACKAGES; do
