@@ -71,3 +71,34 @@ describe("gateway.interpret", function()
     assert.are.equal("http", err2.kind)
   end)
 end)
+
+describe("gateway.interpret on Daraja's sample answers", function()
+  local function fixture(name)
+    local f = assert(io.open("spec/fixtures/daraja/" .. name, "rb"))
+    local s = f:read("*a")
+    f:close()
+    return s
+  end
+  local errors_by_file = {
+    ["error_invalid_access_token_404_real.json"] = { 404, "404.001.03" },
+    ["error_invalid_access_token_401_legacy_docs.json"] = { 401, "401.002.01" },
+    ["error_invalid_initiatorname_real.json"] = { 400, "400.002.02" },
+    ["b2c_error_duplicate_docs_v3.json"] = { 500, "500.002.1001" },
+  }
+  for file, want in pairs(errors_by_file) do
+    it("maps " .. file, function()
+      local ack, err = interpret(want[1], fixture(file))
+      assert.is_nil(ack)
+      assert.are.equal("api", err.kind)
+      assert.are.equal(want[2], err.code)
+      assert.is_string(err.requestId)
+    end)
+  end
+  for _, file in ipairs({ "b2c_v3_response_docs.json", "accountbalance_response_docs_v3.json" }) do
+    it("reads " .. file .. " as an acknowledgement", function()
+      local ack = assert(interpret(200, fixture(file)))
+      assert.are.equal("0", ack.ResponseCode)
+      assert.matches("^AG_", ack.ConversationID)
+    end)
+  end
+end)
