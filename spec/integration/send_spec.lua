@@ -97,6 +97,16 @@ describe("mpesa.b2c.send against the simulator", function()
     mpesa:close()
   end)
 
+  it("accepts expires_in as a number as well as a string", function()
+    s:config({ expiresInNumber = true })
+    local mpesa = client()
+    assert(mpesa.b2c.send(payout()))
+    assert(mpesa.b2c.send(payout()))
+    assert.are.equal(1, s:stats().tokensIssued)
+    s:config({ expiresInNumber = false })
+    mpesa:close()
+  end)
+
   it("shares one token between clients of the same app", function()
     local a, b = client(), client()
     for _ = 1, 5 do
