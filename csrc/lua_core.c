@@ -266,6 +266,66 @@ static int client_token(lua_State *L)
     return 1;
 }
 
+/* client:cached_token() -> true when the process cache holds a fresh token
+ * (now in use by this client), false otherwise. Never fetches. */
+static int client_cached_token(lua_State *L)
+{
+    client *c = check_client(L);
+    char *token = NULL;
+    double remaining;
+    unsigned long generation;
+    if (b2c_token_peek(c->tokens, &token, &remaining, &generation) < 0) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    b2c_secret_free(c->token);
+    c->token = token;
+    c->token_generation = generation;
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+/* client:export_token() -> token, seconds | nil
+ * For token stores shared between processes (nginx workers) only: this is
+ * the one way the token reaches Lua. */
+static int client_export_token(lua_State *L)
+{
+    client *c = check_client(L);
+    char *token = NULL;
+    double remaining;
+    unsigned long generation;
+    if (b2c_token_peek(c->tokens, &token, &remaining, &generation) < 0) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushstring(L, token);
+    b2c_secret_free(token);
+    lua_pushnumber(L, remaining);
+    return 2;
+}
+
+/* client:import_token(token, seconds): a token another process fetched. */
+static int client_import_token(lua_State *L)
+{
+    client *c = check_client(L);
+    size_t len;
+    const char *token = luaL_checklstring(L, 2, &len);
+    lua_Number ttl = luaL_checknumber(L, 3);
+    unsigned long generation;
+    if (len == 0 || strlen(token) != len || strcspn(token, " \r\n\t\"") != len)
+        return luaL_error(L, "b2c client: import_token() needs a token");
+    if (!(ttl > 0))
+        return luaL_error(L, "b2c client: import_token() needs a positive lifetime");
+    if (b2c_token_put(c->tokens, token, (double)ttl, &generation) < 0)
+        return luaL_error(L, "b2c client: out of memory");
+    b2c_secret_free(c->token);
+    c->token = b2c_secret_dup(token, len);
+    c->token_generation = generation;
+    if (c->token == NULL)
+        return luaL_error(L, "b2c client: out of memory");
+    return 0;
+}
+
 /* client:drop_token(): the gateway rejected the token; forget it everywhere
  * unless another client has already replaced it. */
 static int client_drop_token(lua_State *L)
@@ -412,6 +472,9 @@ static void push_curl_info(lua_State *L)
 static const luaL_Reg client_methods[] = {
     {"token", client_token},
     {"drop_token", client_drop_token},
+    {"cached_token", client_cached_token},
+    {"export_token", client_export_token},
+    {"import_token", client_import_token},
     {"post", client_post},
     {"close", client_close},
     {NULL, NULL}};

@@ -36,6 +36,15 @@ static double refresh_margin(double ttl)
     return m > ttl / 2 ? ttl / 2 : m;
 }
 
+/* Replaces the cached token; the lock is held. */
+static void store_locked(b2c_token_entry *e, char *token, double ttl)
+{
+    b2c_secret_free(e->token);
+    e->token = token;
+    e->refresh_at = now_seconds() + ttl - refresh_margin(ttl);
+    e->generation++;
+}
+
 b2c_token_entry *b2c_token_entry_get(const unsigned char id[32])
 {
     b2c_token_entry *e;
@@ -103,10 +112,7 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **to
     pthread_mutex_lock(&lock);
     e->fetching = 0;
     if (rc == 0) {
-        b2c_secret_free(e->token);
-        e->token = fresh;
-        e->refresh_at = now_seconds() + ttl - refresh_margin(ttl);
-        e->generation++;
+        store_locked(e, fresh, ttl);
         *token = b2c_secret_dup(fresh, strlen(fresh));
         *generation = e->generation;
         if (*token == NULL)
@@ -115,6 +121,34 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **to
     pthread_cond_broadcast(&e->fetched);
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+int b2c_token_peek(b2c_token_entry *e, char **token, double *remaining, unsigned long *generation)
+{
+    int rc = -1;
+    double now;
+    pthread_mutex_lock(&lock);
+    now = now_seconds();
+    if (e->token != NULL && now < e->refresh_at) {
+        *token = b2c_secret_dup(e->token, strlen(e->token));
+        *remaining = e->refresh_at - now;
+        *generation = e->generation;
+        rc = *token != NULL ? 0 : -1;
+    }
+    pthread_mutex_unlock(&lock);
+    return rc;
+}
+
+int b2c_token_put(b2c_token_entry *e, const char *token, double ttl, unsigned long *generation)
+{
+    char *copy = b2c_secret_dup(token, strlen(token));
+    if (copy == NULL)
+        return -1;
+    pthread_mutex_lock(&lock);
+    store_locked(e, copy, ttl);
+    *generation = e->generation;
+    pthread_mutex_unlock(&lock);
+    return 0;
 }
 
 void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation)

@@ -29,6 +29,15 @@ void b2c_token_entry_release(b2c_token_entry *e);
 int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **token,
                   unsigned long *generation);
 
+/* The cached token when it is still fresh, without fetching: returns 0 with
+ * a malloc'd copy, its remaining life and generation, or -1 when there is
+ * none. */
+int b2c_token_peek(b2c_token_entry *e, char **token, double *remaining, unsigned long *generation);
+
+/* Stores a token obtained elsewhere (a store shared between processes).
+ * Returns 0 with its generation, or -1 when out of memory. */
+int b2c_token_put(b2c_token_entry *e, const char *token, double ttl, unsigned long *generation);
+
 /* Forgets the cached token if it is still the given generation (another
  * thread may already have replaced it). */
 void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation);
