@@ -121,8 +121,12 @@ int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE])
     return 0;
 }
 
+static void free_headers(struct curl_slist *list);
+
 void b2c_http_close(b2c_http *h)
 {
+    free_headers(h->headers);
+    h->headers = NULL;
     if (h->easy != NULL) {
         curl_easy_cleanup(h->easy);
         h->easy = NULL;
@@ -197,38 +201,38 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
     }
 }
 
-void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
-                      const char *body, size_t body_len, b2c_http_result *r)
+int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, const char *body,
+                   size_t body_len, b2c_http_result *r)
 {
-    struct curl_slist *headers = NULL;
     b2c_buf line = {NULL, 0, 0};
     int failed = 0;
-    CURLcode rc;
 
     memset(r, 0, sizeof *r);
     b2c_buf_clear(&h->response);
     h->too_large = 0;
     h->errbuf[0] = '\0';
+    h->is_post = body != NULL;
 
-    headers = add_header(headers, "Accept: application/json", &failed);
-    headers = add_header(headers, "Expect:", &failed);
+    h->headers = add_header(h->headers, "Accept: application/json", &failed);
+    h->headers = add_header(h->headers, "Expect:", &failed);
     if (body != NULL)
-        headers = add_header(headers, "Content-Type: application/json", &failed);
+        h->headers = add_header(h->headers, "Content-Type: application/json", &failed);
     if (b2c_buf_append(&line, "Authorization: ", 15) < 0 ||
         b2c_buf_append(&line, authorization, strlen(authorization)) < 0)
         failed = 1;
     else
-        headers = add_header(headers, line.data, &failed);
+        h->headers = add_header(h->headers, line.data, &failed);
     b2c_buf_free(&line);
     if (failed) {
-        free_headers(headers);
+        free_headers(h->headers);
+        h->headers = NULL;
         r->outcome = B2C_UNSENT;
         snprintf(r->message, sizeof r->message, "out of memory");
-        return;
+        return -1;
     }
 
     curl_easy_setopt(h->easy, CURLOPT_URL, url);
-    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
     if (body != NULL) {
         h->upload = body;
         h->upload_len = body_len;
@@ -238,11 +242,22 @@ void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
     } else {
         curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
     }
-    rc = curl_easy_perform(h->easy);
-    classify(h, rc, body != NULL, r);
+    return 0;
+}
 
+void b2c_http_end(b2c_http *h, CURLcode rc, b2c_http_result *r)
+{
+    classify(h, rc, h->is_post, r);
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
-    free_headers(headers);
+    free_headers(h->headers);
+    h->headers = NULL;
     h->upload = NULL;
     h->upload_len = h->upload_pos = 0;
+}
+
+void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
+                      const char *body, size_t body_len, b2c_http_result *r)
+{
+    if (b2c_http_begin(h, url, authorization, body, body_len, r) == 0)
+        b2c_http_end(h, curl_easy_perform(h->easy), r);
 }

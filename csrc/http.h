@@ -24,6 +24,8 @@ typedef struct b2c_http {
     b2c_buf response;       /* body of the last response; may hold a token */
     size_t max_response;
     int too_large;
+    struct curl_slist *headers; /* of the request in progress; one is a credential */
+    int is_post;
     const char *upload;     /* the POST body being sent */
     size_t upload_len, upload_pos;
     char errbuf[CURL_ERROR_SIZE];
@@ -60,5 +62,12 @@ void b2c_http_close(b2c_http *h);
  * connection when a reused one dies (that replay would be a second payout). */
 void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
                       const char *body, size_t body_len, b2c_http_result *r);
+
+/* The two halves of b2c_http_perform, for a transfer driven by a multi
+ * handle: begin sets the request up (0, or -1 with r filled); end reads
+ * the outcome once libcurl reports rc. body must stay valid until end. */
+int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, const char *body,
+                   size_t body_len, b2c_http_result *r);
+void b2c_http_end(b2c_http *h, CURLcode rc, b2c_http_result *r);
 
 #endif

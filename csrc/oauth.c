@@ -68,8 +68,8 @@ static int parse_answer(const b2c_buf *body, char **token, double *ttl, b2c_http
     return 0;
 }
 
-int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const char *secret,
-                    char **token, double *ttl_seconds, b2c_http_result *r)
+int b2c_oauth_begin(b2c_http *h, const char *base_url, const char *key, const char *secret,
+                    b2c_http_result *r)
 {
     static const char path[] = "/oauth/v1/generate?grant_type=client_credentials";
     b2c_buf pair = {NULL, 0, 0}, auth = {NULL, 0, 0}, url = {NULL, 0, 0};
@@ -87,9 +87,7 @@ int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const ch
     if (b2c_buf_append(&auth, "Basic ", 6) < 0 || (b64 = b2c_buf_extend(&auth, b64_len)) == NULL)
         goto oom;
     EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair.data, (int)pair.len);
-    b2c_http_perform(h, url.data, auth.data, NULL, 0, r);
-    if (r->outcome == B2C_RESPONSE && r->status == 200)
-        rc = parse_answer(&h->response, token, ttl_seconds, r);
+    rc = b2c_http_begin(h, url.data, auth.data, NULL, 0, r); /* libcurl copies both */
     goto done;
 oom:
     bad_answer(r, "out of memory");
@@ -98,4 +96,21 @@ done:
     b2c_buf_free(&auth);
     b2c_buf_free(&url);
     return rc;
+}
+
+int b2c_oauth_end(b2c_http *h, CURLcode rc, char **token, double *ttl_seconds,
+                  b2c_http_result *r)
+{
+    b2c_http_end(h, rc, r);
+    if (r->outcome == B2C_RESPONSE && r->status == 200)
+        return parse_answer(&h->response, token, ttl_seconds, r);
+    return -1;
+}
+
+int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const char *secret,
+                    char **token, double *ttl_seconds, b2c_http_result *r)
+{
+    if (b2c_oauth_begin(h, base_url, key, secret, r) < 0)
+        return -1;
+    return b2c_oauth_end(h, curl_easy_perform(h->easy), token, ttl_seconds, r);
 }

@@ -10,4 +10,10 @@
 int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const char *secret,
                     char **token, double *ttl_seconds, b2c_http_result *r);
 
+/* The two halves of b2c_oauth_fetch, for a multi-driven transfer. */
+int b2c_oauth_begin(b2c_http *h, const char *base_url, const char *key, const char *secret,
+                    b2c_http_result *r);
+int b2c_oauth_end(b2c_http *h, CURLcode rc, char **token, double *ttl_seconds,
+                  b2c_http_result *r);
+
 #endif
