@@ -16,6 +16,7 @@
 #include "oauth.h"
 #include "secret.h"
 #include "token_cache.h"
+#include "transfers.h"
 #include "version.h"
 
 #define CLIENT_MT "b2c.core.client"
@@ -31,6 +32,11 @@ typedef struct client {
     unsigned long token_generation;
     b2c_buf request;            /* the body being sent: holds the credential */
     b2c_http_result failure;    /* details of the last failed token fetch */
+    b2c_transfers transfers;    /* requests driven by polling (client:step) */
+    int token_transfer;         /* id of the polled token fetch in flight, or 0 */
+    char *user_agent, *ca_file; /* to open an easy handle per polled transfer */
+    long timeout_ms, connect_timeout_ms;
+    size_t max_response;
     int open;
 } client;
 
@@ -44,6 +50,15 @@ static client *check_client(lua_State *L)
 
 static void release(client *c)
 {
+    if (c->token_transfer != 0) {
+        unsigned long unused;
+        b2c_token_end(c->tokens, NULL, 0, &unused); /* let others fetch */
+        c->token_transfer = 0;
+    }
+    b2c_transfers_close(&c->transfers);
+    free(c->user_agent);
+    free(c->ca_file);
+    c->user_agent = c->ca_file = NULL;
     b2c_http_close(&c->http);
     b2c_token_entry_release(c->tokens);
     c->tokens = NULL;
@@ -192,7 +207,13 @@ static int core_client(lua_State *L)
     c->base_url = b2c_secret_dup(base, base_len);
     c->consumer_key = b2c_secret_dup(key, key_len);
     c->consumer_secret = b2c_secret_dup(secret, secret_len);
+    c->user_agent = b2c_secret_dup(agent, strlen(agent));
+    c->ca_file = ca_file != NULL ? b2c_secret_dup(ca_file, strlen(ca_file)) : NULL;
+    c->timeout_ms = timeout_ms;
+    c->connect_timeout_ms = connect_ms;
+    c->max_response = (size_t)max_response;
     if (c->credential == NULL || c->base_url == NULL || c->consumer_key == NULL ||
+        c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
         c->consumer_secret == NULL || identity(base, key, secret, id) < 0 ||
         (c->tokens = b2c_token_entry_get(id)) == NULL) {
         release(c);
@@ -213,7 +234,7 @@ static const char *outcome_name(b2c_outcome o)
 }
 
 /* nil, { outcome, message, status, retryable, timedOut, curlCode, body } */
-static int push_failure(lua_State *L, client *c, const b2c_http_result *r)
+static int push_failure(lua_State *L, b2c_buf *response, const b2c_http_result *r)
 {
     lua_pushnil(L);
     lua_createtable(L, 0, 7);
@@ -234,11 +255,10 @@ static int push_failure(lua_State *L, client *c, const b2c_http_result *r)
     /* Only a plain error answer is handed over: a 200 the core could not
      * use may carry a token. */
     if (r->outcome == B2C_RESPONSE) {
-        lua_pushlstring(L, c->http.response.data ? c->http.response.data : "",
-                        c->http.response.len);
+        lua_pushlstring(L, response->data ? response->data : "", response->len);
         lua_setfield(L, -2, "body");
     }
-    b2c_buf_clear(&c->http.response);
+    b2c_buf_clear(response);
     return 2;
 }
 
@@ -256,10 +276,11 @@ static int client_token(lua_State *L)
     b2c_secret_free(c->token);
     c->token = NULL;
     memset(&c->failure, 0, sizeof c->failure);
-    if (b2c_token_get(c->tokens, fetch_token, c, &c->token, &c->token_generation) < 0) {
+    if (b2c_token_get(c->tokens, fetch_token, c, (double)c->timeout_ms / 1000, &c->token,
+                      &c->token_generation) < 0) {
         if (c->failure.message[0] == '\0')
             strcpy(c->failure.message, "out of memory");
-        return push_failure(L, c, &c->failure);
+        return push_failure(L, &c->http.response, &c->failure);
     }
     b2c_buf_clear(&c->http.response); /* held the OAuth answer */
     lua_pushboolean(L, 1);
@@ -359,56 +380,216 @@ static void redact_token(b2c_buf *body, const char *token)
     }
 }
 
+/* Checks post()/start_post() arguments and builds the body (with the
+ * credential added by the core when asked), the URL and the Authorization
+ * value. Returns 0, or -1 when out of memory. */
+static int build_request(lua_State *L, client *c, b2c_buf *body, b2c_buf *url, b2c_buf *auth)
+{
+    size_t path_len, json_len;
+    const char *path = luaL_checklstring(L, 2, &path_len);
+    const char *json = luaL_checklstring(L, 3, &json_len);
+    int with_credential = lua_toboolean(L, 4);
+    if (c->token == NULL)
+        return luaL_error(L, "b2c client: a request needs a token: call token() first");
+    if (json_len < 2 || json[0] != '{' || path[0] != '/')
+        return luaL_error(L, "b2c client: a request needs a path and a JSON object");
+    b2c_buf_clear(body);
+    if (with_credential) {
+        if (b2c_buf_append(body, "{\"SecurityCredential\":\"", 23) < 0 ||
+            b2c_buf_append(body, c->credential, strlen(c->credential)) < 0 ||
+            b2c_buf_append(body, "\"", 1) < 0 ||
+            (json_len > 2 && b2c_buf_append(body, ",", 1) < 0) ||
+            b2c_buf_append(body, json + 1, json_len - 1) < 0)
+            return -1;
+    } else if (b2c_buf_append(body, json, json_len) < 0) {
+        return -1;
+    }
+    if (b2c_buf_append(url, c->base_url, strlen(c->base_url)) < 0 ||
+        b2c_buf_append(url, path, path_len) < 0 || b2c_buf_append(auth, "Bearer ", 7) < 0 ||
+        b2c_buf_append(auth, c->token, strlen(c->token)) < 0)
+        return -1;
+    return 0;
+}
+
+static void out_of_memory(b2c_http_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->outcome = B2C_UNSENT;
+    strcpy(r->message, "out of memory");
+}
+
+/* status, body (the token sent redacted) | nil, failure */
+static int push_answer(lua_State *L, b2c_buf *response, const b2c_http_result *r,
+                       const char *token)
+{
+    if (r->outcome != B2C_RESPONSE)
+        return push_failure(L, response, r);
+    redact_token(response, token);
+    lua_pushinteger(L, (lua_Integer)r->status);
+    lua_pushlstring(L, response->data ? response->data : "", response->len);
+    b2c_buf_clear(response);
+    return 2;
+}
+
 /* client:post(path, json, withCredential) -> status, body | nil, failure.
  * With withCredential the core adds "SecurityCredential" to the JSON object
  * itself, so the credential never passes through Lua strings. */
 static int client_post(lua_State *L)
 {
     client *c = check_client(L);
-    size_t path_len, json_len;
-    const char *path = luaL_checklstring(L, 2, &path_len);
-    const char *json = luaL_checklstring(L, 3, &json_len);
-    int with_credential = lua_toboolean(L, 4);
     b2c_buf url = {NULL, 0, 0}, auth = {NULL, 0, 0};
     b2c_http_result r;
-    int oom;
 
-    if (c->token == NULL)
-        return luaL_error(L, "b2c client: post() needs a token: call token() first");
-    if (json_len < 2 || json[0] != '{' || path[0] != '/')
-        return luaL_error(L, "b2c client: post() needs a path and a JSON object");
-
-    b2c_buf_clear(&c->request);
-    if (with_credential) {
-        oom = b2c_buf_append(&c->request, "{\"SecurityCredential\":\"", 23) < 0 ||
-              b2c_buf_append(&c->request, c->credential, strlen(c->credential)) < 0 ||
-              b2c_buf_append(&c->request, "\"", 1) < 0 ||
-              (json_len > 2 && b2c_buf_append(&c->request, ",", 1) < 0) ||
-              b2c_buf_append(&c->request, json + 1, json_len - 1) < 0;
-    } else {
-        oom = b2c_buf_append(&c->request, json, json_len) < 0;
-    }
-    oom = oom || b2c_buf_append(&url, c->base_url, strlen(c->base_url)) < 0 ||
-          b2c_buf_append(&url, path, path_len) < 0 || b2c_buf_append(&auth, "Bearer ", 7) < 0 ||
-          b2c_buf_append(&auth, c->token, strlen(c->token)) < 0;
-    if (oom) {
-        memset(&r, 0, sizeof r);
-        r.outcome = B2C_UNSENT;
-        strcpy(r.message, "out of memory");
-    } else {
+    if (build_request(L, c, &c->request, &url, &auth) < 0)
+        out_of_memory(&r);
+    else
         b2c_http_perform(&c->http, url.data, auth.data, c->request.data, c->request.len, &r);
-    }
     b2c_buf_free(&url);
     b2c_buf_free(&auth);
     b2c_buf_clear(&c->request);
+    return push_answer(L, &c->http.response, &r, c->token);
+}
 
-    if (r.outcome != B2C_RESPONSE)
-        return push_failure(L, c, &r);
-    redact_token(&c->http.response, c->token);
-    lua_pushinteger(L, (lua_Integer)r.status);
-    lua_pushlstring(L, c->http.response.data ? c->http.response.data : "", c->http.response.len);
-    b2c_buf_clear(&c->http.response);
-    return 2;
+static b2c_transfer *reserve_transfer(client *c, int *id, b2c_http_result *r)
+{
+    b2c_http_config hc;
+    hc.base_url = c->base_url;
+    hc.user_agent = c->user_agent;
+    hc.ca_file = c->ca_file;
+    hc.timeout_ms = c->timeout_ms;
+    hc.connect_timeout_ms = c->connect_timeout_ms;
+    hc.max_response = c->max_response;
+    memset(r, 0, sizeof *r);
+    *id = b2c_transfers_reserve(&c->transfers, &hc, r->message);
+    if (*id == 0) {
+        r->outcome = B2C_UNSENT;
+        return NULL;
+    }
+    return b2c_transfers_get(&c->transfers, *id);
+}
+
+/* client:start_post(path, json, withCredential) -> id | nil, failure
+ * Like post(), without waiting: client:step() moves it, client:finish(id)
+ * gives what post() would have returned. */
+static int client_start_post(lua_State *L)
+{
+    client *c = check_client(L);
+    b2c_buf url = {NULL, 0, 0}, auth = {NULL, 0, 0};
+    b2c_http_result r;
+    int id = 0, ok;
+    b2c_transfer *tr = reserve_transfer(c, &id, &r);
+
+    if (tr == NULL)
+        return push_failure(L, &c->http.response, &r);
+    ok = build_request(L, c, &tr->body, &url, &auth) == 0 &&
+         (tr->token = b2c_secret_dup(c->token, strlen(c->token))) != NULL;
+    if (!ok)
+        out_of_memory(&r);
+    else if (b2c_http_begin(&tr->http, url.data, auth.data, tr->body.data, tr->body.len, &r) < 0)
+        ok = 0;
+    else if (b2c_transfers_start(&c->transfers, tr) < 0) {
+        ok = 0;
+        out_of_memory(&r);
+    }
+    b2c_buf_free(&url);
+    b2c_buf_free(&auth);
+    if (!ok) {
+        b2c_transfers_release(&c->transfers, tr);
+        return push_failure(L, &c->http.response, &r);
+    }
+    lua_pushinteger(L, id);
+    return 1;
+}
+
+/* client:start_token() -> id | false | nil, failure
+ * Starts a polled token fetch, or answers false when another fetch for the
+ * same app is already running (anywhere in the process): wait for it. */
+static int client_start_token(lua_State *L)
+{
+    client *c = check_client(L);
+    b2c_http_result r;
+    unsigned long unused;
+    int id = 0;
+    b2c_transfer *tr;
+
+    if (c->token_transfer != 0 || !b2c_token_try_begin(c->tokens)) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    tr = reserve_transfer(c, &id, &r);
+    if (tr != NULL &&
+        b2c_oauth_begin(&tr->http, c->base_url, c->consumer_key, c->consumer_secret, &r) == 0 &&
+        b2c_transfers_start(&c->transfers, tr) == 0) {
+        tr->is_token = 1;
+        c->token_transfer = id;
+        lua_pushinteger(L, id);
+        return 1;
+    }
+    if (tr != NULL)
+        b2c_transfers_release(&c->transfers, tr);
+    if (r.message[0] == '\0')
+        out_of_memory(&r);
+    b2c_token_end(c->tokens, NULL, 0, &unused);
+    return push_failure(L, &c->http.response, &r);
+}
+
+/* client:step(seconds) -> number of transfers still running. Waits at most
+ * the given time for I/O (0: not at all). */
+static int client_step(lua_State *L)
+{
+    client *c = check_client(L);
+    lua_Number seconds = luaL_optnumber(L, 2, 0);
+    long ms = seconds > 0 ? (long)(seconds * 1000 + 0.5) : 0;
+    lua_pushinteger(L, b2c_transfers_step(&c->transfers, ms));
+    return 1;
+}
+
+static b2c_transfer *check_transfer(lua_State *L, client *c)
+{
+    b2c_transfer *tr = b2c_transfers_get(&c->transfers, (int)luaL_checkinteger(L, 2));
+    if (tr == NULL || tr->state == B2C_FREE)
+        luaL_error(L, "b2c client: no such transfer");
+    return tr;
+}
+
+/* client:done(id) -> true when the transfer has finished */
+static int client_done(lua_State *L)
+{
+    client *c = check_client(L);
+    lua_pushboolean(L, check_transfer(L, c)->state == B2C_DONE);
+    return 1;
+}
+
+/* client:finish(id) -> for start_post, what post() returns; for
+ * start_token, true | nil, failure. Frees the transfer. */
+static int client_finish(lua_State *L)
+{
+    client *c = check_client(L);
+    b2c_transfer *tr = check_transfer(L, c);
+    b2c_http_result r;
+    int n;
+    if (tr->state != B2C_DONE)
+        return luaL_error(L, "b2c client: finish() before the transfer is done");
+    if (tr->is_token) {
+        char *token = NULL;
+        double ttl = 0;
+        unsigned long generation = 0;
+        int rc = b2c_oauth_end(&tr->http, tr->rc, &token, &ttl, &r);
+        b2c_token_end(c->tokens, rc == 0 ? token : NULL, ttl, &generation);
+        c->token_transfer = 0;
+        if (rc == 0) {
+            b2c_buf_clear(&tr->http.response); /* held the token */
+            lua_pushboolean(L, 1);
+            n = 1;
+        } else {
+            n = push_failure(L, &tr->http.response, &r);
+        }
+    } else {
+        b2c_http_end(&tr->http, tr->rc, &r);
+        n = push_answer(L, &tr->http.response, &r, tr->token);
+    }
+    b2c_transfers_release(&c->transfers, tr);
+    return n;
 }
 
 /* core.encrypt_credential(password, certificate) -> base64 | nil, message */
@@ -476,6 +657,11 @@ static const luaL_Reg client_methods[] = {
     {"export_token", client_export_token},
     {"import_token", client_import_token},
     {"post", client_post},
+    {"start_post", client_start_post},
+    {"start_token", client_start_token},
+    {"step", client_step},
+    {"done", client_done},
+    {"finish", client_finish},
     {"close", client_close},
     {NULL, NULL}};
 

@@ -85,9 +85,23 @@ void b2c_token_entry_release(b2c_token_entry *e)
     free(e);
 }
 
-int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **token,
-                  unsigned long *generation)
+static struct timespec deadline_after(double seconds)
 {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's clock */
+    ts.tv_sec += (time_t)seconds;
+    ts.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
+int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wait_seconds,
+                  char **token, unsigned long *generation)
+{
+    struct timespec deadline = deadline_after(wait_seconds);
     char *fresh = NULL;
     double ttl = 0;
     int rc;
@@ -102,7 +116,8 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **to
         }
         if (!e->fetching)
             break;
-        pthread_cond_wait(&e->fetched, &lock);
+        if (pthread_cond_timedwait(&e->fetched, &lock, &deadline) != 0)
+            break; /* the other fetch is stuck or polled by this very thread */
     }
     e->fetching = 1;
     pthread_mutex_unlock(&lock);
@@ -121,6 +136,28 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **to
     pthread_cond_broadcast(&e->fetched);
     pthread_mutex_unlock(&lock);
     return rc;
+}
+
+int b2c_token_try_begin(b2c_token_entry *e)
+{
+    int mine;
+    pthread_mutex_lock(&lock);
+    mine = !e->fetching;
+    e->fetching = 1;
+    pthread_mutex_unlock(&lock);
+    return mine;
+}
+
+void b2c_token_end(b2c_token_entry *e, char *token, double ttl, unsigned long *generation)
+{
+    pthread_mutex_lock(&lock);
+    e->fetching = 0;
+    if (token != NULL) {
+        store_locked(e, token, ttl);
+        *generation = e->generation;
+    }
+    pthread_cond_broadcast(&e->fetched);
+    pthread_mutex_unlock(&lock);
 }
 
 int b2c_token_peek(b2c_token_entry *e, char **token, double *remaining, unsigned long *generation)

@@ -25,9 +25,17 @@ void b2c_token_entry_release(b2c_token_entry *e);
 
 /* A valid token, fetched through fetch() when none is cached or the cached
  * one is close to expiry. On success *token is a malloc'd copy (a secret)
- * and *generation identifies it; returns 0, or -1 when the fetch failed. */
-int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, char **token,
-                  unsigned long *generation);
+ * and *generation identifies it; returns 0, or -1 when the fetch failed.
+ * While another fetch runs it waits at most wait_seconds for it, then
+ * fetches itself (that fetch may be driven by the same thread, by polling). */
+int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wait_seconds,
+                  char **token, unsigned long *generation);
+
+/* For fetches driven by polling: returns 1 when the caller is now the
+ * one fetcher, 0 when another fetch is running. End it with
+ * b2c_token_end(): token (malloc'd, taken over) or NULL when it failed. */
+int b2c_token_try_begin(b2c_token_entry *e);
+void b2c_token_end(b2c_token_entry *e, char *token, double ttl, unsigned long *generation);
 
 /* The cached token when it is still fresh, without fetching: returns 0 with
  * a malloc'd copy, its remaining life and generation, or -1 when there is

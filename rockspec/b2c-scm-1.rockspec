@@ -30,7 +30,7 @@ build = {
     ["b2c.core"] = {
       sources = {
         "csrc/crypto.c", "csrc/http.c", "csrc/json_scan.c", "csrc/lua_core.c",
-        "csrc/oauth.c", "csrc/secret.c", "csrc/token_cache.c",
+        "csrc/oauth.c", "csrc/secret.c", "csrc/token_cache.c", "csrc/transfers.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },
       libraries = { "curl", "crypto", "pthread" },
@@ -38,6 +38,7 @@ build = {
       libdirs = { "$(CURL_LIBDIR)", "$(OPENSSL_LIBDIR)" },
     },
     ["b2c"] = "lua/b2c/init.lua",
+    ["b2c.async"] = "lua/b2c/async.lua",
     ["b2c.certs"] = "lua/b2c/certs.lua",
     ["b2c.client"] = "lua/b2c/client.lua",
     ["b2c.credential"] = "lua/b2c/credential.lua",

@@ -4,6 +4,7 @@
 local core = require("b2c.core")
 local credential = require("b2c.credential")
 local errors = require("b2c.errors")
+local async = require("b2c.async")
 local gateway = require("b2c.gateway")
 local json = require("b2c.json")
 local validate = require("b2c.validate")
@@ -190,6 +191,18 @@ local function send(client, p)
   return ack
 end
 
+-- The polled twin of send: a handle at once, progress through mpesa:step().
+local function start(client, p)
+  if type(p) ~= "table" then
+    error("mpesa.b2c.start: expected a table of payout fields, got " .. type(p), 3)
+  end
+  local body, err = payment_body(client, p)
+  if not body then return nil, err end
+  client.queue = client.queue or async.new(client.core)
+  return client.queue:start(PAYMENT_PATH, json.encode(body),
+    { ocid = body.OriginatorConversationID, payout = true })
+end
+
 local client = {}
 
 function client.new(cfg)
@@ -216,8 +229,22 @@ function client.new(cfg)
     if a == namespace then a = b end
     return send(self, a)
   end
+  namespace.start = function(a, b)
+    if a == namespace then a = b end
+    return start(self, a)
+  end
   self.b2c = namespace
   return self
+end
+
+-- Does the I/O that is ready for started payouts, waiting at most timeout
+-- seconds (default 0: not at all). Returns how many are not done yet.
+function Client:step(timeout)
+  if timeout ~= nil and type(timeout) ~= "number" then
+    error("mpesa:step: timeout must be a number of seconds", 2)
+  end
+  if not self.queue then return 0 end
+  return self.queue:step(timeout or 0)
 end
 
 -- Releases the connection and wipes the secrets; idempotent.

@@ -118,4 +118,9 @@ function gateway.call(core, path, body, ctx)
   end
 end
 
+-- The same decisions, for calls driven by polling (b2c.async).
+gateway.token_error = token_error
+gateway.transport_error = transport_error
+gateway.is_invalid_token = is_invalid_token
+
 return gateway

@@ -38,7 +38,7 @@ static void *worker(void *arg)
 {
     int i = (int)(size_t)arg;
     unsigned long gen;
-    if (b2c_token_get(entry, slow_fetch, NULL, &got[i], &gen) != 0)
+    if (b2c_token_get(entry, slow_fetch, NULL, 5, &got[i], &gen) != 0)
         got[i] = NULL;
     return NULL;
 }
@@ -67,18 +67,18 @@ int main(void)
     failures += check(fetches == 1, "16 concurrent callers caused one fetch");
     failures += check(same, "all of them got the same token");
 
-    b2c_token_get(entry, slow_fetch, NULL, &token, &gen);
+    b2c_token_get(entry, slow_fetch, NULL, 5, &token, &gen);
     b2c_secret_free(token);
     failures += check(b2c_token_entry_get(id) == entry, "the same identity finds the same entry");
     b2c_token_entry_release(entry);
 
     b2c_token_invalidate(entry, gen - 1); /* stale: someone already refreshed */
-    b2c_token_get(entry, slow_fetch, NULL, &token, &gen2);
+    b2c_token_get(entry, slow_fetch, NULL, 5, &token, &gen2);
     failures += check(fetches == 1 && gen2 == gen, "a stale invalidation keeps the token");
     b2c_secret_free(token);
 
     b2c_token_invalidate(entry, gen);
-    b2c_token_get(entry, slow_fetch, NULL, &token, &gen2);
+    b2c_token_get(entry, slow_fetch, NULL, 5, &token, &gen2);
     failures += check(fetches == 2 && strcmp(token, "token-2") == 0 && gen2 == gen + 1,
                       "invalidating the current token makes the next caller fetch");
     b2c_secret_free(token);
