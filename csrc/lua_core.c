@@ -113,6 +113,17 @@ static long field_ms(lua_State *L, int t, const char *name, double dflt_seconds)
     return (long)(v * 1000 + 0.5);
 }
 
+/* The connection settings, for the client's own handle and each polled one. */
+static void http_config(const client *c, b2c_http_config *hc)
+{
+    hc->base_url = c->base_url;
+    hc->user_agent = c->user_agent;
+    hc->ca_file = c->ca_file;
+    hc->timeout_ms = c->timeout_ms;
+    hc->connect_timeout_ms = c->connect_timeout_ms;
+    hc->max_response = c->max_response;
+}
+
 static int fail_config(lua_State *L, const char *field, const char *message)
 {
     lua_pushnil(L);
@@ -183,12 +194,21 @@ static int core_client(lua_State *L)
     lua_setmetatable(L, -2);
     c->open = 1;
 
-    hc.base_url = base;
-    hc.user_agent = agent;
-    hc.ca_file = ca_file;
-    hc.timeout_ms = timeout_ms;
-    hc.connect_timeout_ms = connect_ms;
-    hc.max_response = (size_t)max_response;
+    c->base_url = b2c_secret_dup(base, base_len);
+    c->consumer_key = b2c_secret_dup(key, key_len);
+    c->consumer_secret = b2c_secret_dup(secret, secret_len);
+    c->user_agent = b2c_secret_dup(agent, strlen(agent));
+    c->ca_file = ca_file != NULL ? b2c_secret_dup(ca_file, strlen(ca_file)) : NULL;
+    c->timeout_ms = timeout_ms;
+    c->connect_timeout_ms = connect_ms;
+    c->max_response = (size_t)max_response;
+    if (c->base_url == NULL || c->consumer_key == NULL || c->consumer_secret == NULL ||
+        c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
+        identity(base, key, secret, id) < 0 || (c->tokens = b2c_token_entry_get(id)) == NULL) {
+        release(c);
+        return luaL_error(L, "b2c.core.client: out of memory");
+    }
+    http_config(c, &hc);
     if (b2c_http_open(&c->http, &hc, msg) < 0) {
         release(c);
         return fail_config(L, "baseUrl", msg);
@@ -201,21 +221,7 @@ static int core_client(lua_State *L)
             return fail_config(L, strncmp(msg, "initiatorPassword", 17) == 0
                                       ? "initiatorPassword" : "certificate", msg);
         }
-    } else {
-        c->credential = b2c_secret_dup(cred, cred_len);
-    }
-    c->base_url = b2c_secret_dup(base, base_len);
-    c->consumer_key = b2c_secret_dup(key, key_len);
-    c->consumer_secret = b2c_secret_dup(secret, secret_len);
-    c->user_agent = b2c_secret_dup(agent, strlen(agent));
-    c->ca_file = ca_file != NULL ? b2c_secret_dup(ca_file, strlen(ca_file)) : NULL;
-    c->timeout_ms = timeout_ms;
-    c->connect_timeout_ms = connect_ms;
-    c->max_response = (size_t)max_response;
-    if (c->credential == NULL || c->base_url == NULL || c->consumer_key == NULL ||
-        c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
-        c->consumer_secret == NULL || identity(base, key, secret, id) < 0 ||
-        (c->tokens = b2c_token_entry_get(id)) == NULL) {
+    } else if ((c->credential = b2c_secret_dup(cred, cred_len)) == NULL) {
         release(c);
         return luaL_error(L, "b2c.core.client: out of memory");
     }
@@ -453,12 +459,7 @@ static int client_post(lua_State *L)
 static b2c_transfer *reserve_transfer(client *c, int *id, b2c_http_result *r)
 {
     b2c_http_config hc;
-    hc.base_url = c->base_url;
-    hc.user_agent = c->user_agent;
-    hc.ca_file = c->ca_file;
-    hc.timeout_ms = c->timeout_ms;
-    hc.connect_timeout_ms = c->connect_timeout_ms;
-    hc.max_response = c->max_response;
+    http_config(c, &hc);
     memset(r, 0, sizeof *r);
     *id = b2c_transfers_reserve(&c->transfers, &hc, r->message);
     if (*id == 0) {
