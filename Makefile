@@ -53,7 +53,7 @@ MODULE  := $(BUILD_DIR)/b2c/core.so
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
-.PHONY: all deps demo test matrix lint clean
+.PHONY: all deps demo test matrix host host-run lint clean
 
 all: $(MODULE)
 
@@ -85,6 +85,29 @@ matrix: deps
 	  $(MAKE) --no-print-directory test LUA_VERSION=$$v || failed="$$failed $$v"; \
 	done; \
 	if [ -n "$$failed" ]; then echo "matrix: failed under:$$failed"; exit 1; fi
+
+# examples/host: a C program embedding Lua 5.4 (liblua5.4), built as C and as
+# C++. It loads the Lua 5.4 module build/b2c/core.so, which `host` builds too.
+HOST_LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+HOST_LUA_LIBS   ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+HOST_BINS       := build/host/b2c-host build/host/b2c-host++
+
+host: $(HOST_BINS)
+	@$(MAKE) --no-print-directory BUILD_DIR=build LUA_VERSION=5.4 all
+
+build/host/b2c-host: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARNINGS) -std=c99 -pedantic $(HOST_LUA_CFLAGS) -o $@ $< $(HOST_LUA_LIBS)
+
+build/host/b2c-host++: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CXX) -x c++ $(CFLAGS) $(WARNINGS) -std=c++11 -pedantic $(HOST_LUA_CFLAGS) -o $@ $< \
+	  -x none $(HOST_LUA_LIBS)
+
+# Both host builds against a freshly started simulator.
+host-run: deps
+	@$(MAKE) --no-print-directory host
+	@sh scripts/host.sh $(HOST_BINS)
 
 # What runs under every version (the SDK and its specs) may use only what
 # Lua 5.1 and LuaJIT have, and must parse as Lua 5.1.
