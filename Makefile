@@ -1,10 +1,33 @@
 # Builds the C core (build/b2c/core.so) and runs the specs.
 # Every variable can be overridden: make LUA_VERSION=5.3, make CC=clang ...
+#
+# Lua versions: LUA_VERSION=5.4 (the default), 5.3, 5.1 or jit (LuaJIT 2.1).
+#   make                          build/b2c/core.so for Lua 5.4
+#   make LUA_VERSION=5.1          build/5.1/b2c/core.so (any version named: build/<version>/)
+#   make test LUA_VERSION=jit     the SDK's specs under luajit
+#   make matrix                   the specs under every version
 
 LUA_VERSION ?= 5.4
+ifeq ($(LUA_VERSION),jit)
+LUA         ?= luajit
+LUA_INCDIR  ?= /usr/include/luajit-2.1
+else
 LUA         ?= lua$(LUA_VERSION)
 LUA_INCDIR  ?= /usr/include/lua$(LUA_VERSION)
+endif
 BUSTED      ?= busted
+MATRIX      ?= 5.4 5.3 5.1 jit
+
+# Specs for every version: the SDK's (unit, integration). The simulator is a
+# Lua 5.4 program: its own specs (spec/sim) and those tagged #lua54 run under
+# 5.4 only. Under another version the simulator still runs as lua5.4.
+ifeq ($(LUA_VERSION),5.4)
+SPECS       ?= spec
+BUSTED_TAGS ?=
+else
+SPECS       ?= spec/unit spec/integration
+BUSTED_TAGS ?= --exclude-tags=lua54
+endif
 
 CC       ?= cc
 CFLAGS   ?= -O2 -g
@@ -17,13 +40,20 @@ OPENSSL_LIBS   ?= $(shell pkg-config --libs libcrypto 2>/dev/null || echo -lcryp
 
 SOURCES := $(wildcard csrc/*.c)
 HEADERS := $(wildcard csrc/*.h)
+# The default build stays in build/ (.busted, the demo and the README use it);
+# a LUA_VERSION given on the command line or in the environment builds in
+# build/<version>/.
+ifeq ($(origin LUA_VERSION),file)
 BUILD_DIR ?= build
+else
+BUILD_DIR ?= build/$(LUA_VERSION)
+endif
 MODULE  := $(BUILD_DIR)/b2c/core.so
 
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
-.PHONY: all deps demo test lint clean
+.PHONY: all deps demo test matrix host host-run lint clean
 
 all: $(MODULE)
 
@@ -43,11 +73,53 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(MODULE)
-	$(BUSTED) --lua=$(LUA) spec
+	$(BUSTED) --lua=$(LUA) --cpath='$(BUILD_DIR)/?.so' $(BUSTED_TAGS) $(SPECS)
+
+# The specs under every version in MATRIX; goes on after a failing version
+# and fails at the end. build/b2c/core.so is built first: the simulator
+# (lua5.4) uses it.
+matrix: deps
+	@$(MAKE) --no-print-directory all
+	@failed=""; for v in $(MATRIX); do \
+	  echo "== Lua $$v"; \
+	  $(MAKE) --no-print-directory test LUA_VERSION=$$v || failed="$$failed $$v"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "matrix: failed under:$$failed"; exit 1; fi
+
+# examples/host: a C program embedding Lua 5.4 (liblua5.4), built as C and as
+# C++. It loads the Lua 5.4 module build/b2c/core.so, which `host` builds too.
+HOST_LUA_CFLAGS ?= $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+HOST_LUA_LIBS   ?= $(shell pkg-config --libs lua5.4 2>/dev/null || echo -llua5.4)
+HOST_BINS       := build/host/b2c-host build/host/b2c-host++
+
+host: $(HOST_BINS)
+	@$(MAKE) --no-print-directory BUILD_DIR=build LUA_VERSION=5.4 all
+
+build/host/b2c-host: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARNINGS) -std=c99 -pedantic $(HOST_LUA_CFLAGS) -o $@ $< $(HOST_LUA_LIBS)
+
+build/host/b2c-host++: examples/host/host.c
+	@mkdir -p $(dir $@)
+	$(CXX) -x c++ $(CFLAGS) $(WARNINGS) -std=c++11 -pedantic $(HOST_LUA_CFLAGS) -o $@ $< \
+	  -x none $(HOST_LUA_LIBS)
+
+# Both host builds against a freshly started simulator.
+host-run: deps
+	@$(MAKE) --no-print-directory host
+	@sh scripts/host.sh $(HOST_BINS)
+
+# What runs under every version (the SDK and its specs) may use only what
+# Lua 5.1 and LuaJIT have, and must parse as Lua 5.1.
+PORTABLE_LUA   := $(wildcard lua/b2c/*.lua)
+PORTABLE_SPECS := $(wildcard spec/unit/*.lua spec/integration/*.lua spec/support/*.lua)
 
 lint: deps
 	luacheck --std lua54 lua bin/b2c-sim
 	luacheck --std lua54+busted spec
+	luacheck --std min $(PORTABLE_LUA)
+	luacheck --std min+busted $(PORTABLE_SPECS)
+	luac5.1 -p $(PORTABLE_LUA) $(PORTABLE_SPECS)
 
 clean:
 	rm -rf build

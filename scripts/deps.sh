@@ -4,7 +4,17 @@
 set -eu
 
 PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
-openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat"
+openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat
+lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev"
+
+# LuaJIT 2.1: Debian's (luajit, libluajit-5.1-dev) or OpenResty's fork
+# (luajit2, libluajit2-5.1-dev, which nginx's lua module may have brought).
+# The two conflict: keep the one already there.
+if dpkg -s libluajit2-5.1-2 >/dev/null 2>&1; then
+  PACKAGES="$PACKAGES luajit2 libluajit2-5.1-dev"
+else
+  PACKAGES="$PACKAGES luajit libluajit-5.1-dev"
+fi
 
 missing=""
 for p in $PACKAGES; do

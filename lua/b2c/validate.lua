@@ -7,8 +7,9 @@ local function is_whole(n)
 end
 
 -- Whole numbers are sent as integers where the Lua has them (5.3+).
+local tointeger = math.tointeger -- luacheck: ignore 143 (nil on 5.1 and LuaJIT)
 local function as_integer(n)
-  return math.tointeger and math.tointeger(n) or n
+  return tointeger and tointeger(n) or n
 end
 validate.as_integer = as_integer
 

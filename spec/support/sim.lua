@@ -25,7 +25,7 @@ local function absolute(path)
   local cwd = os.getenv("PWD")
   if not cwd or cwd == "" then
     local p = io.popen("pwd")
-    cwd = p:read("l")
+    cwd = p:read("*l")
     p:close()
   end
   if path == "." then
@@ -58,7 +58,7 @@ local function read_file(path)
   if not f then
     return nil
   end
-  local data = f:read("a")
+  local data = f:read("*a")
   f:close()
   return data
 end
@@ -82,8 +82,9 @@ local function b64(s)
   local out = {}
   for i = 1, #s, 3 do
     local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local d = { n >> 18, (n >> 12) & 63, (n >> 6) & 63, n & 63 }
+    -- Arithmetic, not bitwise operators: this file also runs on 5.1 and LuaJIT.
+    local n = a * 65536 + (b or 0) * 256 + (c or 0)
+    local d = { math.floor(n / 262144), math.floor(n / 4096) % 64, math.floor(n / 64) % 64, n % 64 }
     for j = 1, 4 do
       out[#out + 1] = B64:sub(d[j] + 1, d[j] + 1)
     end
@@ -177,7 +178,7 @@ function M.credential(password, cert_path)
   f:close()
   local p = io.popen(string.format("openssl pkeyutl -encrypt -certin -inkey %s -in %s | openssl base64 -A",
     shell_quote(cert_path), shell_quote(tmp)))
-  local out = p:read("a")
+  local out = p:read("*a")
   p:close()
   os.remove(tmp)
   out = out:gsub("%s", "")
@@ -253,7 +254,7 @@ function M.start(opts)
     shell_quote(M.lua), shell_quote(M.root .. "/bin/b2c-sim"), table.concat(quoted, " "),
     shell_quote(out), shell_quote(err))
   local p = assert(io.popen(cmd, "r"))
-  local pid = tonumber(p:read("l"))
+  local pid = tonumber(p:read("*l"))
   p:close()
   assert(pid, "could not start b2c-sim")
 

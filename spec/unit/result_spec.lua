@@ -18,7 +18,7 @@ describe("b2c.parseDarajaResult on Daraja's samples", function()
     assert.are.equal(8, #r.parameters)
     local p = b2c.getResultParametersMap(r)
     assert.are.equal(10, p.TransactionAmount)
-    if math.type then assert.are.equal("integer", math.type(p.TransactionAmount)) end
+    if math.type then assert.are.equal("integer", math.type(p.TransactionAmount)) end -- luacheck: ignore 143 (5.3+)
     assert.are.equal("SG632NMUAB", p.TransactionReceipt)
     assert.are.equal("254705912645 - NICHOLAS JOHN SONGOK", p.ReceiverPartyPublicName)
     assert.are.equal("06.07.2024 22:48:52", p.TransactionCompletedDateTime)
