@@ -1,10 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages that building, testing and the demo need,
 # when any is missing. Needs root (or sudo) only when something is missing.
+# nginx + libnginx-mod-http-lua (LuaJIT) and the LuaJIT headers are for the
+# OpenResty specs (spec/nginx), which start their own nginx: the system
+# service is never used.
 set -eu
 
 PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
-openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat"
+openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat
+nginx libnginx-mod-http-lua libluajit2-5.1-dev"
 
 missing=""
 for p in $PACKAGES; do
