@@ -43,6 +43,8 @@ demo: deps
 
 test: deps
 	@$(MAKE) --no-print-directory $(MODULE)
+	@# spec/nginx loads the core into nginx's LuaJIT: a build for its headers
+	@$(MAKE) --no-print-directory BUILD_DIR=build/jit LUA_INCDIR=/usr/include/luajit-2.1 build/jit/b2c/core.so
 	$(BUSTED) --lua=$(LUA) spec
 
 lint: deps
