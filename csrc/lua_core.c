@@ -640,6 +640,33 @@ static int core_uuid(lua_State *L)
     return 1;
 }
 
+/* core.token_key(baseUrl, consumerKey, consumerSecret) -> 64 hex digits.
+ * The app's identity (SHA-256 of host, key and secret, as the process token
+ * cache uses) for naming its token in a store shared between processes: it
+ * tells apps apart without revealing the secret. */
+static int core_token_key(lua_State *L)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t base_len, key_len, secret_len;
+    const char *base = luaL_checklstring(L, 1, &base_len);
+    const char *key = luaL_checklstring(L, 2, &key_len);
+    const char *secret = luaL_checklstring(L, 3, &secret_len);
+    unsigned char id[32];
+    char out[65];
+    int i;
+    if (strlen(base) != base_len || strlen(key) != key_len || strlen(secret) != secret_len)
+        return luaL_error(L, "b2c.core.token_key: strings must not contain NUL bytes");
+    if (identity(base, key, secret, id) < 0)
+        return luaL_error(L, "b2c.core.token_key: SHA-256 failed");
+    for (i = 0; i < 32; i++) {
+        out[2 * i] = hex[id[i] >> 4];
+        out[2 * i + 1] = hex[id[i] & 15];
+    }
+    out[64] = '\0';
+    lua_pushlstring(L, out, 64);
+    return 1;
+}
+
 static void push_curl_info(lua_State *L)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -671,6 +698,7 @@ static const luaL_Reg core_functions[] = {
     {"encrypt_credential", core_encrypt_credential},
     {"decrypt_credential", core_decrypt_credential},
     {"uuid", core_uuid},
+    {"token_key", core_token_key},
     {NULL, NULL}};
 
 #ifdef __cplusplus

@@ -1,11 +1,14 @@
 #!/bin/sh
 # Installs the Debian packages that building, testing and the demo need,
 # when any is missing. Needs root (or sudo) only when something is missing.
+# nginx + libnginx-mod-http-lua (LuaJIT) and the LuaJIT headers are for the
+# OpenResty specs (spec/nginx), which start their own nginx: the system
+# service is never used.
 set -eu
 
 PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
 openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat
-lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev"
+lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev nginx libnginx-mod-http-lua"
 
 # LuaJIT 2.1: Debian's (luajit, libluajit-5.1-dev) or OpenResty's fork
 # (luajit2, libluajit2-5.1-dev, which nginx's lua module may have brought).

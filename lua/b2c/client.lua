@@ -20,8 +20,9 @@ local CONFIG_FIELDS = {
   consumerKey = true, consumerSecret = true, environment = true, shortCode = true,
   initiatorName = true, securityCredential = true, initiatorPassword = true, certificate = true,
   resultUrl = true, queueTimeOutUrl = true, baseUrl = true, timeout = true, connectTimeout = true,
-  caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true,
+  caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
 }
+local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
 local SEND_FIELDS = {
   recipientPhone = true, amount = true, resultUrl = true, queueTimeOutUrl = true, remarks = true,
   occasion = true, commandId = true, originatorConversationId = true,
@@ -131,6 +132,17 @@ local function check_config(cfg)
     c.maxResponseBytes, rule = validate.whole(cfg.maxResponseBytes, 1024, 64 * 1024 * 1024)
     if not c.maxResponseBytes then return nil, errors.config("maxResponseBytes", rule) end
   end
+  if cfg.tokenStore ~= nil then
+    local store = cfg.tokenStore
+    local indexable = type(store) == "table" or type(store) == "userdata"
+    for _, m in ipairs(STORE_METHODS) do
+      if not indexable or type(store[m]) ~= "function" then
+        return nil, errors.config("tokenStore", "must be an object with methods "
+          .. table.concat(STORE_METHODS, ", ") .. " (e.g. b2c.ngx.shared_dict_store)")
+      end
+    end
+    c.tokenStore = store
+  end
   return c
 end
 
@@ -185,7 +197,8 @@ local function send(client, p)
   if not body then return nil, err end
   local ocid = body.OriginatorConversationID
   local ack
-  ack, err = gateway.call(client.core, PAYMENT_PATH, json.encode(body), { ocid = ocid, payout = true })
+  ack, err = gateway.call(client.core, PAYMENT_PATH, json.encode(body),
+    { ocid = ocid, payout = true, shared = client.sharedToken })
   if not ack then return nil, err end
   ack.OriginatorConversationID = ack.OriginatorConversationID or ocid
   return ack
@@ -223,6 +236,14 @@ function client.new(cfg)
     baseUrl = c.baseUrl, resultUrl = c.resultUrl, queueTimeOutUrl = c.queueTimeOutUrl,
     minAmount = c.minAmount, maxAmount = c.maxAmount, core = handle,
   }, Client)
+  if c.tokenStore then
+    -- Named by a digest of host, key and secret: apps stay apart and the
+    -- name reveals no secret. A fetch may hold the lock for its whole timeout.
+    self.sharedToken = {
+      store = c.tokenStore, lockSeconds = c.timeout + 1,
+      key = core.token_key(c.baseUrl, c.consumerKey, c.consumerSecret),
+    }
+  end
   local namespace = {}
   -- mpesa.b2c.send{...} as documented; mpesa.b2c:send{...} works too.
   namespace.send = function(a, b)

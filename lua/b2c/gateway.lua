@@ -104,16 +104,67 @@ local function token_error(f)
     fields.code and ", Daraja " .. fields.code or ""), fields)
 end
 
+-- A token from the store shared between processes, when it holds a usable
+-- one: handed to the core (which shares it with this process's clients).
+local function import_stored(core, shared)
+  local token, ttl = shared.store:get(shared.key)
+  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0 then
+    core:import_token(token, ttl)
+    return token
+  end
+end
+
+-- Makes sure the core holds a token. Without a store this is core:token()
+-- (the process cache, one fetch at a time across threads). With one
+-- (shared = { store, key, lockSeconds }): the process cache, else the
+-- store, else one fetch at a time across processes under the store's lock,
+-- published to the store. Returns the token as used (only with a store: to
+-- delete it from the store if the gateway refuses it), or nil, failure.
+local function ensure_token(core, shared)
+  if not shared then
+    local ok, f = core:token()
+    if not ok then return nil, f end
+    return true
+  end
+  if core:cached_token() then
+    -- The token string, to delete it from the store if refused; another
+    -- thread replacing it between these two calls costs one extra fetch.
+    return core:export_token() or true
+  end
+  local token = import_stored(core, shared)
+  if token then return token end
+  local store, key = shared.store, shared.key
+  -- lock() waits while another process fetches; true when we hold the lock,
+  -- false when it timed out or a token appeared meanwhile.
+  local locked = store:lock(key, shared.lockSeconds)
+  token = import_stored(core, shared)
+  if not token then
+    local ok, f = core:token()
+    if ok then
+      local ttl
+      token, ttl = core:export_token()
+      if token then store:set(key, token, ttl) end
+    else
+      if locked then store:unlock(key) end
+      return nil, f
+    end
+  end
+  if locked then store:unlock(key) end
+  return token or true
+end
+
 -- POSTs body (a JSON object; the core adds SecurityCredential) to path.
--- ctx: { ocid = ..., payout = true|false }. Returns the decoded ack or nil, err.
+-- ctx: { ocid = ..., payout = true|false, shared = nil | { store, key,
+-- lockSeconds } }. Returns the decoded ack or nil, err.
 function gateway.call(core, path, body, ctx)
   for attempt = 1, 2 do
-    local ok, f = core:token()
-    if not ok then return nil, token_error(f) end
+    local used, f = ensure_token(core, ctx.shared)
+    if not used then return nil, token_error(f) end
     local status, answer = core:post(path, body, true)
     if not status then return nil, transport_error(answer, ctx) end
     local ack, err = gateway.interpret(status, answer, ctx)
     if ack or attempt == 2 or not is_invalid_token(err) then return ack, err end
+    if ctx.shared and type(used) == "string" then ctx.shared.store:delete(ctx.shared.key, used) end
     core:drop_token()
   end
 end

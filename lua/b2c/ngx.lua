@@ -1,0 +1,328 @@
+-- b2c.ngx: B2C payouts from OpenResty (nginx + lua-nginx-module, LuaJIT)
+-- without blocking the event loop.
+--
+-- A send is a blocking libcurl call, so it runs on an nginx thread pool
+-- through ngx.run_worker_thread: the request's coroutine yields, the worker
+-- keeps serving other requests, and the send runs in a Lua VM of the pool
+-- that keeps its clients (and their keep-alive connections) from one task
+-- to the next. Only plain values cross between the VMs.
+--
+--   b2c.ngx.send(pool, config, payout)      in a request handler (or a timer)
+--   b2c.ngx.send(config, payout)            the same, on the pool's thread
+--   b2c.ngx.shared_dict_store(dict_name)    a tokenStore on ngx.shared.DICT
+--   b2c.ngx.handle_result(on_result, opts)  a ResultURL content handler
+--   b2c.ngx.handle_queue_timeout(on_timeout, opts)
+--
+-- luacheck: globals ngx
+local errors = require("b2c.errors")
+
+local M = {}
+
+M.MODULE = "b2c.ngx"   -- the module name given to ngx.run_worker_thread
+
+---------------------------------------------------------------------------
+-- Values that cross between Lua VMs
+---------------------------------------------------------------------------
+
+local ERROR_FIELDS = {
+  "kind", "message", "field", "status", "code", "requestId", "retryable",
+  "originatorConversationId",
+}
+
+-- A copy with only strings, numbers, booleans and tables of them (no
+-- functions, userdata, cjson.null or metatables).
+local function plain(v, depth)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" then return v end
+  if t ~= "table" or depth > 16 then return nil end
+  local out = {}
+  for k, x in pairs(v) do
+    local kt = type(k)
+    if kt == "string" or kt == "number" then
+      local px = plain(x, depth + 1)
+      if px ~= nil then out[k] = px end
+    end
+  end
+  return out
+end
+
+local function plain_error(e)
+  local out = {}
+  for _, f in ipairs(ERROR_FIELDS) do
+    local v = e[f]
+    local t = type(v)
+    if t == "string" or t == "number" or t == "boolean" then out[f] = v end
+  end
+  out.message = out.message or tostring(e)
+  out.kind = out.kind or "internal"
+  return out
+end
+
+---------------------------------------------------------------------------
+-- Sleeping: ngx.sleep where it exists (request handlers, timers), a plain
+-- blocking poll(2) through LuaJIT's FFI on a pool thread, where ngx.sleep
+-- does not exist and blocking only holds that one thread.
+---------------------------------------------------------------------------
+
+local poll
+local function blocking_sleep(seconds)
+  if not poll then
+    local ffi = require("ffi")
+    -- lua-resty-core may have declared poll already; either declaration works.
+    pcall(ffi.cdef, "int poll(void *fds, unsigned long nfds, int timeout);")
+    poll = ffi.C.poll
+  end
+  poll(nil, 0, math.floor(seconds * 1000 + 0.5))
+end
+
+local function sleep(seconds)
+  if type(ngx.sleep) == "function" and pcall(ngx.sleep, seconds) then return end
+  blocking_sleep(seconds)
+end
+
+---------------------------------------------------------------------------
+-- The token store on ngx.shared.DICT
+---------------------------------------------------------------------------
+
+local TOKEN_PREFIX, LOCK_PREFIX = "b2c:token:", "b2c:lock:"
+local LOCK_POLL = 0.02  -- seconds between looks while another worker fetches
+
+-- b2c.ngx.shared_dict_store(dict_name) -> store | nil, err
+-- A tokenStore for b2c.new shared by every worker process of this nginx.
+function M.shared_dict_store(dict_name)
+  if type(dict_name) ~= "string" then
+    error("b2c.ngx.shared_dict_store: expected the name of a lua_shared_dict, got "
+      .. type(dict_name), 2)
+  end
+  local dict = ngx.shared and ngx.shared[dict_name]
+  if not dict then
+    return nil, errors.config("tokenStore", "no lua_shared_dict named \"" .. dict_name
+      .. "\" (declare it in the http block of nginx.conf)")
+  end
+  local uuid = require("b2c.core").uuid
+  local store = { dict = dict, name = dict_name, held = {} }
+
+  function store.get(_, key)
+    local token = dict:get(TOKEN_PREFIX .. key)
+    if type(token) ~= "string" then return nil end
+    local ttl = dict:ttl(TOKEN_PREFIX .. key)
+    if not ttl or ttl <= 0 then return nil end  -- every token is stored with an expiry
+    return token, ttl
+  end
+
+  function store.set(_, key, token, ttl)
+    if type(ttl) ~= "number" or ttl <= 0 then return false end
+    -- On failure (the dict is full) each worker fetches its own: logged by nginx.
+    return dict:set(TOKEN_PREFIX .. key, token, ttl)
+  end
+
+  -- Removes the token only while it is still the stored one. Compare and
+  -- delete run under the lock, as every writer does; when a refresh holds the
+  -- lock the token is about to be replaced anyway.
+  function store.delete(_, key, token)
+    local id = uuid()
+    if not dict:add(LOCK_PREFIX .. key, id, 5) then return false end
+    local deleted = dict:get(TOKEN_PREFIX .. key) == token
+    if deleted then dict:delete(TOKEN_PREFIX .. key) end
+    if dict:get(LOCK_PREFIX .. key) == id then dict:delete(LOCK_PREFIX .. key) end
+    return deleted
+  end
+
+  -- Takes the refresh lock for `seconds` (it expires by itself if the holder
+  -- dies). Waits while another worker holds it: false when a token for key
+  -- appears meanwhile or `seconds` pass, true when this caller holds it.
+  function store.lock(self, key, seconds)
+    local id = uuid()
+    local waited = 0
+    while true do
+      local ok, err = dict:add(LOCK_PREFIX .. key, id, seconds)
+      if ok then
+        self.held[key] = id
+        return true
+      end
+      if err ~= "exists" then return false end  -- out of memory: go on without it
+      if dict:get(TOKEN_PREFIX .. key) ~= nil or waited >= seconds then return false end
+      sleep(LOCK_POLL)
+      waited = waited + LOCK_POLL
+    end
+  end
+
+  -- Releases the lock if this caller still holds it (not after it expired
+  -- and another worker took it).
+  function store.unlock(self, key)
+    local id = self.held[key]
+    self.held[key] = nil
+    if id and dict:get(LOCK_PREFIX .. key) == id then dict:delete(LOCK_PREFIX .. key) end
+  end
+
+  return store
+end
+
+---------------------------------------------------------------------------
+-- Sending on a pool thread
+---------------------------------------------------------------------------
+
+-- Clients of this VM, by configuration. A pool VM runs one task at a time,
+-- so a client is never used by two threads at once.
+local clients, client_count = {}, 0
+local MAX_CLIENTS = 16
+
+local function fingerprint(config)
+  local keys = {}
+  for k in pairs(config) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  local parts = {}
+  for i, k in ipairs(keys) do
+    local v = config[k]
+    parts[i] = string.format("%q=%s:%q", k, type(v), tostring(v))
+  end
+  return table.concat(parts, ",")
+end
+
+local function thread_client(config)
+  local id = fingerprint(config)
+  local mpesa = clients[id]
+  if mpesa then return mpesa end
+  local cfg = {}
+  for k, v in pairs(config) do cfg[k] = v end
+  if type(cfg.tokenStore) == "string" then
+    local store, err = M.shared_dict_store(cfg.tokenStore)
+    if not store then return nil, err end
+    cfg.tokenStore = store
+  end
+  local err
+  mpesa, err = require("b2c").new(cfg)
+  if not mpesa then return nil, err end
+  if client_count >= MAX_CLIENTS then  -- configurations keep changing: start over
+    for _, old in pairs(clients) do old:close() end
+    clients, client_count = {}, 0
+  end
+  clients[id], client_count = mpesa, client_count + 1
+  return mpesa
+end
+
+-- On the pool thread: (config, payout) -> ack | nil, err, both plain tables.
+local function thread_send(config, payout)
+  if type(config) ~= "table" or type(payout) ~= "table" then
+    error("b2c.ngx.send: expected (config, payout) tables", 2)
+  end
+  local mpesa, err = thread_client(config)
+  if not mpesa then return nil, plain_error(err) end
+  local ack
+  ack, err = mpesa.b2c.send(payout)
+  if not ack then return nil, plain_error(err) end
+  return plain(ack, 0)
+end
+
+-- Failures of ngx.run_worker_thread that left before the send began.
+local BUSY = { ["no available Lua vm"] = true, ["ngx_thread_task_post failed"] = true }
+
+-- In a request handler: hands the send to the pool and yields until it ends.
+local function request_send(pool, config, payout)
+  if type(config) ~= "table" then
+    error("b2c.ngx.send: expected a table of b2c.new settings, got " .. type(config), 3)
+  end
+  if type(payout) ~= "table" then
+    error("b2c.ngx.send: expected a table of payout fields, got " .. type(payout), 3)
+  end
+  local ok, ack, err = ngx.run_worker_thread(pool, M.MODULE, "send", config, payout)
+  if not ok then
+    local why = tostring(ack)
+    return nil, errors.new("thread", "ngx.run_worker_thread(\"" .. pool .. "\") failed: " .. why
+      .. "; nothing was sent", { retryable = BUSY[why] or false })
+  end
+  if ack ~= nil then return ack end
+  if type(err) ~= "table" or type(err.kind) ~= "string" or type(err.message) ~= "string" then
+    return nil, errors.new("thread", "the pool thread returned no result; nothing was sent")
+  end
+  return nil, errors.new(err.kind, err.message, err)
+end
+
+-- b2c.ngx.send(pool, config, payout) in a request handler or timer;
+-- b2c.ngx.send(config, payout) on the pool's thread (what the first calls).
+function M.send(a, b, c)
+  if type(a) == "string" then return request_send(a, b, c) end
+  return thread_send(a, b)
+end
+
+---------------------------------------------------------------------------
+-- Callback handlers (content_by_lua)
+---------------------------------------------------------------------------
+
+local DEFAULT_MAX_BODY = 64 * 1024
+
+local function respond(status, code, desc)
+  local json = require("b2c.json")
+  ngx.status = status
+  ngx.header["Content-Type"] = "application/json"
+  ngx.header["Cache-Control"] = "no-store"
+  ngx.print(json.encode({ ResultCode = code, ResultDesc = desc }))
+end
+
+-- The request body (at most `limit` bytes), or nil, status, reason.
+local function read_body(limit)
+  local declared = tonumber(ngx.var.http_content_length or "")
+  if declared and declared > limit then
+    return nil, 413, "body larger than " .. limit .. " bytes"
+  end
+  ngx.req.read_body()
+  local body = ngx.req.get_body_data()
+  if body == nil then
+    -- Larger than client_body_buffer_size: nginx kept it in a temporary file.
+    local path = ngx.req.get_body_file()
+    if path then
+      local f = io.open(path, "rb")
+      if not f then return nil, 500, "could not read the request body" end
+      body = f:read(limit + 1)
+      f:close()
+    end
+  end
+  if body == nil or body == "" then return nil, 400, "empty body" end
+  if #body > limit then return nil, 413, "body larger than " .. limit .. " bytes" end
+  return body
+end
+
+local function handle(name, parse, callback, opts)
+  if type(callback) ~= "function" then
+    error("b2c.ngx." .. name .. ": expected a function, got " .. type(callback), 3)
+  end
+  opts = opts or {}
+  local limit = opts.maxBodyBytes or DEFAULT_MAX_BODY
+  if ngx.req.get_method() ~= "POST" then
+    ngx.header["Allow"] = "POST"
+    respond(405, 1, "Rejected: POST only")
+    return nil, errors.new("callback", "method " .. ngx.req.get_method() .. " is not POST")
+  end
+  local body, status, reason = read_body(limit)
+  if not body then
+    respond(status, 1, "Rejected: " .. reason)
+    return nil, errors.new("callback", reason)
+  end
+  local parsed, err = parse(body)
+  if not parsed then
+    respond(400, 1, "Rejected: " .. err.message)
+    return nil, err
+  end
+  local ok, outcome = pcall(callback, parsed)
+  if not ok or outcome == false then
+    -- Not acknowledged: Daraja delivers again later.
+    local why = not ok and tostring(outcome) or "the handler returned false"
+    ngx.log(ngx.ERR, "b2c.ngx.", name, ": not acknowledged: ", why)
+    respond(500, 1, "Not processed, please retry")
+    return nil, errors.new("callback", "not acknowledged: " .. why)
+  end
+  respond(200, 0, "Accepted")
+  return parsed
+end
+
+-- b2c.ngx.handle_result(on_result, opts) -> result | nil, err
+function M.handle_result(on_result, opts)
+  return handle("handle_result", require("b2c.result").parse, on_result, opts)
+end
+
+-- b2c.ngx.handle_queue_timeout(on_timeout, opts) -> note | nil, err
+function M.handle_queue_timeout(on_timeout, opts)
+  return handle("handle_queue_timeout", require("b2c.result").parse_queue_timeout, on_timeout, opts)
+end
+
+return M

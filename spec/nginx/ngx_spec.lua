@@ -1,0 +1,342 @@
+-- b2c.ngx in a real nginx (Debian's nginx + libnginx-mod-http-lua, LuaJIT)
+-- started by the spec, against the simulator. This process (Lua 5.4) only
+-- talks HTTP to nginx and to the simulator.
+local b2c = require("b2c")
+local sim = require("support.sim")
+local nginx = require("support.nginx")
+local json = require("cjson.safe").new()
+local socket = require("socket")
+
+local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
+
+local function read_file(path)
+  local f = assert(io.open(path, "rb"))
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- The settings both configurations share, as Lua source for spec_config.
+local function config_module(s, port, credential)
+  local base = string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
+    .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
+    .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/timeout\", "
+    .. "timeout = 10%%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, port)
+  return "return { plain = " .. base:format("") .. ", shared = "
+    .. base:format(", tokenStore = \"b2c_tokens\"") .. " }\n"
+end
+
+local HTTP = [[
+  lua_shared_dict b2c_tokens 1m;
+  lua_shared_dict seen 1m;
+  client_body_buffer_size 1k;  # larger callbacks go through a temporary file
+]]
+
+local SERVER = [[
+    location = /pay { content_by_lua_block { require("ngx_app").pay() } }
+    location = /pay-raw { content_by_lua_block { require("ngx_app").pay_raw() } }
+    location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
+    location = /ping { content_by_lua_block { require("ngx_app").ping() } }
+    location = /result { content_by_lua_block { require("ngx_app").result() } }
+    location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }
+    location = /result-failing { content_by_lua_block { require("ngx_app").result_failing() } }
+    location = /seen { content_by_lua_block { require("ngx_app").seen() } }
+]]
+
+local function start_nginx(s, credential, workers)
+  local port = nginx.free_port()
+  return nginx.start({
+    workers = workers, threads = 24, port = port, http = HTTP, server = SERVER,
+    modules = {
+      spec_config = config_module(s, port, credential),
+      ngx_app = read_file("spec/support/ngx_app.lua"),
+    },
+  })
+end
+
+local function get_json(n, path)
+  local res = assert(n:request("GET", path))
+  assert.are.equal(200, res.status, res.body)
+  return assert(json.decode(res.body), res.body)
+end
+
+-- Polls /seen until `key` is stored (a callback arrived) or 5 s pass.
+local function wait_seen(n, key)
+  local deadline = socket.gettime() + 5
+  local got
+  repeat
+    got = get_json(n, "/seen?key=" .. key)
+    if got.value then return got end
+    socket.sleep(0.05)
+  until socket.gettime() > deadline
+  return got
+end
+
+local function no_severe_log(n)
+  local log = n:errorLog()
+  assert.is_nil(log:find("%[alert%]"), log)
+  assert.is_nil(log:find("%[crit%]"), log)
+  assert.is_nil(log:find("%[emerg%]"), log)
+end
+
+describe("b2c.ngx in nginx (1 worker)", function()
+  local s, n, credential
+
+  setup(function()
+    local why = nginx.missing()
+    assert(not why, why)
+    s = sim.start({ callbackDelay = 0.05 })
+    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    n = start_nginx(s, credential, 1)
+  end)
+  teardown(function()
+    if n then n:stop() end
+    if s then s:stop() end
+  end)
+
+  it("sends payouts from a request handler through the thread pool", function()
+    local ocids = {}
+    for i = 1, 3 do
+      local ocid = "nginx-pay-" .. i
+      local got = get_json(n, "/pay?ocid=" .. ocid)
+      assert.is_true(got.ok, got.text)
+      assert.are.equal("0", got.ack.ResponseCode)
+      assert.are.equal(ocid, got.ack.OriginatorConversationID)
+      assert.matches("^AG_", got.ack.ConversationID)
+      ocids[#ocids + 1] = ocid
+    end
+    local st = s:stats()
+    for _, ocid in ipairs(ocids) do assert.are.equal(1, st.sendsByOcid[ocid]) end
+    no_severe_log(n)
+  end)
+
+  it("returns plain tables from ngx.run_worker_thread(pool, \"b2c.ngx\", \"send\", ...)", function()
+    local got = get_json(n, "/pay-raw?ocid=nginx-raw-1")
+    assert.is_true(got.ran)
+    assert.are.equal("0", got.ack.ResponseCode)
+    assert.are.equal(1, s:stats().sendsByOcid["nginx-raw-1"])
+
+    local bad = get_json(n, "/pay-raw?amount=10.5")
+    assert.is_true(bad.ran)
+    assert.is_nil(bad.ack)
+    assert.is_false(bad.errHasMetatable)
+    assert.are.equal("validation", bad.err.kind)
+    assert.are.equal("amount", bad.err.field)
+    assert.is_false(bad.err.retryable)
+    assert.matches("^amount: ", bad.err.message)
+  end)
+
+  it("gives b2c.ngx.send's errors their metatable and every field", function()
+    local got = get_json(n, "/pay?amount=10.5")
+    assert.is_false(got.ok)
+    assert.is_true(got.isError)
+    assert.are.equal("validation", got.err.kind)
+    assert.are.equal("amount", got.err.field)
+    assert.are.equal(got.err.message, got.text)   -- tostring(err) is the message
+
+    s:config({ fault = { spec = "spike", count = 1, path = PAYMENT } })
+    local spike = get_json(n, "/pay?ocid=nginx-spike-1")
+    assert.is_false(spike.ok)
+    assert.are.equal("api", spike.err.kind)
+    assert.are.equal("500.003.02", spike.err.code)
+    assert.are.equal(500, spike.err.status)
+    assert.is_true(spike.err.retryable)
+    assert.are.equal("nginx-spike-1", spike.err.originatorConversationId)
+    assert.is_string(spike.err.requestId)
+
+    local sent = s:stats().requests[PAYMENT]
+    local nopool = get_json(n, "/pay-nopool")
+    assert.is_false(nopool.ok)
+    assert.is_true(nopool.isError)
+    assert.are.equal("thread", nopool.err.kind)
+    assert.truthy(nopool.err.message:find("not found", 1, true), nopool.err.message)
+    assert.is_false(nopool.err.retryable)
+    assert.are.equal(sent, s:stats().requests[PAYMENT])
+  end)
+
+  -- 20 payouts held 1 s by the simulator while /ping is asked in a loop.
+  -- Returns the ping latencies (sorted) and the slowest payout's seconds.
+  local function wave(tag)
+    s:config({ fault = { spec = "delay=1", count = 20, path = PAYMENT } })
+    local paths = {}
+    for i = 1, 20 do paths[i] = "/pay?ocid=nginx-" .. tag .. "-" .. i end
+    local latencies = {}
+    local answers = n:concurrently("GET", paths, 15, function()
+      local t0 = socket.gettime()
+      local res = assert(n:request("GET", "/ping", nil, nil, 5))
+      latencies[#latencies + 1] = socket.gettime() - t0
+      assert.are.equal(200, res.status)
+      socket.sleep(0.01)
+    end)
+    s:config({ fault = false })
+    local slowest = 0
+    for i, res in ipairs(answers) do
+      assert.are.equal(200, res.status, res.body)
+      local got = assert(json.decode(res.body), res.body)
+      assert.is_true(got.ok, got.text)
+      assert.are.equal("nginx-" .. tag .. "-" .. i, got.ack.OriginatorConversationID)
+      assert.is_true(res.seconds >= 0.95, "payout answered before the 1 s delay")
+      slowest = math.max(slowest, res.seconds)
+    end
+    local st = s:stats()
+    for i = 1, 20 do assert.are.equal(1, st.sendsByOcid["nginx-" .. tag .. "-" .. i]) end
+    table.sort(latencies)
+    return latencies, slowest
+  end
+
+  it("keeps answering other requests while 20 payouts wait 1 s on the gateway", function()
+    assert(get_json(n, "/pay?ocid=nginx-warm").ok)  -- a token, so only payouts wait
+    -- The first wave also creates the pool's Lua VMs; the second reuses them.
+    for _, tag in ipairs({ "first", "second" }) do
+      local latencies, slowest = wave(tag)
+      local median = latencies[math.ceil(#latencies / 2)]
+      local max = latencies[#latencies]
+      print(string.format("\n/ping while 20 payouts waited 1 s (%s wave): %d pings, median %.1f ms, "
+        .. "max %.1f ms; payouts answered after %.2f s", tag, #latencies, median * 1000, max * 1000,
+        slowest))
+      -- All 20 waited at the same time on the pool's threads...
+      assert.is_true(slowest < 3, "20 payouts took " .. slowest .. " s: not concurrent")
+      -- ...while the worker's event loop kept serving.
+      assert.is_true(#latencies >= 20, "too few pings: " .. #latencies)
+      assert.is_true(max < 0.25, "a ping took " .. max .. " s")
+    end
+    no_severe_log(n)
+  end)
+
+  it("parses and acknowledges the result callbacks Daraja posts", function()
+    local got = get_json(n, "/pay?ocid=nginx-cb-ok")
+    assert.is_true(got.ok, got.text)
+    local seen = wait_seen(n, "result:nginx-cb-ok")
+    local value = assert(json.decode(seen.value))
+    assert.is_true(value.ok)
+    assert.are.equal(0, value.code)
+    assert.are.equal(500, value.amount)
+    assert.is_string(value.receipt)
+
+    assert.is_true(get_json(n, "/pay?ocid=nginx-cb-fail&phone=254700000001").ok)
+    value = assert(json.decode(wait_seen(n, "result:nginx-cb-fail").value))
+    assert.is_false(value.ok)
+    assert.are.equal(1, value.code)
+
+    -- The simulator was answered 200 with Daraja's acknowledgement.
+    local results = 0
+    for _, d in ipairs(s:stats().callbacks) do
+      if d.kind == "result" and (d.ocid == "nginx-cb-ok" or d.ocid == "nginx-cb-fail") then
+        results = results + 1
+        assert.is_true(d.delivered)
+        assert.are.equal(200, d.status)
+        assert.are.equal(1, d.attempts)
+      end
+    end
+    assert.are.equal(2, results)
+  end)
+
+  it("answers a callback with 200 and the JSON acknowledgement", function()
+    local body = read_file("spec/fixtures/daraja/b2c_result_success_docs_v3.json")
+    local res = assert(n:request("POST", "/result", body, { ["Content-Type"] = "application/json" }))
+    assert.are.equal(200, res.status)
+    assert.matches("application/json", res.headers["content-type"])
+    assert.are.same({ ResultCode = 0, ResultDesc = "Accepted" }, json.decode(res.body))
+    local ocid = json.decode(body).Result.OriginatorConversationID
+    assert.is_string(get_json(n, "/seen?key=result:" .. ocid).value)
+  end)
+
+  it("reads a callback body nginx kept in a temporary file", function()
+    local doc = json.decode(read_file("spec/fixtures/daraja/b2c_result_success_docs_v3.json"))
+    doc.Result.OriginatorConversationID = "nginx-big-body"
+    doc.Result.ResultDesc = string.rep("x", 8000)  -- over client_body_buffer_size 1k
+    local res = assert(n:request("POST", "/result", json.encode(doc)))
+    assert.are.equal(200, res.status, res.body)
+    assert.is_string(get_json(n, "/seen?key=result:nginx-big-body").value)
+  end)
+
+  it("rejects a malformed callback with 400 without running user code", function()
+    local before = get_json(n, "/seen").calls
+    for _, body in ipairs({ "not json", "{}", '{"Result":{"ResultCode":0}}', "[1,2]" }) do
+      local res = assert(n:request("POST", "/result", body))
+      assert.are.equal(400, res.status, body)
+      local ack = json.decode(res.body)
+      assert.are.equal(1, ack.ResultCode)
+      assert.matches("^Rejected", ack.ResultDesc)
+    end
+    local empty = assert(n:request("POST", "/result", ""))
+    assert.are.equal(400, empty.status)
+    local get = assert(n:request("GET", "/result"))
+    assert.are.equal(405, get.status)
+    assert.are.equal(before, get_json(n, "/seen").calls)
+  end)
+
+  it("refuses a body over maxBodyBytes with 413, and answers 500 when user code raises", function()
+    local before = get_json(n, "/seen").calls
+    local big = assert(n:request("POST", "/result-failing", string.rep(" ", 5000) .. "{}"))
+    assert.are.equal(413, big.status)
+    assert.are.equal(before, get_json(n, "/seen").calls)
+    local body = read_file("spec/fixtures/daraja/b2c_result_success_docs_v3.json")
+    local res = assert(n:request("POST", "/result-failing", body))
+    assert.are.equal(500, res.status)   -- not acknowledged: Daraja delivers it again
+    assert.are.equal(before + 1, get_json(n, "/seen").calls)
+    assert.truthy(n:errorLog():find("the database is down", 1, true))
+  end)
+
+  it("handles queue timeout notifications the same way", function()
+    assert.is_true(get_json(n, "/pay?ocid=nginx-qt&phone=254700009001").ok)
+    assert.are.equal("1", wait_seen(n, "timeout:nginx-qt").value)
+    local res = assert(n:request("POST", "/timeout", "{\"no\":\"ocid\"}"))
+    assert.are.equal(400, res.status)
+  end)
+end)
+
+describe("b2c.ngx in nginx (2 workers, token in a lua_shared_dict)", function()
+  local s, n, credential
+
+  setup(function()
+    local why = nginx.missing()
+    assert(not why, why)
+    s = sim.start({ callbackDelay = 0.05 })
+    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    n = start_nginx(s, credential, 2)
+  end)
+  teardown(function()
+    if n then n:stop() end
+    if s then s:stop() end
+  end)
+
+  it("fetches exactly one token for many payouts across both workers", function()
+    s:config({ fault = { spec = "delay=0.2", count = 80, path = PAYMENT } })
+    local paths = {}
+    for i = 1, 40 do paths[i] = "/pay?store=1&ocid=nginx-shared-" .. i end
+    local answers = n:concurrently("GET", paths, 20)
+    s:config({ fault = false })
+    local pids = {}
+    local count = 0
+    for _, res in ipairs(answers) do
+      assert.are.equal(200, res.status, res.body)
+      local got = assert(json.decode(res.body), res.body)
+      assert.is_true(got.ok, got.text)
+      if not pids[got.pid] then count = count + 1 end
+      pids[got.pid] = true
+    end
+    assert.are.equal(2, count)   -- both workers sent payouts
+    local st = s:stats()
+    assert.are.equal(1, st.tokensIssued)
+    assert.are.equal(40, st.requests[PAYMENT])  -- no payout was refused for its token
+    -- A second wave reuses it.
+    for i = 1, 10 do paths[i] = "/pay?store=1&ocid=nginx-shared-again-" .. i end
+    for i = 11, 40 do paths[i] = nil end
+    for _, res in ipairs(n:concurrently("GET", paths, 20)) do assert.are.equal(200, res.status) end
+    assert.are.equal(1, s:stats().tokensIssued)
+    no_severe_log(n)
+  end)
+
+  it("recovers with one new token when the shared token is revoked", function()
+    s:revokeTokens()
+    local before = s:stats().tokensIssued
+    local paths = {}
+    for i = 1, 20 do paths[i] = "/pay?store=1&ocid=nginx-revoked-" .. i end
+    for _, res in ipairs(n:concurrently("GET", paths, 20)) do
+      assert.are.equal(200, res.status, res.body)
+      assert.is_true(json.decode(res.body).ok, res.body)
+    end
+    assert.are.equal(before + 1, s:stats().tokensIssued)
+  end)
+end)

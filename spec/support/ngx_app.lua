@@ -1,0 +1,101 @@
+-- The application the OpenResty specs run inside nginx (LuaJIT): request
+-- handlers that pay out through b2c.ngx and receive Daraja's callbacks.
+-- The settings come from the module spec_config, written by the spec.
+-- luacheck: globals ngx
+local b2c = require("b2c")
+local b2c_ngx = require("b2c.ngx")
+local cfg = require("spec_config")
+local json = require("cjson.safe").new()  -- our own instance: global settings untouched
+
+local app = {}
+
+local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
+  "originatorConversationId" }
+
+local function reply(t)
+  ngx.say(json.encode(t))
+end
+
+local function fields(err)
+  if type(err) ~= "table" then return err end
+  local out = {}
+  for _, f in ipairs(ERROR_FIELDS) do out[f] = err[f] end
+  return out
+end
+
+local function payout_from_args()
+  local args = ngx.req.get_uri_args()
+  return {
+    recipientPhone = args.phone or "0708374149",
+    amount = tonumber(args.amount) or args.amount or 500,
+    remarks = "nginx spec payout",
+    originatorConversationId = args.ocid,
+  }, args.store == "1" and cfg.shared or cfg.plain
+end
+
+-- GET /pay?ocid=&amount=&phone=&store=1 : b2c.ngx.send, the convenience.
+function app.pay()
+  local payout, settings = payout_from_args()
+  local ack, err = b2c_ngx.send("b2c", settings, payout)
+  if ack then
+    return reply({ ok = true, ack = ack, pid = ngx.worker.pid() })
+  end
+  reply({ ok = false, err = fields(err), text = tostring(err), isError = b2c.isError(err),
+    pid = ngx.worker.pid() })
+end
+
+-- GET /pay-raw?... : the documented ngx.run_worker_thread call itself.
+function app.pay_raw()
+  local payout, settings = payout_from_args()
+  local ok, ack, err = ngx.run_worker_thread("b2c", "b2c.ngx", "send", settings, payout)
+  reply({ ran = ok, ack = ack, err = err, errHasMetatable = getmetatable(err) ~= nil })
+end
+
+-- GET /pay-nopool : a pool that nginx.conf does not declare.
+function app.pay_nopool()
+  local payout = payout_from_args()
+  local ack, err = b2c_ngx.send("no-such-pool", cfg.plain, payout)
+  reply({ ok = ack ~= nil, err = fields(err), isError = b2c.isError(err) })
+end
+
+function app.ping()
+  ngx.say('{"pong":true}')
+end
+
+-- POST /result : Daraja's result callback.
+function app.result()
+  b2c_ngx.handle_result(function(result)
+    local seen = ngx.shared.seen
+    seen:incr("calls", 1, 0)
+    local p = b2c.getResultParametersMap(result)
+    seen:set("result:" .. result.OriginatorConversationID, json.encode({
+      ok = result.ok, code = result.ResultCode, receipt = p.TransactionReceipt,
+      amount = p.TransactionAmount,
+    }))
+  end)
+end
+
+-- POST /timeout : the queue timeout notification.
+function app.timeout()
+  b2c_ngx.handle_queue_timeout(function(note)
+    ngx.shared.seen:incr("calls", 1, 0)
+    ngx.shared.seen:set("timeout:" .. note.OriginatorConversationID, "1")
+  end)
+end
+
+-- POST /result-failing : user code that raises: not acknowledged.
+function app.result_failing()
+  b2c_ngx.handle_result(function()
+    ngx.shared.seen:incr("calls", 1, 0)
+    error("the database is down")
+  end, { maxBodyBytes = 4096 })
+end
+
+-- GET /seen?key= : what the callback handlers stored.
+function app.seen()
+  local seen = ngx.shared.seen
+  local key = ngx.req.get_uri_args().key
+  reply({ calls = seen:get("calls") or 0, value = key and seen:get(key) or nil })
+end
+
+return app
