@@ -353,15 +353,20 @@ static int client_import_token(lua_State *L)
     return 0;
 }
 
-/* client:drop_token(): the gateway rejected the token; forget it everywhere
- * unless another client has already replaced it. */
+/* client:drop_token([generation]): the gateway rejected the token; forget it
+ * everywhere unless another client has already replaced it. */
 static int client_drop_token(lua_State *L)
 {
     client *c = check_client(L);
-    if (c->token != NULL)
-        b2c_token_invalidate(c->tokens, c->token_generation);
-    b2c_secret_free(c->token);
-    c->token = NULL;
+    /* Polled requests name the generation they were sent with: a refusal of
+     * an older token must not drop the fresh one fetched since. */
+    unsigned long generation =
+        lua_isnoneornil(L, 2) ? c->token_generation : (unsigned long)luaL_checknumber(L, 2);
+    b2c_token_invalidate(c->tokens, generation);
+    if (c->token != NULL && c->token_generation == generation) {
+        b2c_secret_free(c->token);
+        c->token = NULL;
+    }
     return 0;
 }
 
@@ -469,7 +474,7 @@ static b2c_transfer *reserve_transfer(client *c, int *id, b2c_http_result *r)
     return b2c_transfers_get(&c->transfers, *id);
 }
 
-/* client:start_post(path, json, withCredential) -> id | nil, failure
+/* client:start_post(path, json, withCredential) -> id, tokenGeneration | nil, failure
  * Like post(), without waiting: client:step() moves it, client:finish(id)
  * gives what post() would have returned. */
 static int client_start_post(lua_State *L)
@@ -499,7 +504,8 @@ static int client_start_post(lua_State *L)
         return push_failure(L, &c->http.response, &r);
     }
     lua_pushinteger(L, id);
-    return 1;
+    lua_pushnumber(L, (lua_Number)c->token_generation);
+    return 2;
 }
 
 /* client:start_token() -> id | false | nil, failure

@@ -45,6 +45,7 @@ build = {
     ["b2c.errors"] = "lua/b2c/errors.lua",
     ["b2c.gateway"] = "lua/b2c/gateway.lua",
     ["b2c.json"] = "lua/b2c/json.lua",
+    ["b2c.payout"] = "lua/b2c/payout.lua",
     ["b2c.ngx"] = "lua/b2c/ngx.lua",
     ["b2c.result"] = "lua/b2c/result.lua",
     ["b2c.validate"] = "lua/b2c/validate.lua",

@@ -32,9 +32,9 @@ end
 function Queue:advance(h)
   local core = self.core
   if core:cached_token() then
-    local id, failure = core:start_post(h.path, h.body, true)
-    if not id then return finish(h, nil, gateway.transport_error(failure, h.ctx)) end
-    h.id, h.state = id, "sending"
+    local id, generation = core:start_post(h.path, h.body, true)
+    if not id then return finish(h, nil, gateway.transport_error(generation, h.ctx)) end
+    h.id, h.generation, h.state = id, generation, "sending"
     return
   end
   if self.fetch then return end
@@ -70,7 +70,7 @@ function Queue:collect(h)
   if not status then return finish(h, nil, gateway.transport_error(body, h.ctx)) end
   local ack, err = gateway.interpret(status, body, h.ctx)
   if not ack and h.attempt == 1 and gateway.is_invalid_token(err) then
-    core:drop_token()
+    core:drop_token(h.generation) -- once per token, however many requests it failed
     h.attempt, h.state = 2, "token"
     return
   end

@@ -7,6 +7,7 @@ local errors = require("b2c.errors")
 local async = require("b2c.async")
 local gateway = require("b2c.gateway")
 local json = require("b2c.json")
+local payout = require("b2c.payout")
 local validate = require("b2c.validate")
 
 local HOSTS = {
@@ -23,23 +24,11 @@ local CONFIG_FIELDS = {
   caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
 }
 local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
-local SEND_FIELDS = {
-  recipientPhone = true, amount = true, resultUrl = true, queueTimeOutUrl = true, remarks = true,
-  occasion = true, commandId = true, originatorConversationId = true,
-}
 
 local Client = {}
 Client.__index = Client
 Client.__tostring = function(c)
   return string.format("b2c client (%s, shortCode %s)", c.environment, c.shortCode)
-end
-
-local function unknown_field(t, known, what)
-  for k in pairs(t) do
-    if not known[k] then
-      return errors.validation(tostring(k), "is not a " .. what .. " field")
-    end
-  end
 end
 
 local function required_string(cfg, name)
@@ -63,7 +52,7 @@ local function check_seconds(cfg, name, default)
 end
 
 local function check_config(cfg)
-  local err = unknown_field(cfg, CONFIG_FIELDS, "b2c.new")
+  local err = validate.unknown_field(cfg, CONFIG_FIELDS, "b2c.new")
   if err then err.kind = "config"; return nil, err end
   local c = { environment = cfg.environment or "sandbox" }
   if not HOSTS[c.environment] then
@@ -146,54 +135,11 @@ local function check_config(cfg)
   return c
 end
 
--- The request body without SecurityCredential (the core adds it), or nil, err.
-local function payment_body(client, p)
-  local err = unknown_field(p, SEND_FIELDS, "send")
-  if err then return nil, err end
-  local function check(field, v, rule)
-    if v == nil then err = errors.validation(field, rule) end
-    return v
-  end
-  local https = client.environment == "production"
-  local body = {
-    InitiatorName = client.initiatorName,
-    PartyA = client.shortCode,
-    CommandID = check("commandId", validate.command(p.commandId or "BusinessPayment")),
-  }
-  body.PartyB = check("recipientPhone", validate.phone(p.recipientPhone))
-  if err then return nil, err end
-  body.Amount = check("amount", validate.amount(p.amount, client.minAmount, client.maxAmount))
-  if err then return nil, err end
-  if p.remarks == nil then return nil, errors.validation("remarks", "is required (2-100 characters)") end
-  body.Remarks = check("remarks", validate.text(p.remarks, 2, 100))
-  if err then return nil, err end
-  if p.occasion ~= nil then
-    body.Occasion = check("occasion", validate.text(p.occasion, 1, 100))
-    if err then return nil, err end
-  end
-  for _, f in ipairs({ { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTimeOutURL" } }) do
-    local v = p[f[1]] or client[f[1]]
-    if v == nil then
-      return nil, errors.validation(f[1], "is required (here or in b2c.new)")
-    end
-    body[f[2]] = check(f[1], validate.url(v, https))
-    if err then return nil, err end
-  end
-  if p.originatorConversationId ~= nil then
-    body.OriginatorConversationID = check("originatorConversationId",
-      validate.conversation_id(p.originatorConversationId))
-    if err then return nil, err end
-  else
-    body.OriginatorConversationID = core.uuid()
-  end
-  return body
-end
-
 local function send(client, p)
   if type(p) ~= "table" then
     error("mpesa.b2c.send: expected a table of payout fields, got " .. type(p), 3)
   end
-  local body, err = payment_body(client, p)
+  local body, err = payout.body(client, p)
   if not body then return nil, err end
   local ocid = body.OriginatorConversationID
   local ack
@@ -209,7 +155,7 @@ local function start(client, p)
   if type(p) ~= "table" then
     error("mpesa.b2c.start: expected a table of payout fields, got " .. type(p), 3)
   end
-  local body, err = payment_body(client, p)
+  local body, err = payout.body(client, p)
   if not body then return nil, err end
   client.queue = client.queue or async.new(client.core)
   return client.queue:start(PAYMENT_PATH, json.encode(body),

@@ -1,5 +1,7 @@
 -- Input rules. Each checker returns the cleaned value, or nil and the rule
 -- that was broken (phrased to follow "<field>: ").
+local errors = require("b2c.errors")
+
 local validate = {}
 
 local function is_whole(n)
@@ -120,6 +122,15 @@ function validate.whole(value, min, max)
     return nil, string.format("must be a whole number from %d to %d", min, max)
   end
   return as_integer(value)
+end
+
+-- An error for the first key of t that is not in known (typos never pass).
+function validate.unknown_field(t, known, what)
+  for k in pairs(t) do
+    if not known[k] then
+      return errors.validation(tostring(k), "is not a " .. what .. " field")
+    end
+  end
 end
 
 return validate

@@ -329,6 +329,7 @@ function Sim:reset()
   self.tokensIssued = 0
   self.requests = {}
   self.sendsByOcid = {}
+  self.paymentsBySecond = {} -- whole epoch second -> payment requests received
   self.payouts = {}
   self.payoutByOcid = {}
   self.payoutByReceipt = {}
@@ -743,6 +744,19 @@ function Sim:public_config()
   }
 end
 
+-- {second -> count} as a list of counts, one per second from the first
+-- second with a request to the last (seconds without any count as 0).
+local function per_second(by_second)
+  local first, last
+  for second in pairs(by_second) do
+    if not first or second < first then first = second end
+    if not last or second > last then last = second end
+  end
+  local counts = json.array()
+  for second = first or 1, last or 0 do counts[#counts + 1] = by_second[second] or 0 end
+  return counts
+end
+
 function Sim:stats()
   local payouts = json.array()
   for _, p in ipairs(self.payouts) do
@@ -794,6 +808,7 @@ function Sim:stats()
     callbacks = cbs,
     lastHeaders = self.lastHeaders or json.null,
     lastPaymentRequest = self.lastPaymentRequest or json.null,
+    paymentsPerSecond = per_second(self.paymentsBySecond),
     balance = {
       utility = money_number(self.utility),
       working = money_number(self.working),
@@ -942,6 +957,8 @@ function Sim:record_payment_request(req, body)
     headers[k] = v
   end
   self.lastHeaders = headers
+  local second = math.floor(socket.gettime())
+  self.paymentsBySecond[second] = (self.paymentsBySecond[second] or 0) + 1
   if type(body) == "table" then
     self.lastPaymentRequest = body
     local ocid = body.OriginatorConversationID
