@@ -6,6 +6,7 @@
  * credential, access token) stay in C and are wiped when released. */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 #include <openssl/err.h>
@@ -637,6 +638,30 @@ static int core_decrypt_credential(lua_State *L)
     return 1;
 }
 
+/* core.now() -> monotonic seconds, for rates and deadlines */
+static int core_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
+/* core.sleep(seconds): a pause with nothing in flight (batch back-off) */
+static int core_sleep(lua_State *L)
+{
+    lua_Number seconds = luaL_checknumber(L, 1);
+    struct timespec ts;
+    if (seconds <= 0)
+        return 0;
+    if (seconds > 3600)
+        seconds = 3600;
+    ts.tv_sec = (time_t)seconds;
+    ts.tv_nsec = (long)((seconds - (lua_Number)ts.tv_sec) * 1e9);
+    nanosleep(&ts, NULL);
+    return 0;
+}
+
 static int core_uuid(lua_State *L)
 {
     char id[37];
@@ -704,6 +729,8 @@ static const luaL_Reg core_functions[] = {
     {"encrypt_credential", core_encrypt_credential},
     {"decrypt_credential", core_decrypt_credential},
     {"uuid", core_uuid},
+    {"now", core_now},
+    {"sleep", core_sleep},
     {"token_key", core_token_key},
     {NULL, NULL}};
 

@@ -39,6 +39,7 @@ build = {
     },
     ["b2c"] = "lua/b2c/init.lua",
     ["b2c.async"] = "lua/b2c/async.lua",
+    ["b2c.batch"] = "lua/b2c/batch.lua",
     ["b2c.certs"] = "lua/b2c/certs.lua",
     ["b2c.client"] = "lua/b2c/client.lua",
     ["b2c.credential"] = "lua/b2c/credential.lua",

@@ -5,6 +5,7 @@ local core = require("b2c.core")
 local credential = require("b2c.credential")
 local errors = require("b2c.errors")
 local async = require("b2c.async")
+local batch = require("b2c.batch")
 local gateway = require("b2c.gateway")
 local json = require("b2c.json")
 local payout = require("b2c.payout")
@@ -199,6 +200,11 @@ function client.new(cfg)
   namespace.start = function(a, b)
     if a == namespace then a = b end
     return start(self, a)
+  end
+  namespace.sendBatch = function(a, b, options)
+    if a == namespace then a, b = b, options end
+    self.queue = self.queue or async.new(self.core)
+    return batch.run(self, self.queue, a, b)
   end
   self.b2c = namespace
   return self

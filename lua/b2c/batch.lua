@@ -1,0 +1,241 @@
+-- mpesa.b2c.sendBatch(payouts, options): many payouts on the polled
+-- machinery (b2c.async), a bounded number in flight and under a rate, with
+-- every payout checked before anything is sent and outcomes in input order.
+-- Spike arrest is the one answer worth sending again (rejected before
+-- processing); quota stops the batch; nothing ambiguous is ever resent.
+local core = require("b2c.core")
+local errors = require("b2c.errors")
+local json = require("b2c.json")
+local payout = require("b2c.payout")
+
+local batch = {}
+
+local PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
+local SPIKE, QUOTA = "500.003.02", "500.003.03"
+local AMBIGUOUS_CODES = { ["500.001.1001"] = true, ["500.003.1001"] = true }
+
+-- What an outcome means for the batch: accepted, rejected, ambiguous or unsent.
+local function classify(ack, err)
+  if ack then return "accepted" end
+  if err.kind == "timeout" then return "ambiguous" end
+  if err.kind == "network" or err.kind == "auth" or err.kind == "config" then return "unsent" end
+  if err.kind == "api" and AMBIGUOUS_CODES[err.code] then return "ambiguous" end
+  if err.kind == "http" and (err.status or 0) >= 500 then return "ambiguous" end
+  return "rejected"
+end
+
+local function check_options(o)
+  if o == nil then o = {} end
+  if type(o) ~= "table" then error("sendBatch: options must be a table", 3) end
+  local function number(name, default, min)
+    local v = o[name]
+    if v == nil then return default end
+    if type(v) ~= "number" or v < min or v ~= v then
+      error(string.format("sendBatch: %s must be a number >= %s", name, tostring(min)), 4)
+    end
+    return v
+  end
+  for _, name in ipairs({ "onSubmit", "onResult" }) do
+    if o[name] ~= nil and type(o[name]) ~= "function" then
+      error("sendBatch: " .. name .. " must be a function", 3)
+    end
+  end
+  return {
+    concurrency = math.floor(number("concurrency", 16, 1)),
+    tps = number("tps", nil, 0.01),
+    maxSpikeRetries = math.floor(number("maxSpikeRetries", 5, 0)),
+    onSubmit = o.onSubmit, onResult = o.onResult,
+    progress = o.progress and true or false,
+    keepResults = o.keepResults ~= false,
+  }
+end
+
+-- How fast to send: at most `concurrency` in flight and, with `tps`, a
+-- ceiling on starts per second. Spike arrest halves the rate (with tps) or
+-- the concurrency (without), at most once per half second; both climb back
+-- while the gateway stays calm (additive increase, multiplicative decrease).
+local Pace = {}
+Pace.__index = Pace
+
+local function new_pace(o)
+  return setmetatable({ max_concurrency = o.concurrency, concurrency = o.concurrency,
+    ceiling = o.tps, tps = o.tps, next_at = 0, changed_at = core.now() }, Pace)
+end
+
+function Pace:may_start(now, active)
+  return active < self.concurrency and (self.tps == nil or now >= self.next_at)
+end
+
+function Pace:started(now)
+  if self.tps then self.next_at = math.max(self.next_at, now) + 1 / self.tps end
+end
+
+function Pace:wait(now) return self.tps and math.max(0, self.next_at - now) or 0 end
+
+function Pace:spiked(now)
+  if now - self.changed_at < 0.5 then return end -- one burst of refusals, one cut
+  self.changed_at = now
+  if self.tps then
+    self.tps = math.max(0.5, self.tps / 2)
+    self.next_at = now + 1 / self.tps
+  else
+    self.concurrency = math.max(1, math.floor(self.concurrency / 2))
+  end
+end
+
+function Pace:calm(now)
+  if now - self.changed_at < 0.5 then return end
+  self.changed_at = now
+  if self.tps and self.tps < self.ceiling then self.tps = math.min(self.ceiling, self.tps * 1.25) end
+  if self.concurrency < self.max_concurrency then
+    self.concurrency = math.min(self.max_concurrency,
+      self.concurrency + math.max(1, math.floor(self.concurrency / 4)))
+  end
+end
+
+local function progress_line(report, done, started_at, final)
+  local elapsed = core.now() - started_at
+  local rate = elapsed > 0 and done / elapsed or 0
+  local eta = rate > 0 and (report.total - done) / rate or 0
+  local problems = report.rejected + report.ambiguous + report.unsent + report.invalid
+  io.stderr:write(string.format("\r[b2c] %d/%d done  %.0f/s  %d not accepted  ETA %ds%s",
+    done, report.total, rate, problems, math.floor(eta + 0.5), final and "\n" or "  "))
+  io.stderr:flush()
+end
+
+-- batch.run(client, queue, payouts, options) -> report
+function batch.run(client, queue, payouts, options)
+  if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
+  local o = check_options(options)
+  local n = #payouts
+  local report = { total = n, accepted = 0, rejected = 0, ambiguous = 0, unsent = 0, invalid = 0,
+    spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
+  local started_at = core.now()
+  local done = 0
+
+  local function record(i, ocid, ack, err, class)
+    report[class] = report[class] + 1
+    done = done + 1
+    if report.results then
+      report.results[i] = { index = i, originatorConversationId = ocid, ack = ack, err = err,
+        outcome = class, sent = class ~= "invalid" and class ~= "unsent" }
+    end
+    if o.onResult then o.onResult(i, ack, err) end
+  end
+
+  -- Every payout is checked first; only the OCID of a valid one is kept
+  -- (its body is built again when it is sent: memory stays small).
+  local ocids, ready = {}, {}
+  for i = 1, n do
+    local p = payouts[i]
+    if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 2) end
+    local body, err = payout.body(client, p)
+    if body then
+      ocids[i] = body.OriginatorConversationID
+      ready[#ready + 1] = i
+    else
+      err.index = i
+      record(i, nil, nil, err, "invalid")
+    end
+  end
+
+  local pace = new_pace(o)
+  local head = 1            -- next index in ready
+  local retries = {}        -- spike-arrested payouts: { index, at, tries }
+  local tries = {}
+  local inflight, active = {}, 0
+  local last_progress = 0
+
+  local function start(i)
+    local body = assert(payout.body(client, payouts[i], ocids[i]))
+    if not tries[i] and o.onSubmit then o.onSubmit(i, ocids[i]) end
+    tries[i] = (tries[i] or 0) + 1
+    local h, err = queue:start(PAYMENT_PATH, json.encode(body), { ocid = ocids[i], payout = true })
+    if not h then return record(i, ocids[i], nil, err, "unsent") end
+    inflight[h] = i
+    active = active + 1
+  end
+
+  local function next_ready(now)
+    for k, r in ipairs(retries) do
+      if r.at <= now then
+        table.remove(retries, k)
+        return r.index
+      end
+    end
+    if head <= #ready then
+      head = head + 1
+      return ready[head - 1]
+    end
+  end
+
+  local function stop_batch(err)
+    report.stopped = err.message
+    local left = {}
+    for _, r in ipairs(retries) do left[#left + 1] = r.index end
+    for k = head, #ready do left[#left + 1] = ready[k] end
+    head, retries = #ready + 1, {}
+    for _, i in ipairs(left) do
+      record(i, ocids[i], nil, errors.new("api", "not sent: the batch stopped after "
+        .. err.message, { code = err.code, originatorConversationId = ocids[i], retryable = false }),
+        "unsent")
+    end
+  end
+
+  local function idle_wait(now)
+    local wake = math.huge
+    if head <= #ready then wake = pace:wait(now) end
+    for _, r in ipairs(retries) do wake = math.min(wake, r.at - now) end
+    return math.min(math.max(wake, 0.001), 1)
+  end
+
+  local function finished(h, i)
+    local ack, err = h:result()
+    if err and err.kind == "api" and err.code == SPIKE and not report.stopped
+        and tries[i] <= o.maxSpikeRetries then
+      local now = core.now()
+      report.spikeRetries = report.spikeRetries + 1
+      pace:spiked(now)
+      local backoff = math.min(8, 0.25 * 2 ^ (tries[i] - 1)) * (0.75 + math.random() * 0.5)
+      retries[#retries + 1] = { index = i, at = now + backoff }
+      return
+    end
+    if err and err.kind == "api" and err.code == QUOTA and not report.stopped then
+      record(i, ocids[i], ack, err, "rejected")
+      return stop_batch(err)
+    end
+    record(i, ocids[i], ack, err, classify(ack, err))
+  end
+
+  while head <= #ready or #retries > 0 or active > 0 do
+    local now = core.now()
+    pace:calm(now)
+    while pace:may_start(now, active) do
+      local i = next_ready(now)
+      if not i then break end
+      start(i)
+      pace:started(now)
+    end
+    if active > 0 then
+      client:step(math.min(0.05, math.max(pace:wait(now), 0.001)))
+      for h, i in pairs(inflight) do
+        if h.done then
+          inflight[h] = nil
+          active = active - 1
+          finished(h, i)
+        end
+      end
+    else
+      core.sleep(idle_wait(now)) -- nothing in flight: wait for the rate or a retry
+    end
+    if o.progress and core.now() - last_progress >= 0.25 then
+      last_progress = core.now()
+      progress_line(report, done, started_at)
+    end
+  end
+  if o.progress then progress_line(report, done, started_at, true) end
+  report.seconds = core.now() - started_at
+  return report
+end
+
+return batch
