@@ -112,6 +112,7 @@ function batch.run(client, queue, payouts, options)
     spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
   local started_at = core.now()
   local done = 0
+  local ocids, tries = {}, {} -- per payout once started: its OCID, how often it was sent
 
   local function record(i, ocid, ack, err, class)
     report[class] = report[class] + 1
@@ -120,18 +121,18 @@ function batch.run(client, queue, payouts, options)
       report.results[i] = { index = i, originatorConversationId = ocid, ack = ack, err = err,
         outcome = class, sent = class ~= "invalid" and class ~= "unsent" }
     end
+    if not report.results then ocids[i], tries[i] = nil, nil end
     if o.onResult then o.onResult(i, ack, err) end
   end
 
-  -- Every payout is checked first; only the OCID of a valid one is kept
-  -- (its body is built again when it is sent: memory stays small).
-  local ocids, ready = {}, {}
+  -- Every payout is checked first. Only its index is kept: the body is
+  -- built (and the OCID made) when it is sent, so memory stays small.
+  local ready = {}
   for i = 1, n do
     local p = payouts[i]
     if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 2) end
-    local body, err = payout.body(client, p)
+    local body, err = payout.body(client, p, "checked-only")
     if body then
-      ocids[i] = body.OriginatorConversationID
       ready[#ready + 1] = i
     else
       err.index = i
@@ -141,13 +142,14 @@ function batch.run(client, queue, payouts, options)
 
   local pace = new_pace(o)
   local head = 1            -- next index in ready
-  local retries = {}        -- spike-arrested payouts: { index, at, tries }
-  local tries = {}
+  local retries = {}        -- spike-arrested payouts: { index, at }
   local inflight, active = {}, 0
   local last_progress = 0
 
   local function start(i)
+    ocids[i] = ocids[i] or core.uuid() -- a caller's own OCID in payouts[i] wins in payout.body
     local body = assert(payout.body(client, payouts[i], ocids[i]))
+    ocids[i] = body.OriginatorConversationID
     if not tries[i] and o.onSubmit then o.onSubmit(i, ocids[i]) end
     tries[i] = (tries[i] or 0) + 1
     local h, err = queue:start(PAYMENT_PATH, json.encode(body), { ocid = ocids[i], payout = true })
