@@ -161,6 +161,28 @@ describe("mpesa.b2c.sendBatch", function()
     assert.are.equal(20, report.accepted)
   end)
 
+  it("prints a progress line on stderr when asked #lua54", function()
+    local script = string.format([[
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+      package.cpath = "build/?.so;" .. package.cpath
+      local mpesa = assert(require("b2c").new({ consumerKey = %q, consumerSecret = %q,
+        shortCode = "600996", initiatorName = "testapi", initiatorPassword = %q,
+        certificate = %q, baseUrl = %q, resultUrl = %q, queueTimeOutUrl = %q }))
+      local list = {}
+      for i = 1, 5 do list[i] = { recipientPhone = "0708374149", amount = 100, remarks = "P" .. i } end
+      list[3].amount = 1.5
+      mpesa.b2c.sendBatch(list, { progress = true })
+    ]], s.consumerKey, s.consumerSecret, s.initiatorPassword, s.certificate, s.url,
+      s.url .. "/nowhere", s.url .. "/nowhere")
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(script)
+    f:close()
+    local out = assert(io.popen("lua5.4 " .. path .. " 2>&1 >/dev/null")):read("*a")
+    os.remove(path)
+    assert.matches("%[b2c%] 5/5 done .* 1 not accepted", out)
+  end)
+
   it("raises on misuse", function()
     assert.has_error(function() mpesa.b2c.sendBatch("x") end)
     assert.has_error(function() mpesa.b2c.sendBatch({}, { concurrency = 0 }) end)
