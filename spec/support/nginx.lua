@@ -112,7 +112,11 @@ Nginx.__index = Nginx
 
 --- Starts nginx; opts: workers (1), threads (24), port (a free one), http,
 -- server (conf text), modules (name -> Lua source, put on the package
--- path), logLevel ("warn").
+-- path), logLevel ("warn"), env ({NAME = value} added to nginx's
+-- environment), conf (function(prefix, port) -> a whole nginx.conf used
+-- instead of the generated one; the prefix then also holds
+-- build/jit/b2c/core.so and an empty logs/, and nginx runs with
+-- -g "daemon off;").
 function M.start(opts)
   opts = opts or {}
   local why = M.missing()
@@ -133,21 +137,36 @@ function M.start(opts)
   run("chmod -R a+rX " .. sh_quote(prefix))
   local threads = opts.threads or 24
   local port = opts.port or M.free_port()
-  local conf = string.format(CONF, M.MODULES_DIR, M.MODULES_DIR, opts.workers or 1, prefix, prefix,
-    opts.logLevel or "warn", threads, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix,
-    threads + 8, opts.http or "", port, opts.server or "")
+  local conf
+  local flags = ""
+  if opts.conf then
+    -- The layout of a checkout: lua/ and build/jit/b2c/core.so, plus logs/.
+    assert(run(string.format("mkdir -p %s/logs %s/build/jit/b2c && cp %s %s/build/jit/b2c/core.so && "
+      .. "chmod -R a+rX %s", sh_quote(prefix), sh_quote(prefix), sh_quote(M.JIT_CORE),
+      sh_quote(prefix), sh_quote(prefix))), "could not prepare " .. prefix)
+    conf, flags = opts.conf(prefix, port), " -g 'daemon off;'"
+  else
+    conf = string.format(CONF, M.MODULES_DIR, M.MODULES_DIR, opts.workers or 1, prefix, prefix,
+      opts.logLevel or "warn", threads, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix,
+      threads + 8, opts.http or "", port, opts.server or "")
+  end
   write_file(prefix .. "/nginx.conf", conf)
+  local env = {}
+  for name, value in pairs(opts.env or {}) do
+    assert(tostring(name):match("^[%a_][%w_]*$"), "bad environment variable name " .. tostring(name))
+    env[#env + 1] = name .. "=" .. sh_quote(value) .. " "
+  end
 
   local self = setmetatable({ prefix = prefix, port = port, url = "http://127.0.0.1:" .. port,
     workers = opts.workers or 1 }, Nginx)
   -- The shell that starts nginx waits for it (so it is reaped: no zombie)
   -- and stays our child until stop() closes the pipe. A watchdog beside it
   -- stops nginx if this Lua process dies without calling stop().
-  local cmd = string.format("nginx -p %s -c %s -e %s >%s 2>&1 </dev/null & n=$!; echo $n; "
+  local cmd = string.format("%snginx -p %s -c %s -e %s%s >%s 2>&1 </dev/null & n=$!; echo $n; "
     .. "(while kill -0 $PPID 2>/dev/null; do sleep 0.5; done; kill -TERM $n) "
     .. ">/dev/null 2>&1 </dev/null & w=$!; wait $n; kill $w 2>/dev/null; wait $w 2>/dev/null",
-    sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"), sh_quote(prefix .. "/error.log"),
-    sh_quote(prefix .. "/stdout.log"))
+    table.concat(env), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"),
+    sh_quote(prefix .. "/error.log"), flags, sh_quote(prefix .. "/stdout.log"))
   self.shell = assert(io.popen(cmd, "r"))
   self.pid = tonumber(self.shell:read("l"))
   assert(self.pid, "could not start nginx")
