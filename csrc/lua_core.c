@@ -315,19 +315,25 @@ static int client_cached_token(lua_State *L)
 
 /* client:export_token() -> token, seconds | nil
  * For token stores shared between processes (nginx workers) only: this is
- * the one way the token reaches Lua. */
+ * the one way the token reaches Lua. It is the token this client sends (not
+ * whatever the process cache holds by now: another thread may have replaced
+ * it, and a refusal must name the token that was refused). seconds is its
+ * remaining life, 0 when the cache has moved on to a newer one. */
 static int client_export_token(lua_State *L)
 {
     client *c = check_client(L);
-    char *token = NULL;
-    double remaining;
+    char *cached = NULL;
+    double remaining = 0;
     unsigned long generation;
-    if (b2c_token_peek(c->tokens, &token, &remaining, &generation) < 0) {
+    if (c->token == NULL) {
         lua_pushnil(L);
         return 1;
     }
-    lua_pushstring(L, token);
-    b2c_secret_free(token);
+    if (b2c_token_peek(c->tokens, &cached, &remaining, &generation) < 0 ||
+        generation != c->token_generation)
+        remaining = 0;
+    b2c_secret_free(cached);
+    lua_pushstring(L, c->token);
     lua_pushnumber(L, remaining);
     return 2;
 }

@@ -127,8 +127,8 @@ local function ensure_token(core, shared)
     return true
   end
   if core:cached_token() then
-    -- The token string, to delete it from the store if refused; another
-    -- thread replacing it between these two calls costs one extra fetch.
+    -- The very token this client sends, to delete it from the store if it
+    -- is refused (never a newer one another thread put there meanwhile).
     return core:export_token() or true
   end
   local token = import_stored(core, shared)
@@ -143,7 +143,7 @@ local function ensure_token(core, shared)
     if ok then
       local ttl
       token, ttl = core:export_token()
-      if token then store:set(key, token, ttl) end
+      if token and ttl > 0 then store:set(key, token, ttl) end
     else
       if locked then store:unlock(key) end
       return nil, f
