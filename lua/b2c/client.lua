@@ -8,6 +8,7 @@ local async = require("b2c.async")
 local gateway = require("b2c.gateway")
 local json = require("b2c.json")
 local validate = require("b2c.validate")
+local queries = require("b2c.queries")
 
 local HOSTS = {
   sandbox = "https://sandbox.safaricom.co.ke",
@@ -255,6 +256,8 @@ function client.new(cfg)
     return start(self, a)
   end
   self.b2c = namespace
+  -- mpesa.transactionStatus.query{...}, mpesa.accountBalance.query{...}
+  queries.attach(self)
   return self
 end
 
