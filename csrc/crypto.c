@@ -333,7 +333,14 @@ int b2c_certificate_info(const unsigned char *cert, size_t cert_len,
             snprintf(info->key_type, sizeof info->key_type, "%s", "unknown");
         }
     }
-    info->is_ca = X509_check_ca(x) > 0;
+    /* basicConstraints CA:TRUE only: OpenSSL's own flags also count some
+     * self-signed certificates without extensions as CAs. */
+    {
+        BASIC_CONSTRAINTS *bc =
+            (BASIC_CONSTRAINTS *)X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+        info->is_ca = bc != NULL && bc->ca;
+        BASIC_CONSTRAINTS_free(bc);
+    }
 
     names = (GENERAL_NAMES *)X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
     for (i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {

@@ -44,7 +44,7 @@ struct b2c_cert_info {
     char spki_sha256[65];            /* lower-case hex */
     char key_type[16];               /* "RSA", "EC", "ED25519", ... */
     int key_bits;
-    int is_ca;
+    int is_ca;                       /* basicConstraints CA:TRUE */
     int dns_count;                   /* subjectAltName DNS names kept (at most B2C_CERT_MAX_DNS) */
     char dns[B2C_CERT_MAX_DNS][B2C_CERT_TEXT];
     int ip_count;                    /* subjectAltName IP addresses */
