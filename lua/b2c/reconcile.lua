@@ -89,6 +89,7 @@ function reconcile.status_verdict(x)
   local v = {
     resultCode = r.ResultCode,
     resultDesc = r.ResultDesc,
+    queryConversationId = r.ConversationID, -- the query's, as in its ack
     result = r,
   }
   if code == 0 then

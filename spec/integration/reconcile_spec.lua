@@ -50,7 +50,9 @@ describe("reconciliation queries against the simulator", function()
     local req = callback("/status")
     local result = assert(b2c.parseDarajaResult(req.raw))
     assert.are.equal(ack.ConversationID, result.ConversationID)
-    return assert(b2c.statusVerdict(result)), ack
+    local v = assert(b2c.statusVerdict(result))
+    assert.are.equal(ack.ConversationID, v.queryConversationId)
+    return v, ack
   end
 
   setup(function()
