@@ -117,7 +117,7 @@ PORTABLE_LUA   := $(wildcard lua/b2c/*.lua)
 PORTABLE_SPECS := $(wildcard spec/unit/*.lua spec/integration/*.lua spec/support/*.lua)
 
 lint: deps
-	luacheck --std lua54 lua bin/b2c-sim
+	luacheck --std lua54 lua bin/b2c-sim bin/b2c
 	luacheck --std lua54+busted spec
 	luacheck --std min $(PORTABLE_LUA)
 	luacheck --std min+busted $(PORTABLE_SPECS)

@@ -12,6 +12,10 @@
 #include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/bn.h>
+
+#include <time.h>
 
 static void fail(char msg[B2C_MSG_SIZE], const char *text)
 {
@@ -198,4 +202,164 @@ int b2c_uuid4(char out[37])
              r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11],
              r[12], r[13], r[14], r[15]);
     return 0;
+}
+
+/* Copies n bytes of text into out (size B2C_CERT_TEXT), truncated, with
+ * control characters (and NUL) replaced by '?'. */
+static void copy_text(char out[B2C_CERT_TEXT], const unsigned char *p, size_t n)
+{
+    size_t i;
+    if (n > B2C_CERT_TEXT - 1)
+        n = B2C_CERT_TEXT - 1;
+    for (i = 0; i < n; i++)
+        out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
+    out[n] = '\0';
+}
+
+static void name_line(const X509_NAME *name, char out[B2C_CERT_TEXT])
+{
+    BIO *bio = BIO_new(BIO_s_mem());
+    char *data = NULL;
+    long n;
+    out[0] = '\0';
+    if (bio == NULL)
+        return;
+    if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253) >= 0) {
+        n = BIO_get_mem_data(bio, &data);
+        if (n > 0 && data != NULL)
+            copy_text(out, (const unsigned char *)data, (size_t)n);
+    }
+    BIO_free(bio);
+}
+
+static void common_name(const X509_NAME *name, char out[B2C_CERT_TEXT])
+{
+    int i = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+    unsigned char *utf8 = NULL;
+    int n;
+    out[0] = '\0';
+    if (i < 0)
+        return;
+    n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, i)));
+    if (n > 0)
+        copy_text(out, utf8, (size_t)n);
+    OPENSSL_free(utf8);
+}
+
+static void time_text(const ASN1_TIME *t, char out[32])
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    if (t == NULL || ASN1_TIME_to_tm(t, &tm) != 1 ||
+        strftime(out, 32, "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+        snprintf(out, 32, "%s", "?");
+}
+
+static void hex_text(const unsigned char *p, size_t n, char *out)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    for (i = 0; i < n; i++) {
+        out[2 * i] = hex[p[i] >> 4];
+        out[2 * i + 1] = hex[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static const char *key_type_name(int id)
+{
+    switch (id) {
+    case EVP_PKEY_RSA:
+        return "RSA";
+    case EVP_PKEY_RSA_PSS:
+        return "RSA-PSS";
+    case EVP_PKEY_EC:
+        return "EC";
+    case EVP_PKEY_DSA:
+        return "DSA";
+    case EVP_PKEY_ED25519:
+        return "ED25519";
+    case EVP_PKEY_ED448:
+        return "ED448";
+    default:
+        return "other";
+    }
+}
+
+int b2c_certificate_info(const unsigned char *cert, size_t cert_len,
+                         struct b2c_cert_info *info, char msg[B2C_MSG_SIZE])
+{
+    X509 *x = NULL;
+    unsigned char *der = NULL;
+    BIGNUM *bn = NULL;
+    char *serial = NULL;
+    GENERAL_NAMES *names = NULL;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int md_len = 0;
+    int der_len, i, rc = -1;
+
+    memset(info, 0, sizeof *info);
+    x = load_certificate(cert, cert_len);
+    if (x == NULL) {
+        fail(msg, "certificate: not a PEM or DER X.509 certificate");
+        goto done;
+    }
+    name_line(X509_get_subject_name(x), info->subject);
+    common_name(X509_get_subject_name(x), info->common_name);
+    name_line(X509_get_issuer_name(x), info->issuer);
+    common_name(X509_get_issuer_name(x), info->issuer_cn);
+    time_text(X509_get0_notBefore(x), info->not_before);
+    time_text(X509_get0_notAfter(x), info->not_after);
+    info->expired = X509_cmp_current_time(X509_get0_notAfter(x)) < 0;
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL);
+    if (bn != NULL && (serial = BN_bn2hex(bn)) != NULL)
+        copy_text(info->serial, (const unsigned char *)serial, strlen(serial));
+
+    /* SPKI sha256: the digest of the DER SubjectPublicKeyInfo. */
+    der_len = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(x), &der);
+    if (der_len <= 0 || EVP_Digest(der, (size_t)der_len, md, &md_len, EVP_sha256(), NULL) != 1 ||
+        md_len != 32) {
+        fail(msg, "certificate: cannot read its public key");
+        goto done;
+    }
+    hex_text(md, md_len, info->spki_sha256);
+    {
+        EVP_PKEY *pub = X509_get0_pubkey(x); /* owned by x */
+        if (pub != NULL) {
+            snprintf(info->key_type, sizeof info->key_type, "%s",
+                     key_type_name(EVP_PKEY_get_base_id(pub)));
+            info->key_bits = EVP_PKEY_get_bits(pub);
+        } else {
+            snprintf(info->key_type, sizeof info->key_type, "%s", "unknown");
+        }
+    }
+    /* basicConstraints CA:TRUE only: OpenSSL's own flags also count some
+     * self-signed certificates without extensions as CAs. */
+    {
+        BASIC_CONSTRAINTS *bc =
+            (BASIC_CONSTRAINTS *)X509_get_ext_d2i(x, NID_basic_constraints, NULL, NULL);
+        info->is_ca = bc != NULL && bc->ca;
+        BASIC_CONSTRAINTS_free(bc);
+    }
+
+    names = (GENERAL_NAMES *)X509_get_ext_d2i(x, NID_subject_alt_name, NULL, NULL);
+    for (i = 0; names != NULL && i < sk_GENERAL_NAME_num(names); i++) {
+        const GENERAL_NAME *g = sk_GENERAL_NAME_value(names, i);
+        if (g->type == GEN_DNS && info->dns_count < B2C_CERT_MAX_DNS) {
+            copy_text(info->dns[info->dns_count], ASN1_STRING_get0_data(g->d.dNSName),
+                      (size_t)ASN1_STRING_length(g->d.dNSName));
+            info->dns_count++;
+        } else if (g->type == GEN_IPADD) {
+            info->ip_count++;
+        }
+    }
+    rc = 0;
+done:
+    GENERAL_NAMES_free(names);
+    OPENSSL_free(serial);
+    BN_free(bn);
+    OPENSSL_free(der);
+    X509_free(x);
+    ERR_clear_error();
+    return rc;
 }

@@ -25,4 +25,34 @@ char *b2c_credential_decrypt(const char *b64, size_t b64_len,
  * RNG. Returns 0, or -1 when the RNG fails. */
 int b2c_uuid4(char out[37]);
 
+/* What an operator needs to recognise a certificate: names, dates, key and
+ * the SHA-256 of its DER SubjectPublicKeyInfo (what identifies the key,
+ * whatever certificate wraps it). Text fields are NUL-terminated, truncated
+ * to fit, with control characters replaced by '?'. */
+#define B2C_CERT_TEXT 256
+#define B2C_CERT_MAX_DNS 8
+
+struct b2c_cert_info {
+    char subject[B2C_CERT_TEXT];     /* RFC 2253 one-line form */
+    char common_name[B2C_CERT_TEXT]; /* subject CN, "" when none */
+    char issuer[B2C_CERT_TEXT];
+    char issuer_cn[B2C_CERT_TEXT];
+    char serial[B2C_CERT_TEXT];      /* upper-case hex */
+    char not_before[32];             /* "YYYY-MM-DD HH:MM:SS UTC" */
+    char not_after[32];
+    int expired;                     /* notAfter is in the past */
+    char spki_sha256[65];            /* lower-case hex */
+    char key_type[16];               /* "RSA", "EC", "ED25519", ... */
+    int key_bits;
+    int is_ca;                       /* basicConstraints CA:TRUE */
+    int dns_count;                   /* subjectAltName DNS names kept (at most B2C_CERT_MAX_DNS) */
+    char dns[B2C_CERT_MAX_DNS][B2C_CERT_TEXT];
+    int ip_count;                    /* subjectAltName IP addresses */
+};
+
+/* Fills info from a PEM or DER X.509 certificate. Returns 0, or -1 and a
+ * message in msg. Leaves the OpenSSL error queue empty on every path. */
+int b2c_certificate_info(const unsigned char *cert, size_t cert_len,
+                         struct b2c_cert_info *info, char msg[B2C_MSG_SIZE]);
+
 #endif

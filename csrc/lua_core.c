@@ -704,6 +704,61 @@ static int core_token_key(lua_State *L)
     return 1;
 }
 
+/* core.certificate_info(bytes) -> table | nil, message
+ * Facts about a PEM or DER certificate for operators (b2c cert): subject,
+ * commonName, issuer, issuerCommonName, serial, notBefore, notAfter,
+ * expired, spkiSha256, keyType, keyBits, ca, dnsNames (list), ipAddresses
+ * (a count). Nothing secret is involved. */
+static int core_certificate_info(lua_State *L)
+{
+    size_t len;
+    const char *bytes = luaL_checklstring(L, 1, &len);
+    char msg[B2C_MSG_SIZE];
+    struct b2c_cert_info *info;
+    int i;
+    /* About 4 KiB: kept off the C stack, freed by the garbage collector. */
+    info = (struct b2c_cert_info *)lua_newuserdata(L, sizeof *info);
+    if (b2c_certificate_info((const unsigned char *)bytes, len, info, msg) < 0) {
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        return 2;
+    }
+    lua_createtable(L, 0, 14);
+    lua_pushstring(L, info->subject);
+    lua_setfield(L, -2, "subject");
+    lua_pushstring(L, info->common_name);
+    lua_setfield(L, -2, "commonName");
+    lua_pushstring(L, info->issuer);
+    lua_setfield(L, -2, "issuer");
+    lua_pushstring(L, info->issuer_cn);
+    lua_setfield(L, -2, "issuerCommonName");
+    lua_pushstring(L, info->serial);
+    lua_setfield(L, -2, "serial");
+    lua_pushstring(L, info->not_before);
+    lua_setfield(L, -2, "notBefore");
+    lua_pushstring(L, info->not_after);
+    lua_setfield(L, -2, "notAfter");
+    lua_pushboolean(L, info->expired);
+    lua_setfield(L, -2, "expired");
+    lua_pushstring(L, info->spki_sha256);
+    lua_setfield(L, -2, "spkiSha256");
+    lua_pushstring(L, info->key_type);
+    lua_setfield(L, -2, "keyType");
+    lua_pushinteger(L, info->key_bits);
+    lua_setfield(L, -2, "keyBits");
+    lua_pushboolean(L, info->is_ca);
+    lua_setfield(L, -2, "ca");
+    lua_createtable(L, info->dns_count, 0);
+    for (i = 0; i < info->dns_count; i++) {
+        lua_pushstring(L, info->dns[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    lua_setfield(L, -2, "dnsNames");
+    lua_pushinteger(L, info->ip_count);
+    lua_setfield(L, -2, "ipAddresses");
+    return 1;
+}
+
 static void push_curl_info(lua_State *L)
 {
     const curl_version_info_data *v = curl_version_info(CURLVERSION_NOW);
@@ -738,6 +793,7 @@ static const luaL_Reg core_functions[] = {
     {"now", core_now},
     {"sleep", core_sleep},
     {"token_key", core_token_key},
+    {"certificate_info", core_certificate_info},
     {NULL, NULL}};
 
 #ifdef __cplusplus

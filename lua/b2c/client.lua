@@ -10,6 +10,7 @@ local gateway = require("b2c.gateway")
 local json = require("b2c.json")
 local payout = require("b2c.payout")
 local validate = require("b2c.validate")
+local queries = require("b2c.queries")
 
 local HOSTS = {
   sandbox = "https://sandbox.safaricom.co.ke",
@@ -207,6 +208,8 @@ function client.new(cfg)
     return batch.run(self, self.queue, a, b)
   end
   self.b2c = namespace
+  -- mpesa.transactionStatus.query{...}, mpesa.accountBalance.query{...}
+  queries.attach(self)
   return self
 end
 

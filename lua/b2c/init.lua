@@ -20,4 +20,12 @@ local b2c = {
   libcurl = { version = core.curlVersion, ssl = core.sslVersion, asyncDns = core.asyncDns },
 }
 
+-- Reconciliation: reading the status and balance results, and what codes mean.
+local reconcile = require("b2c.reconcile")
+local codes = require("b2c.codes")
+b2c.statusVerdict = reconcile.status_verdict
+b2c.parseAccountBalance = reconcile.parse_account_balance
+b2c.resultCodes = codes.catalogue
+b2c.describe = codes.describe
+
 return b2c
