@@ -3,6 +3,8 @@
 --
 --   client.lua body                       the JSON body a send POSTs (for raw_libcurl)
 --   client.lua sends URL N [CA_FILE]      N sequential mpesa.b2c.send, timed
+--   client.lua posts URL N                N sequential posts through the C core
+--                                         alone (one prebuilt body): no Lua layer
 --   client.lua memory URL N1 N2           RSS after warm-up, after N1 and after N2 sends
 --   client.lua batch URL N CONCURRENCY    one sendBatch of N payouts, timed
 --   client.lua parse FIXTURE ITERATIONS ROUNDS
@@ -71,6 +73,26 @@ elseif mode == "sends" then
   out("sends", n); out("wall", wall); out("cpu", cpu); out("failed", failed)
   mpesa:close()
 
+elseif mode == "posts" then
+  -- The C binding without the Lua layer (checks, JSON, answer to ack):
+  -- where the time of a send goes.
+  local mpesa = client(arg[2])
+  local n = assert(tonumber(arg[3]))
+  local payout = require("b2c.payout")
+  local json = require("b2c.json")
+  local text = json.encode(assert(payout.body(mpesa, payout_fields())))
+  assert(send_many(mpesa, 200) == 0, "warm-up sends failed")
+  local c, path = mpesa.core, "/mpesa/b2c/v3/paymentrequest"
+  local failed = 0
+  local wall0, cpu0 = core.now(), os.clock()
+  for _ = 1, n do
+    local status = c:post(path, text, true)
+    if status ~= 200 then failed = failed + 1 end
+  end
+  local cpu, wall = os.clock() - cpu0, core.now() - wall0
+  out("sends", n); out("wall", wall); out("cpu", cpu); out("failed", failed)
+  mpesa:close()
+
 elseif mode == "memory" then
   local mpesa = client(arg[2])
   local n1, n2 = assert(tonumber(arg[3])), assert(tonumber(arg[4]))
@@ -133,6 +155,6 @@ elseif mode == "parse" then
   end
 
 else
-  io.stderr:write("usage: client.lua body|sends|memory|batch|parse ...\n")
+  io.stderr:write("usage: client.lua body|sends|posts|memory|batch|parse ...\n")
   os.exit(2)
 end

@@ -13,6 +13,7 @@ local core = require("b2c.core")
 
 local LUA = os.getenv("LUA") or "lua5.4"
 local NODE = os.getenv("NODE") or "node"
+local LUAJIT = os.getenv("LUAJIT") or "luajit"  -- rows for LuaJIT too, when it is there
 local RAW = os.getenv("RAW_LIBCURL") or "build/bench/raw_libcurl"
 local OUT = os.getenv("BENCH_OUT") or "build/bench/results.txt"
 local QUICK = os.getenv("BENCH_QUICK") == "1"
@@ -200,12 +201,14 @@ end
 ---------------------------------------------------------------------------
 
 local CHILD_ENV = 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"'
+local JIT_ENV = 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/jit/?.so;;"'
+local HAVE_JIT = select(2, capture("command -v " .. LUAJIT)) and read_file("build/jit/b2c/core.so")
 local USER_AGENT = "b2c-lua/" .. core.version .. " libcurl/" .. core.curlVersion
 local BODY_FILE = "build/bench/body.json"
 
-local function b2c_sends(url, n, ca_file)
-  return run_kv(string.format("%s bench/client.lua sends %s %d %s", LUA, sh_quote(url), n,
-    ca_file and sh_quote(ca_file) or ""), CHILD_ENV)
+local function b2c_sends(url, n, ca_file, jit)
+  return run_kv(string.format("%s bench/client.lua sends %s %d %s", jit and LUAJIT or LUA,
+    sh_quote(url), n, ca_file and sh_quote(ca_file) or ""), jit and JIT_ENV or CHILD_ENV)
 end
 
 local function raw_sends(url, n, ca_file, body_mode)
@@ -214,18 +217,24 @@ local function raw_sends(url, n, ca_file, body_mode)
     body_mode and ("RAW_BODY=" .. body_mode) or "")
 end
 
+local function core_posts(url, n)
+  return run_kv(string.format("%s bench/client.lua posts %s %d", LUA, sh_quote(url), n), CHILD_ENV)
+end
+
 local function rate(r) return r.sends / r.wall end
 local function cpu_us(r) return r.cpu / r.sends * 1e6 end
 
 local function sequential(n)
   header(string.format("1. Sequential sends, HTTP keep-alive, canned nginx (%d rounds x %d sends)",
     SEQ_ROUNDS, SEQ_SENDS))
-  local raw, cb, ours = {}, {}, {}
+  local raw, cb, posts, ours, jit = {}, {}, {}, {}, {}
   local before = accepted(n)
-  for _ = 1, SEQ_ROUNDS do -- alternated: a slow moment of the machine hits all three
+  for _ = 1, SEQ_ROUNDS do -- alternated: a slow moment of the machine hits them all
     raw[#raw + 1] = raw_sends(n.url, SEQ_SENDS)
     cb[#cb + 1] = raw_sends(n.url, SEQ_SENDS, nil, "callback")
+    posts[#posts + 1] = core_posts(n.url, SEQ_SENDS)
     ours[#ours + 1] = b2c_sends(n.url, SEQ_SENDS)
+    if HAVE_JIT then jit[#jit + 1] = b2c_sends(n.url, SEQ_SENDS, nil, true) end
   end
   local conns = accepted(n) - before
   local function col(list, f)
@@ -237,6 +246,8 @@ local function sequential(n)
   row("raw libcurl (floor): CPU us/send", col(raw, cpu_us), "%.1f")
   row("raw libcurl, body by read callback: sends/s", col(cb, rate))
   row("raw libcurl, body by read callback: CPU us/send", col(cb, cpu_us), "%.1f")
+  row("b2c C core alone (client:post): sends/s", col(posts, rate))
+  row("b2c C core alone (client:post): CPU us/send", col(posts, cpu_us), "%.1f")
   row("b2c mpesa.b2c.send: sends/s", col(ours, rate))
   row("b2c mpesa.b2c.send: CPU us/send", col(ours, cpu_us), "%.1f")
   local ratio = row("ratio b2c / raw libcurl, sends/s (per round)",
@@ -245,13 +256,23 @@ local function sequential(n)
     col(ours, function(r, i) return rate(r) / rate(cb[i]) end), "%.2f")
   local cpu_ratio = row("ratio raw / b2c, CPU per send",
     col(ours, function(r, i) return cpu_us(raw[i]) / cpu_us(r) end), "%.2f")
+  local jit_ratio
+  if HAVE_JIT then
+    row("b2c on LuaJIT: sends/s", col(jit, rate))
+    row("b2c on LuaJIT: CPU us/send", col(jit, cpu_us), "%.1f")
+    jit_ratio = row("ratio b2c on LuaJIT / raw libcurl, sends/s",
+      col(jit, function(r, i) return rate(r) / rate(raw[i]) end), "%.2f")
+  end
   local failed = 0
-  for _, list in ipairs({ raw, cb, ours }) do for _, r in ipairs(list) do failed = failed + r.failed end end
+  local processes = 0
+  for _, list in ipairs({ raw, cb, posts, ours, jit }) do
+    for _, r in ipairs(list) do failed, processes = failed + r.failed, processes + 1 end
+  end
   say("  connections opened by %d processes: %d (keep-alive); failed sends: %d",
-    3 * SEQ_ROUNDS, conns, failed)
+    processes, conns, failed)
   say("  target: b2c >= 0.80x raw libcurl sends/s -> median %.2fx: %s", ratio.median,
     verdict(ratio.median, 0.8, true))
-  return { ratio = ratio, cb_ratio = cb_ratio, cpu_ratio = cpu_ratio }
+  return { ratio = ratio, cb_ratio = cb_ratio, cpu_ratio = cpu_ratio, jit_ratio = jit_ratio }
 end
 
 local function https(n)
@@ -327,6 +348,13 @@ local function parsing()
     LUA, FIXTURE, PARSE_ITERATIONS, PARSE_ROUNDS))
   assert(ok, lua_text)
   local bare, ours = rounds(lua_text)
+  local jbare, jours
+  if HAVE_JIT then
+    local jit_text, jok = capture(string.format("%s %s bench/client.lua parse %s %d %d", JIT_ENV,
+      LUAJIT, FIXTURE, PARSE_ITERATIONS * 2, PARSE_ROUNDS))
+    assert(jok, jit_text)
+    jbare, jours = rounds(jit_text)
+  end
   local nbare, nours
   if select(2, capture("command -v " .. NODE)) then
     local node_text, nok = capture(string.format("%s bench/parse.js %s %d %d", NODE, FIXTURE,
@@ -350,6 +378,14 @@ local function parsing()
   local ratios = {}
   for i = 1, #ours do ratios[i] = ours[i] / bare[i] end
   local ratio = row("ratio ours / bare cjson.decode, time (per round)", ratios, "%.2f")
+  local jratio
+  if jbare then
+    row("LuaJIT cjson.decode: per second", per_second(jbare))
+    row("LuaJIT parseDarajaResult + map: per second", per_second(jours))
+    local jratios = {}
+    for i = 1, #jours do jratios[i] = jours[i] / jbare[i] end
+    jratio = row("LuaJIT ratio ours / bare cjson.decode, time", jratios, "%.2f")
+  end
   local nratio
   if nbare then
     row("Node.js JSON.parse: per second", per_second(nbare))
@@ -361,8 +397,12 @@ local function parsing()
   else
     say("  Node.js (%s) not found: its rows are skipped", NODE)
   end
-  say("  target: checks + flattening <= 1.3x a bare cjson.decode -> median %.2fx: %s",
-    ratio.median, verdict(ratio.median, 1.3, false))
+  say("  target: checks + flattening <= 1.3x a bare cjson.decode -> median %.2fx on Lua %s: %s",
+    ratio.median, LUA, verdict(ratio.median, 1.3, false))
+  if jratio then
+    say("                                                       %.2fx on LuaJIT: %s",
+      jratio.median, verdict(jratio.median, 1.3, false))
+  end
   if nratio then
     say("  Node.js is %.1fx %s than b2c on Lua %s per callback (median)",
       nratio.median >= 1 and nratio.median or 1 / nratio.median,
