@@ -18,7 +18,7 @@ local RAW = os.getenv("RAW_LIBCURL") or "build/bench/raw_libcurl"
 local OUT = os.getenv("BENCH_OUT") or "build/bench/results.txt"
 local QUICK = os.getenv("BENCH_QUICK") == "1"
 
-local SEQ_SENDS, SEQ_ROUNDS = QUICK and 1000 or 5000, QUICK and 2 or 5
+local SEQ_SENDS, SEQ_ROUNDS = QUICK and 1000 or 3000, QUICK and 2 or 9
 local TLS_SENDS, TLS_ROUNDS = QUICK and 500 or 3000, QUICK and 1 or 3
 local BATCH_SIZE, BATCH_CONCURRENCY, BATCH_LATENCY, BATCH_ROUNDS = 5000, 64, 0.05, QUICK and 1 or 3
 local PARSE_ITERATIONS, PARSE_ROUNDS = QUICK and 5000 or 20000, QUICK and 2 or 5
@@ -202,6 +202,7 @@ end
 
 local CHILD_ENV = 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;"'
 local JIT_ENV = 'LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/jit/?.so;;"'
+local LUA_VERSION = (capture(LUA .. " -v")):match("Lua (%S+)") or LUA
 local HAVE_JIT = select(2, capture("command -v " .. LUAJIT)) and read_file("build/jit/b2c/core.so")
 local USER_AGENT = "b2c-lua/" .. core.version .. " libcurl/" .. core.curlVersion
 local BODY_FILE = "build/bench/body.json"
@@ -278,9 +279,10 @@ end
 local function https(n)
   header(string.format("2. The same over HTTPS, self-signed CA (%d rounds x %d sends)",
     TLS_ROUNDS, TLS_SENDS))
-  local raw, ours, logs = {}, {}, {}
+  local raw, cb, ours, logs = {}, {}, {}, {}
   for _ = 1, TLS_ROUNDS do
     raw[#raw + 1] = raw_sends(n.tls_url, TLS_SENDS, CA_FILE)
+    cb[#cb + 1] = raw_sends(n.tls_url, TLS_SENDS, CA_FILE, "callback")
     local offset = tls_log(n, 0).size
     ours[#ours + 1] = b2c_sends(n.tls_url, TLS_SENDS, CA_FILE)
     logs[#logs + 1] = tls_log(n, offset)
@@ -291,10 +293,15 @@ local function https(n)
     return out
   end
   row("raw libcurl: sends/s", col(raw, rate))
+  row("raw libcurl: CPU us/send", col(raw, cpu_us), "%.1f")
+  row("raw libcurl, body by read callback: sends/s", col(cb, rate))
+  row("raw libcurl, body by read callback: CPU us/send", col(cb, cpu_us), "%.1f")
   row("b2c: sends/s", col(ours, rate))
   row("b2c: CPU us/send", col(ours, cpu_us), "%.1f")
   local ratio = row("ratio b2c / raw libcurl, sends/s", col(ours, function(r, i)
     return rate(r) / rate(raw[i]) end), "%.2f")
+  row("ratio b2c / raw read-callback, sends/s", col(ours, function(r, i)
+    return rate(r) / rate(cb[i]) end), "%.2f")
   for i, l in ipairs(logs) do
     say("  b2c process %d: %d requests (1 token + 200 warm-up + %d timed) on %d connection(s), "
       .. "%d TLS handshake(s)", i, l.requests, TLS_SENDS, l.connections, l.handshakes)
@@ -398,15 +405,15 @@ local function parsing()
     say("  Node.js (%s) not found: its rows are skipped", NODE)
   end
   say("  target: checks + flattening <= 1.3x a bare cjson.decode -> median %.2fx on Lua %s: %s",
-    ratio.median, LUA, verdict(ratio.median, 1.3, false))
+    ratio.median, LUA_VERSION, verdict(ratio.median, 1.3, false))
   if jratio then
-    say("                                                       %.2fx on LuaJIT: %s",
+    say("          %54s %.2fx on LuaJIT: %s", "",
       jratio.median, verdict(jratio.median, 1.3, false))
   end
   if nratio then
     say("  Node.js is %.1fx %s than b2c on Lua %s per callback (median)",
       nratio.median >= 1 and nratio.median or 1 / nratio.median,
-      nratio.median >= 1 and "faster" or "slower", (capture(LUA .. " -v")):match("Lua (%S+)") or "")
+      nratio.median >= 1 and "faster" or "slower", LUA_VERSION)
   end
   return { ratio = ratio, node = nratio }
 end
