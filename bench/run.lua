@@ -168,11 +168,17 @@ local function start_servers()
   return n
 end
 
--- Connections nginx has accepted so far (stub_status), not counting the
--- one this question opens.
+-- Connections nginx has accepted so far (stub_status), the one this
+-- question opens included.
 local function accepted(n)
   local res = assert(n:request("GET", "/status"))
-  return tonumber(res.body:match("\n%s*(%d+)%s+%d+%s+%d+")) - 1
+  return tonumber(res.body:match("\n%s*(%d+)%s+%d+%s+%d+"))
+end
+
+-- Connections opened since `before` (an accepted() value), without the
+-- one the second question opens.
+local function opened_since(n, before)
+  return accepted(n) - before - 1
 end
 
 -- The TLS access log from byte `offset`: requests, connections (distinct
@@ -237,7 +243,7 @@ local function sequential(n)
     ours[#ours + 1] = b2c_sends(n.url, SEQ_SENDS)
     if HAVE_JIT then jit[#jit + 1] = b2c_sends(n.url, SEQ_SENDS, nil, true) end
   end
-  local conns = accepted(n) - before
+  local conns = opened_since(n, before)
   local function col(list, f)
     local out = {}
     for i, r in ipairs(list) do out[i] = f(r, i) end
@@ -323,7 +329,7 @@ local function batch(n)
     local before = accepted(n)
     local r = run_kv(string.format("%s bench/client.lua batch %s %d %d", LUA, sh_quote(n.slow_url),
       BATCH_SIZE, BATCH_CONCURRENCY), CHILD_ENV)
-    conns[#conns + 1] = accepted(n) - before
+    conns[#conns + 1] = opened_since(n, before)
     walls[#walls + 1] = r.seconds
     cpus[#cpus + 1] = r.cpu / r.total * 1e6
     ratios[#ratios + 1] = r.seconds / ideal
@@ -332,8 +338,8 @@ local function batch(n)
   row("wall seconds", walls, "%.2f")
   row("b2c CPU us/payout", cpus, "%.1f")
   local ratio = row("ratio wall / ideal", ratios, "%.3f")
-  say("  accepted %d of %d; connections opened per batch: %s", accepted_all,
-    BATCH_SIZE * BATCH_ROUNDS, table.concat(conns, ", "))
+  say("  accepted %d of %d; connections per process (1 for the warm-up send's token and "
+    .. "ack, then the batch's): %s", accepted_all, BATCH_SIZE * BATCH_ROUNDS, table.concat(conns, ", "))
   say("  target: within 1.2x of ideal -> median %.3fx: %s", ratio.median,
     verdict(ratio.median, 1.2, false))
   return { ratio = ratio }
