@@ -125,3 +125,19 @@ lint: deps
 
 clean:
 	rm -rf build
+
+# Benchmarks (bench/, see the README's Performance section): b2c against
+# nginx on 127.0.0.1 beside raw libcurl, cjson.decode and Node.js; prints a
+# table and keeps it in build/bench/results.txt. Under two minutes; not part
+# of test or CI (timings on a shared machine would flake).
+# spec/support/nginx.lua, which starts the server, wants the LuaJIT core too.
+.PHONY: bench
+bench: deps build/bench/raw_libcurl
+	@$(MAKE) --no-print-directory BUILD_DIR=build LUA_VERSION=5.4 all
+	@$(MAKE) --no-print-directory LUA_VERSION=jit all
+	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
+	  lua5.4 bench/run.lua
+
+build/bench/raw_libcurl: bench/raw_libcurl.c
+	@mkdir -p $(dir $@)
+	$(CC) -O2 $(WARNINGS) -std=c99 $(CURL_CFLAGS) -o $@ $< $(CURL_LIBS)

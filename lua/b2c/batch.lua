@@ -191,6 +191,16 @@ function batch.run(client, queue, payouts, options)
     return math.min(math.max(wake, 0.001), 1)
   end
 
+  -- How long step() may wait for I/O (it returns as soon as an answer
+  -- comes): until another payout may start, at most 50 ms. The rate counts
+  -- only while a start is possible: below the concurrency, payouts left.
+  local function busy_wait(now)
+    local wake = 0.05
+    if head <= #ready and active < pace.concurrency then wake = pace:wait(now) end
+    for _, r in ipairs(retries) do wake = math.min(wake, r.at - now) end
+    return math.max(wake, 0.001)
+  end
+
   local function finished(h, i)
     local ack, err = h:result()
     if err and err.kind == "api" and err.code == SPIKE and not report.stopped
@@ -219,7 +229,7 @@ function batch.run(client, queue, payouts, options)
       pace:started(now)
     end
     if active > 0 then
-      client:step(math.min(0.05, math.max(pace:wait(now), 0.001)))
+      client:step(busy_wait(now))
       for h, i in pairs(inflight) do
         if h.done then
           inflight[h] = nil
