@@ -40,16 +40,29 @@ end
 
 -- {Key, Value} items from a single object or an array of them. Items
 -- without a Key (old SDKs read "Name") are skipped; Value may be absent.
+-- A well-formed decoded item is used as it is (callbacks are parsed at
+-- volume: no copy); only its whole-number Value may become an integer.
 local function items(list)
   local out = {}
   if type(list) ~= "table" then return out end
   if list.Key ~= nil or list.Name ~= nil then list = { list } end
+  local n = 0
   for i = 1, #list do
     local item = list[i]
     if type(item) == "table" then
-      local key = item.Key
-      if key == nil then key = item.Name end
-      if type(key) == "string" then out[#out + 1] = { Key = key, Value = value(item.Value) } end
+      local key, v = item.Key, item.Value
+      local kind = type(v)
+      if type(key) == "string" and (kind == "string" or kind == "number" or v == nil) then
+        if kind == "number" then item.Value = as_integer(v) end
+        n = n + 1
+        out[n] = item
+      else
+        if key == nil then key = item.Name end
+        if type(key) == "string" then
+          n = n + 1
+          out[n] = { Key = key, Value = value(v) }
+        end
+      end
     end
   end
   return out
