@@ -11,6 +11,8 @@ local FIELDS = {
   occasion = true, commandId = true, originatorConversationId = true,
 }
 
+local URL_FIELDS = { { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTimeOutURL" } }
+
 -- payout.body(client, p[, ocid]) -> the request body without SecurityCredential
 -- (the core adds it), or nil, err. ocid: the OriginatorConversationID to use
 -- when none is given in p (a fresh UUID when nil).
@@ -38,13 +40,17 @@ function payout.body(client, p, ocid)
     body.Occasion = check("occasion", validate.text(p.occasion, 1, 100))
     if err then return nil, err end
   end
-  for _, f in ipairs({ { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTimeOutURL" } }) do
-    local v = p[f[1]] or client[f[1]]
+  for _, f in ipairs(URL_FIELDS) do
+    local v = p[f[1]]
     if v == nil then
-      return nil, errors.validation(f[1], "is required (here or in b2c.new)")
+      -- the client's default, checked once by b2c.new
+      v = client[f[1]]
+      if v == nil then return nil, errors.validation(f[1], "is required (here or in b2c.new)") end
+    else
+      v = check(f[1], validate.url(v, https))
+      if err then return nil, err end
     end
-    body[f[2]] = check(f[1], validate.url(v, https))
-    if err then return nil, err end
+    body[f[2]] = v
   end
   if p.originatorConversationId ~= nil then
     body.OriginatorConversationID = check("originatorConversationId",

@@ -79,7 +79,8 @@ end
 -- Free text: min..max characters of valid UTF-8, no control characters.
 function validate.text(value, min, max)
   if type(value) ~= "string" then return nil, "must be a string" end
-  local len = utf8_length(value)
+  local len = #value -- plain ASCII, the usual case: bytes are characters
+  if value:find("[\128-\255]") then len = utf8_length(value) end
   if not len then return nil, "must be valid UTF-8" end
   if value:find("[%z\1-\31\127]") then return nil, "must not contain control characters" end
   if len < min or len > max then
