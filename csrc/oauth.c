@@ -25,7 +25,7 @@ static int token_chars_ok(const char *p, size_t n)
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              strchr("-._~+/=", c) != NULL))
+              (c != '\0' && strchr("-._~+/=", c) != NULL)))
             return 0;
     }
     return 1;
