@@ -371,8 +371,10 @@ static void redact_token(b2c_buf *body, const char *token)
 {
     static const char mask[] = "[redacted]";
     size_t tn = strlen(token), mn = sizeof mask - 1, i = 0;
-    if (tn < mn || body->data == NULL)
+    if (tn == 0 || body->data == NULL)
         return;
+    if (tn < mn)
+        mn = tn; /* a short token: masked by as much of the mask as fits */
     while (i + tn <= body->len) {
         if (memcmp(body->data + i, token, tn) == 0) {
             memcpy(body->data + i, mask, mn);
