@@ -114,3 +114,14 @@ int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const ch
         return -1;
     return b2c_oauth_end(h, curl_easy_perform(h->easy), token, ttl_seconds, r);
 }
+
+int b2c_oauth_parse(const char *body, size_t len, char **token, double *ttl_seconds,
+                    b2c_http_result *r)
+{
+    b2c_buf b;
+    b.data = (char *)body;
+    b.len = len;
+    b.cap = len;
+    memset(r, 0, sizeof *r);
+    return parse_answer(&b, token, ttl_seconds, r);
+}
