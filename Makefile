@@ -134,7 +134,7 @@ SAN_FLAGS  ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-s
 # The interpreter is not instrumented: the sanitizer runtime is preloaded.
 ASAN_RT    ?= $(shell $(SAN_CC) -print-file-name=libclang_rt.asan-x86_64.so)
 ASAN_ENV   ?= LD_PRELOAD=$(ASAN_RT) \
-  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1 \
+  ASAN_OPTIONS=detect_leaks=0:abort_on_error=1:detect_stack_use_after_return=1 \
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 SAN_SPECS  ?= spec/unit spec/integration spec/sim
 VALGRIND   ?= valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \
