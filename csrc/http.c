@@ -198,6 +198,8 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
 {
     long request_bytes = 0;
     int sent;
+    /* A polled transfer ends with a fresh result: nothing may be left over. */
+    memset(r, 0, sizeof *r);
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r->status);
     r->curl_code = (int)rc;
     r->timed_out = rc == CURLE_OPERATION_TIMEDOUT;
