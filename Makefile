@@ -157,7 +157,7 @@ asan: deps
 # runs unwatched): no errors, no definite leaks.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
-	$(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --cpath='build/?.so' spec/unit spec/integration
+	$(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --ignore-lua --cpath='build/?.so' spec/unit spec/integration
 
 # libFuzzer harnesses (fuzz/*.c), each run for FUZZ_SECONDS from its seed
 # corpus (fuzz/corpus/<name>, copied: the seeds stay as committed).
