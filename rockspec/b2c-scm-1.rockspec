@@ -48,6 +48,7 @@ build = {
     ["b2c.ngx"] = "lua/b2c/ngx.lua",
     ["b2c.result"] = "lua/b2c/result.lua",
     ["b2c.validate"] = "lua/b2c/validate.lua",
+    ["b2c.callback"] = "lua/b2c/callback.lua",
     ["b2c.sim.callbacks"] = "lua/b2c/sim/callbacks.lua",
     ["b2c.sim.credential"] = "lua/b2c/sim/credential.lua",
     ["b2c.sim.daraja"] = "lua/b2c/sim/daraja.lua",
