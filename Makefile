@@ -151,13 +151,13 @@ CORE_C       := $(filter-out csrc/lua_core.c,$(SOURCES))
 asan: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory BUILD_DIR=build/asan CC=$(SAN_CC) CFLAGS="$(SAN_FLAGS)" all
-	$(ASAN_ENV) $(BUSTED) --lua=lua5.4 --cpath='build/asan/?.so' $(SAN_SPECS)
+	B2C_HOSTILE_CASES=$${B2C_HOSTILE_CASES:-20000} $(ASAN_ENV) $(BUSTED) --lua=lua5.4 --cpath='build/asan/?.so' $(SAN_SPECS)
 
 # The specs under valgrind memcheck (the interpreter process; the simulator
 # runs unwatched): no errors, no definite leaks.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
-	$(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --ignore-lua --cpath='build/?.so' spec/unit spec/integration
+	B2C_HOSTILE_CASES=$${B2C_HOSTILE_CASES:-5000} $(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --ignore-lua --cpath='build/?.so' spec/unit spec/integration
 
 # libFuzzer harnesses (fuzz/*.c), each run for FUZZ_SECONDS from its seed
 # corpus (fuzz/corpus/<name>, copied: the seeds stay as committed).

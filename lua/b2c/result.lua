@@ -32,7 +32,8 @@ local function utf8_valid(s)
   local i = s:find("[\128-\255]")
   while i do
     local c, c2 = s:byte(i), s:byte(i + 1)
-    local n, lo, hi = 0, 0x80, 0xBF
+    local n
+    local lo, hi = 0x80, 0xBF
     if c >= 0xC2 and c <= 0xDF then n = 1
     elseif c >= 0xE0 and c <= 0xEF then
       n = 2
