@@ -77,7 +77,7 @@ char *b2c_credential_encrypt(const char *password, size_t password_len,
             goto done;
         }
         key_bytes = EVP_PKEY_get_size(pub);
-        if (password_len == 0 || (int)password_len > key_bytes - 11) {
+        if (password_len == 0 || key_bytes <= 11 || password_len > (size_t)(key_bytes - 11)) {
             fail(msg, "initiatorPassword: must be 1 to (key size - 11) bytes long");
             goto done;
         }

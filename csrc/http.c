@@ -55,17 +55,44 @@ static int on_seek(void *ud, curl_off_t offset, int origin)
     return CURL_SEEKFUNC_CANTSEEK;
 }
 
+/* http://HOST[:PORT][/] where HOST is 127.x.y.z, localhost or [::1], and
+ * nothing else: a prefix test would let "http://127.0.0.1.example.com" or
+ * "http://localhost:1@example.com" (user info) reach another host in clear. */
 static int is_loopback_http(const char *url)
 {
-    static const char *const prefixes[] = {"http://127.", "http://localhost:", "http://localhost/",
-                                           "http://[::1]"};
+    static const char *const hosts[] = {"localhost", "[::1]"};
+    const char *p = url + 7, *end = NULL;
     size_t i;
-    if (strcmp(url, "http://localhost") == 0)
-        return 1;
-    for (i = 0; i < sizeof prefixes / sizeof prefixes[0]; i++)
-        if (strncmp(url, prefixes[i], strlen(prefixes[i])) == 0)
-            return 1;
-    return 0;
+    if (strncmp(url, "http://", 7) != 0)
+        return 0;
+    for (i = 0; i < sizeof hosts / sizeof hosts[0]; i++)
+        if (strncmp(p, hosts[i], strlen(hosts[i])) == 0)
+            end = p + strlen(hosts[i]);
+    if (end == NULL && strncmp(p, "127.", 4) == 0) {
+        int dots = 1, digits = 0;
+        for (end = p + 4; (*end >= '0' && *end <= '9') || *end == '.'; end++) {
+            if (*end == '.') {
+                if (digits == 0)
+                    return 0;
+                dots++;
+                digits = 0;
+            } else if (++digits > 3) {
+                return 0;
+            }
+        }
+        if (dots != 3 || digits == 0)
+            return 0;
+    }
+    if (end == NULL)
+        return 0;
+    if (*end == ':') {
+        const char *port = ++end;
+        while (*end >= '0' && *end <= '9')
+            end++;
+        if (end == port || end - port > 5)
+            return 0;
+    }
+    return *end == '\0' || (*end == '/' && end[1] == '\0');
 }
 
 static void set_protocols(CURL *e, const char *list)
@@ -171,6 +198,8 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
 {
     long request_bytes = 0;
     int sent;
+    /* A polled transfer ends with a fresh result: nothing may be left over. */
+    memset(r, 0, sizeof *r);
     curl_easy_getinfo(h->easy, CURLINFO_RESPONSE_CODE, &r->status);
     r->curl_code = (int)rc;
     r->timed_out = rc == CURLE_OPERATION_TIMEDOUT;

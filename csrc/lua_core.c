@@ -383,11 +383,16 @@ static void redact_token(b2c_buf *body, const char *token)
 {
     static const char mask[] = "[redacted]";
     size_t tn = strlen(token), mn = sizeof mask - 1, i = 0;
-    if (tn < mn || body->data == NULL)
+    if (tn == 0 || body->data == NULL)
         return;
+    if (tn < mn)
+        mn = tn; /* a short token: asterisks (never part of a token) */
     while (i + tn <= body->len) {
         if (memcmp(body->data + i, token, tn) == 0) {
-            memcpy(body->data + i, mask, mn);
+            if (mn == tn && tn < sizeof mask - 1)
+                memset(body->data + i, '*', tn);
+            else
+                memcpy(body->data + i, mask, mn);
             memmove(body->data + i + mn, body->data + i + tn, body->len - i - tn);
             body->len -= tn - mn;
             body->data[body->len] = '\0';

@@ -25,7 +25,7 @@ static int token_chars_ok(const char *p, size_t n)
     for (i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];
         if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-              strchr("-._~+/=", c) != NULL))
+              (c != '\0' && strchr("-._~+/=", c) != NULL)))
             return 0;
     }
     return 1;
@@ -113,4 +113,15 @@ int b2c_oauth_fetch(b2c_http *h, const char *base_url, const char *key, const ch
     if (b2c_oauth_begin(h, base_url, key, secret, r) < 0)
         return -1;
     return b2c_oauth_end(h, curl_easy_perform(h->easy), token, ttl_seconds, r);
+}
+
+int b2c_oauth_parse(const char *body, size_t len, char **token, double *ttl_seconds,
+                    b2c_http_result *r)
+{
+    b2c_buf b;
+    b.data = (char *)body;
+    b.len = len;
+    b.cap = len;
+    memset(r, 0, sizeof *r);
+    return parse_answer(&b, token, ttl_seconds, r);
 }

@@ -16,4 +16,9 @@ int b2c_oauth_begin(b2c_http *h, const char *base_url, const char *key, const ch
 int b2c_oauth_end(b2c_http *h, CURLcode rc, char **token, double *ttl_seconds,
                   b2c_http_result *r);
 
+/* Reads a 200 OAuth answer (len bytes of body): 0 with *token and
+ * *ttl_seconds, or -1 with r->message. For fuzzing and tests. */
+int b2c_oauth_parse(const char *body, size_t len, char **token, double *ttl_seconds,
+                    b2c_http_result *r);
+
 #endif

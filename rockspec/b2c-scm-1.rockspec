@@ -54,6 +54,7 @@ build = {
     ["b2c.reconcile"] = "lua/b2c/reconcile.lua",
     ["b2c.result"] = "lua/b2c/result.lua",
     ["b2c.validate"] = "lua/b2c/validate.lua",
+    ["b2c.callback"] = "lua/b2c/callback.lua",
     ["b2c.sim.callbacks"] = "lua/b2c/sim/callbacks.lua",
     ["b2c.sim.credential"] = "lua/b2c/sim/credential.lua",
     ["b2c.sim.daraja"] = "lua/b2c/sim/daraja.lua",

@@ -19,6 +19,10 @@ else
   PACKAGES="$PACKAGES luajit libluajit-5.1-dev"
 fi
 
+# Hardening (make asan, valgrind, fuzz, static): clang with its sanitizer
+# and libFuzzer runtimes, valgrind, cppcheck, clang-tidy.
+PACKAGES="$PACKAGES clang libclang-rt-14-dev valgrind cppcheck clang-tidy"
+
 missing=""
 for p in $PACKAGES; do
   dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"

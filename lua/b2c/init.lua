@@ -5,6 +5,7 @@ local errors = require("b2c.errors")
 local result = require("b2c.result")
 local certs = require("b2c.certs")
 local credential = require("b2c.credential")
+local callback = require("b2c.callback")
 
 local b2c = {
   _VERSION = core.version,
@@ -18,6 +19,10 @@ local b2c = {
   -- A fresh OriginatorConversationID (UUID v4), to persist before sending.
   newOriginatorConversationId = core.uuid,
   libcurl = { version = core.curlVersion, ssl = core.sslVersion, asyncDns = core.asyncDns },
+  -- Callback defences (see b2c.callback).
+  callbackToken = callback.token,
+  isSafaricomAddress = callback.is_safaricom_address,
+  safaricomAddresses = callback.SAFARICOM_ADDRESSES,
 }
 
 -- Reconciliation: reading the status and balance results, and what codes mean.

@@ -94,7 +94,9 @@ function validate.url(value, requireHttps)
   if type(value) ~= "string" then return nil, "must be an absolute http(s) URL" end
   if #value > 2048 then return nil, "must be at most 2048 characters" end
   local scheme, host = value:match("^(https?)://([^/?#]+)")
-  if not scheme or value:find("[%s%z\1-\31\127]") or host:find("^[:@]") then
+  -- Characters RFC 3986 never allows unencoded (quotes, angle brackets,
+  -- backslash...) are refused too: they only appear in injection attempts.
+  if not scheme or value:find("[%s%z\1-\31\127\"<>\\^`{|}]") or host:find("^[:@]") then
     return nil, "must be an absolute http(s) URL"
   end
   if requireHttps and scheme ~= "https" then

@@ -1046,6 +1046,12 @@ function Sim:handle(req)
       res.drop = true
     elseif fault.action == "truncate" then
       res.truncate = true
+    elseif fault.action == "oversize" then
+      res.body = (res.body or "") .. string.rep(" ", 1024 * 1024)
+    elseif fault.action == "trickle" then
+      res.trickle = 1
+    elseif fault.action == "bare502" then
+      res = { status = 502, headers = { { "Content-Type", "text/plain" } }, body = "" }
     end
   end
   return res

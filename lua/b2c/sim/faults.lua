@@ -10,12 +10,16 @@
 --   html403          403 with an HTML page (not processed)
 --   internal         500 500.001.1001 Internal Server Error (not processed)
 --   none             no fault (overrides a global fault for one request)
+--   oversize         process, answer 200 with the JSON padded to 1 MiB
+--   trickle          process, send the answer one byte a second
+--   bare502          process, answer 502 with an empty body (a proxy that
+--                    lost the gateway's answer)
 -- e.g. "delay=1.5,drop".
 local M = {}
 
 local SIMPLE = {
   drop = true, truncate = true, spike = true, quota = true, html403 = true,
-  internal = true, none = true,
+  internal = true, none = true, oversize = true, trickle = true, bare502 = true,
 }
 
 --- Parse a spec. Returns a fault {spec=, delay=, action=} or nil, message.

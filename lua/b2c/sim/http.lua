@@ -573,6 +573,14 @@ function Server:serve(client)
       conn:send(format_response(res, false, #body) .. part, deadline)
       break
     end
+    if res.trickle then -- one byte every res.trickle seconds, until done or closed
+      local text = format_response(res, false) .. body
+      for i = 1, #text do
+        if not conn:send(text:sub(i, i), socket.gettime() + 5) then break end
+        self.loop:sleep(res.trickle)
+      end
+      break
+    end
     local sent = conn:send(format_response(res, keep) .. (req.method == "HEAD" and "" or body), deadline)
     if not sent or not keep then
       break
