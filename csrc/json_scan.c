@@ -19,6 +19,37 @@ static int hex(char c)
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The length of the valid UTF-8 sequence at p (lead byte >= 0x80), or 0:
+ * no overlong forms, no surrogates, nothing above U+10FFFF. */
+static size_t utf8_sequence(const char *p, size_t avail)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    unsigned char lo = 0x80, hi = 0xBF;
+    size_t n, i;
+    if (u[0] >= 0xC2 && u[0] <= 0xDF)
+        n = 2;
+    else if (u[0] >= 0xE0 && u[0] <= 0xEF) {
+        n = 3;
+        if (u[0] == 0xE0)
+            lo = 0xA0;
+        else if (u[0] == 0xED)
+            hi = 0x9F;
+    } else if (u[0] >= 0xF0 && u[0] <= 0xF4) {
+        n = 4;
+        if (u[0] == 0xF0)
+            lo = 0x90;
+        else if (u[0] == 0xF4)
+            hi = 0x8F;
+    } else
+        return 0;
+    if (avail < n || u[1] < lo || u[1] > hi)
+        return 0;
+    for (i = 2; i < n; i++)
+        if (u[i] < 0x80 || u[i] > 0xBF)
+            return 0;
+    return n;
+}
+
 /* At an opening quote: moves past the closing one; span is the inside. */
 static int scan_string(scanner *s, b2c_json_span *span)
 {
@@ -34,6 +65,13 @@ static int scan_string(scanner *s, b2c_json_span *span)
         }
         if (c < 0x20)
             return -1;
+        if (c >= 0x80) {
+            size_t len = utf8_sequence(s->p, (size_t)(s->end - s->p));
+            if (len == 0)
+                return -1;
+            s->p += len;
+            continue;
+        }
         if (c == '\\') {
             if (++s->p >= s->end)
                 return -1;
@@ -62,10 +100,14 @@ static int scan_digits(scanner *s)
 
 static int scan_number(scanner *s)
 {
+    const char *int_start;
     if (s->p < s->end && *s->p == '-')
         s->p++;
+    int_start = s->p;
     if (scan_digits(s) < 0)
         return -1;
+    if (*int_start == '0' && s->p - int_start > 1)
+        return -1; /* 01: no leading zeros in JSON */
     if (s->p < s->end && *s->p == '.') {
         s->p++;
         if (scan_digits(s) < 0)
@@ -187,4 +229,17 @@ int b2c_json_find(const char *json, size_t n, const char *key, b2c_json_span *ou
     if (s.p != s.end)
         return -1;
     return hit;
+}
+
+int b2c_json_valid(const char *json, size_t n)
+{
+    scanner s;
+    b2c_json_span ignored;
+    s.p = json;
+    s.end = json + n;
+    skip_ws(&s);
+    if (scan_value(&s, 1, &ignored) < 0)
+        return 0;
+    skip_ws(&s);
+    return s.p == s.end;
 }

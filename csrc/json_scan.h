@@ -16,4 +16,8 @@ typedef struct b2c_json_span {
  * Returns 1 found, 0 absent, -1 when the text is not one valid JSON object. */
 int b2c_json_find(const char *json, size_t n, const char *key, b2c_json_span *out);
 
+/* 1 when the text is exactly one strict JSON value (RFC 8259: no leading
+ * zeros, NaN, hex or raw control characters; strings valid UTF-8), else 0. */
+int b2c_json_valid(const char *json, size_t n);
+
 #endif

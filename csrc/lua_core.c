@@ -14,6 +14,7 @@
 #include "compat.h"
 #include "crypto.h"
 #include "http.h"
+#include "json_scan.h"
 #include "oauth.h"
 #include "secret.h"
 #include "token_cache.h"
@@ -649,6 +650,17 @@ static int core_decrypt_credential(lua_State *L)
     return 1;
 }
 
+/* core.json_valid(text) -> true when text is strict JSON (RFC 8259, UTF-8).
+ * lua-cjson reads more than JSON (0x0, 01, NaN, raw control bytes, invalid
+ * UTF-8); a payment result must not be read from anything else. */
+static int core_json_valid(lua_State *L)
+{
+    size_t n;
+    const char *text = luaL_checklstring(L, 1, &n);
+    lua_pushboolean(L, b2c_json_valid(text, n));
+    return 1;
+}
+
 /* core.now() -> monotonic seconds, for rates and deadlines */
 static int core_now(lua_State *L)
 {
@@ -796,6 +808,7 @@ static const luaL_Reg core_functions[] = {
     {"decrypt_credential", core_decrypt_credential},
     {"uuid", core_uuid},
     {"now", core_now},
+    {"json_valid", core_json_valid},
     {"sleep", core_sleep},
     {"token_key", core_token_key},
     {"certificate_info", core_certificate_info},
