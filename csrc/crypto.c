@@ -211,8 +211,12 @@ static void copy_text(char out[B2C_CERT_TEXT], const unsigned char *p, size_t n)
     size_t i;
     if (n > B2C_CERT_TEXT - 1)
         n = B2C_CERT_TEXT - 1;
-    for (i = 0; i < n; i++)
-        out[i] = (p[i] < 0x20 || p[i] == 0x7f) ? '?' : (char)p[i];
+    for (i = 0; i < n; i++) {
+        if (p[i] < 0x20 || p[i] == 0x7f)
+            out[i] = '?';
+        else
+            out[i] = (char)p[i];
+    }
     out[n] = '\0';
 }
 
