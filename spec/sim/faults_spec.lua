@@ -5,26 +5,11 @@ local cjson = require("cjson.safe").new()
 local sim = H.sim
 
 describe("b2c-sim faults", function()
-  local s, receiver, credential, token
-
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-    credential = s:credential()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function()
-    s:reset()
-    receiver.received = {}
-    token = s:token()
-  end)
+  local ctx = H.session()
 
   local function send(over, headers)
-    local body = H.payment(s, receiver, credential, over)
-    return H.post(s, H.PAY, body, token, headers), body
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential, over)
+    return H.post(ctx.s, H.PAY, body, ctx.token, headers), body
   end
 
   -- Send a payment on a raw socket and return every byte the server sent
@@ -34,11 +19,11 @@ describe("b2c-sim faults", function()
     local text = cjson.encode(body)
     local sock = socket.tcp()
     sock:settimeout(3)
-    assert(sock:connect("127.0.0.1", s.port))
+    assert(sock:connect("127.0.0.1", ctx.s.port))
     assert(sock:send(table.concat({
       "POST " .. H.PAY .. " HTTP/1.1",
       "Host: 127.0.0.1",
-      "Authorization: Bearer " .. token,
+      "Authorization: Bearer " .. ctx.token,
       "Content-Type: application/json",
       "Content-Length: " .. #text,
       "X-B2C-Sim-Fault: " .. fault,
@@ -53,24 +38,24 @@ describe("b2c-sim faults", function()
   end
 
   it("drop: reads and processes the request, then closes without a byte", function()
-    local body = H.payment(s, receiver, credential)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential)
     local bytes, err = raw_exchange(body, "drop")
     assert.are.equal("closed", err) -- closed by the server, not a timeout
     assert.are.equal("", bytes)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.sendsByOcid[body.OriginatorConversationID])
     assert.are.equal(1, #st.payouts)
     assert.are.equal(body.OriginatorConversationID, st.payouts[1].ocid)
     -- it was processed: the result still comes, and a resend is a duplicate
-    local got = receiver:wait(1, 3)
+    local got = ctx.receiver:wait(1, 3)
     assert.are.equal(1, #got)
     assert.are.equal(0, got[1].body.Result.ResultCode)
-    local again = H.post(s, H.PAY, body, token)
+    local again = H.post(ctx.s, H.PAY, body, ctx.token)
     assert.are.equal("500.002.1001", again.json.errorCode)
   end)
 
   it("truncate: 200 with a Content-Length longer than the body, then close; processed", function()
-    local body = H.payment(s, receiver, credential)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential)
     local bytes = raw_exchange(body, "truncate")
     local head, rest = bytes:match("^(.-)\r\n\r\n(.*)$")
     assert.matches("^HTTP/1%.1 200", head)
@@ -78,8 +63,8 @@ describe("b2c-sim faults", function()
     assert.is_true(declared > #rest)
     assert.is_true(#rest > 0)
     assert.is_nil(cjson.decode(rest))
-    assert.are.equal(1, #s:stats().payouts)
-    assert.are.equal(1, s:stats().sendsByOcid[body.OriginatorConversationID])
+    assert.are.equal(1, #ctx.s:stats().payouts)
+    assert.are.equal(1, ctx.s:stats().sendsByOcid[body.OriginatorConversationID])
   end)
 
   it("truncate as seen by an HTTP client: an incomplete body", function()
@@ -94,7 +79,7 @@ describe("b2c-sim faults", function()
     assert.are.equal(403, res.status)
     assert.matches("^text/html", res.headers["content-type"])
     assert.matches("<html", res.body)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(0, #st.payouts)
     assert.are.equal(1, st.sendsByOcid[body.OriginatorConversationID])
   end)
@@ -111,26 +96,26 @@ describe("b2c-sim faults", function()
       assert.are.equal(case[2], res.json.errorCode)
       assert.are.equal(case[3], res.json.errorMessage)
       assert.is_string(res.json.requestId)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(0, #st.payouts)
       assert.are.equal(1, st.sendsByOcid[body.OriginatorConversationID])
       -- not processed, so the same OCID goes through afterwards
-      assert.are.equal(200, H.post(s, H.PAY, body, token).status)
+      assert.are.equal(200, H.post(ctx.s, H.PAY, body, ctx.token).status)
     end)
   end
 
   it("delay: answers late, processes, and keeps serving other connections meanwhile", function()
-    local body = H.payment(s, receiver, credential)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential)
     local text = cjson.encode(body)
     local slow = socket.tcp()
     slow:settimeout(3)
-    assert(slow:connect("127.0.0.1", s.port))
+    assert(slow:connect("127.0.0.1", ctx.s.port))
     local started = socket.gettime()
-    assert(slow:send("POST " .. H.PAY .. " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " .. token
+    assert(slow:send("POST " .. H.PAY .. " HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " .. ctx.token
       .. "\r\nContent-Type: application/json\r\nX-B2C-Sim-Fault: delay=0.6\r\nContent-Length: "
       .. #text .. "\r\n\r\n" .. text))
     -- another request is answered while the first one waits
-    local quick = assert(s:request("GET", "/sim/health"))
+    local quick = assert(ctx.s:request("GET", "/sim/health"))
     assert.are.equal(200, quick.status)
     assert.is_true(socket.gettime() - started < 0.55)
     local res = sim.read_response(slow)
@@ -143,12 +128,12 @@ describe("b2c-sim faults", function()
   end)
 
   it("delay and drop combine", function()
-    local body = H.payment(s, receiver, credential)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential)
     local started = socket.gettime()
     local bytes = raw_exchange(body, "delay=0.3,drop")
     assert.are.equal("", bytes)
     assert.is_true(socket.gettime() - started >= 0.3)
-    assert.are.equal(1, #s:stats().payouts)
+    assert.are.equal(1, #ctx.s:stats().payouts)
   end)
 
   it("reads a fault from the Remarks text sim:fault=<spec>", function()
@@ -166,29 +151,29 @@ describe("b2c-sim faults", function()
   end)
 
   it("applies a global fault to the next N requests on a path", function()
-    s:config({ fault = { spec = "spike", count = 2, path = H.PAY } })
+    ctx.s:config({ fault = { spec = "spike", count = 2, path = H.PAY } })
     -- OAuth is another path: not affected, and does not use up the count
-    assert.is_string(s:token())
-    token = s:token()
+    assert.is_string(ctx.s:token())
+    ctx.token = ctx.s:token()
     assert.are.equal(500, send().status)
     assert.are.equal(500, send().status)
     assert.are.equal(200, send().status)
-    assert.are.same({}, s:stats().config.faults)
+    assert.are.same({}, ctx.s:stats().config.faults)
   end)
 
   it("a global fault without a path hits every API path, not /sim/", function()
-    s:config({ fault = { spec = "quota" } })
-    local res = assert(s:request("GET", H.OAUTH, { headers = { Authorization = s:basic() } }))
+    ctx.s:config({ fault = { spec = "quota" } })
+    local res = assert(ctx.s:request("GET", H.OAUTH, { headers = { Authorization = ctx.s:basic() } }))
     assert.are.equal(500, res.status)
     assert.are.equal("500.003.03", res.json.errorCode)
     assert.are.equal(500, send().status)
-    assert.is_table(s:stats())
-    s:config({ fault = false })
+    assert.is_table(ctx.s:stats())
+    ctx.s:config({ fault = false })
     assert.are.equal(200, send().status)
   end)
 
   it("the header 'none' overrides a global fault for one request", function()
-    s:config({ fault = { spec = "internal", path = H.PAY } })
+    ctx.s:config({ fault = { spec = "internal", path = H.PAY } })
     assert.are.equal(200, send(nil, { ["X-B2C-Sim-Fault"] = "none" }).status)
     assert.are.equal(500, send().status)
   end)
@@ -203,7 +188,7 @@ describe("b2c-sim faults", function()
   end)
 
   it("refuses a bad fault in /sim/config", function()
-    local res = assert(s:request("POST", "/sim/config", { json = { fault = { spec = "boom" } } }))
+    local res = assert(ctx.s:request("POST", "/sim/config", { json = { fault = { spec = "boom" } } }))
     assert.are.equal(400, res.status)
     assert.matches("unknown fault", res.json.errorMessage)
   end)

@@ -89,4 +89,28 @@ function H.settled(s, timeout)
 end
 
 H.sim = sim
+--- The usual life of a simulator spec file: one simulator and one callback
+-- receiver for the whole file, reset before each test, with a fresh token.
+-- Installs the busted hooks; returns the table they fill: s, receiver,
+-- credential (the configured password, encrypted) and token.
+function H.session(opts)
+  local busted = require("busted")
+  local ctx = {}
+  busted.setup(function()
+    ctx.s = sim.start(opts or { callbackDelay = 0.05 })
+    ctx.receiver = sim.receiver()
+    ctx.credential = ctx.s:credential()
+  end)
+  busted.teardown(function()
+    if ctx.receiver then ctx.receiver:close() end
+    if ctx.s then ctx.s:stop() end
+  end)
+  busted.before_each(function()
+    ctx.s:reset()
+    ctx.receiver.received = {}
+    ctx.token = ctx.s:token()
+  end)
+  return ctx
+end
+
 return H

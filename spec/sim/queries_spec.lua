@@ -3,26 +3,11 @@ local H = require("sim.helper")
 local sim = H.sim
 
 describe("b2c-sim queries", function()
-  local s, receiver, credential, token
-
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-    credential = s:credential()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function()
-    s:reset()
-    receiver.received = {}
-    token = s:token()
-  end)
+  local ctx = H.session()
 
   local function pay(over)
-    local body = H.payment(s, receiver, credential, over)
-    local res = H.post(s, H.PAY, body, token)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential, over)
+    local res = H.post(ctx.s, H.PAY, body, ctx.token)
     assert.are.equal(200, res.status)
     return body
   end
@@ -30,12 +15,12 @@ describe("b2c-sim queries", function()
   local function status_body(over)
     local body = {
       Initiator = "testapi",
-      SecurityCredential = credential,
+      SecurityCredential = ctx.credential,
       CommandID = "TransactionStatusQuery",
       PartyA = "600992",
       IdentifierType = "4",
-      ResultURL = receiver:urlFor("/status"),
-      QueueTimeOutURL = receiver:urlFor("/status-timeout"),
+      ResultURL = ctx.receiver:urlFor("/status"),
+      QueueTimeOutURL = ctx.receiver:urlFor("/status-timeout"),
       Remarks = "reconcile",
       Occasion = "check",
     }
@@ -47,14 +32,14 @@ describe("b2c-sim queries", function()
 
   -- Query and return (ack, Result of the callback).
   local function query(over)
-    local res = H.post(s, H.STATUS, status_body(over), token)
+    local res = H.post(ctx.s, H.STATUS, status_body(over), ctx.token)
     assert.are.equal(200, res.status, res.body)
     assert.are.equal("0", res.json.ResponseCode)
     assert.are.equal("Accept the service request successfully.", res.json.ResponseDescription)
     assert.matches("^AG_", res.json.ConversationID)
     local deadline = require("socket").gettime() + 3
     while require("socket").gettime() < deadline do
-      local got = H.at(receiver:wait(#receiver.received + 1, 0.2), "/status")
+      local got = H.at(ctx.receiver:wait(#ctx.receiver.received + 1, 0.2), "/status")
       for _, g in ipairs(got) do
         if g.body.Result.ConversationID == res.json.ConversationID then
           return res.json, g.body.Result, g
@@ -66,7 +51,7 @@ describe("b2c-sim queries", function()
 
   it("reports a completed payout found by OriginalConversationID", function()
     local body = pay({ Amount = 300 })
-    local first = receiver:wait(1, 3)[1].body.Result
+    local first = ctx.receiver:wait(1, 3)[1].body.Result
     local ack, r = query({ OriginalConversationID = body.OriginatorConversationID })
     assert.are.equal(0, r.ResultCode)
     assert.are.equal(0, r.ResultType)
@@ -86,14 +71,14 @@ describe("b2c-sim queries", function()
     assert.matches("^254708374149 %- ", p.CreditPartyName)
     assert.are.equal("Occasion", r.ReferenceData.ReferenceItem.Key)
     assert.are.equal("check", r.ReferenceData.ReferenceItem.Value)
-    local q = s:stats().queries[1]
+    local q = ctx.s:stats().queries[1]
     assert.are.equal("transactionstatus", q.kind)
     assert.are.equal(body.OriginatorConversationID, q.found)
   end)
 
   it("finds a payout by its receipt (TransactionID), also spelled with spaces", function()
     pay({ Amount = 700 })
-    local receipt = receiver:wait(1, 3)[1].body.Result.TransactionID
+    local receipt = ctx.receiver:wait(1, 3)[1].body.Result.TransactionID
     local _, r = query({ TransactionID = receipt })
     assert.are.equal("Completed", H.params(r).TransactionStatus)
     assert.are.equal("700", H.params(r).Amount)
@@ -110,7 +95,7 @@ describe("b2c-sim queries", function()
 
   it("reports a failed payout as Failed, with its reason", function()
     local body = pay({ PartyB = "254700000001" })
-    receiver:wait(1, 3)
+    ctx.receiver:wait(1, 3)
     local _, r = query({ OriginalConversationID = body.OriginatorConversationID })
     assert.are.equal(0, r.ResultCode)
     local p = H.params(r)
@@ -132,7 +117,7 @@ describe("b2c-sim queries", function()
   it("answers 2001 when the query's credential is wrong", function()
     local body = pay()
     local _, r = query({ OriginalConversationID = body.OriginatorConversationID,
-      SecurityCredential = s:credential("bad password") })
+      SecurityCredential = ctx.s:credential("bad password") })
     assert.are.equal(2001, r.ResultCode)
     assert.is_nil(r.ResultParameters)
   end)
@@ -151,7 +136,7 @@ describe("b2c-sim queries", function()
       { { TransactionID = "X", ResultURL = "gopher://x" }, "ResultURL" },
     }
     for _, c in ipairs(cases) do
-      local res = H.post(s, H.STATUS, status_body(c[1]), token)
+      local res = H.post(ctx.s, H.STATUS, status_body(c[1]), ctx.token)
       assert.are.equal(400, res.status, c[2])
       assert.are.equal("400.002.02", res.json.errorCode)
       assert.are.equal("Bad Request - Invalid " .. c[2], res.json.errorMessage)
@@ -159,7 +144,7 @@ describe("b2c-sim queries", function()
   end)
 
   it("needs a valid token", function()
-    local res = H.post(s, H.STATUS, status_body({ TransactionID = "X" }), "bogus")
+    local res = H.post(ctx.s, H.STATUS, status_body({ TransactionID = "X" }), "bogus")
     assert.are.equal(404, res.status)
     assert.are.equal("404.001.03", res.json.errorCode)
   end)
@@ -168,13 +153,13 @@ describe("b2c-sim queries", function()
     local function balance_body(over)
       local body = {
         Initiator = "testapi",
-        SecurityCredential = credential,
+        SecurityCredential = ctx.credential,
         CommandID = "AccountBalance",
         PartyA = "600992",
         IdentifierType = "4",
         Remarks = "balance",
-        QueueTimeOutURL = receiver:urlFor("/ab-timeout"),
-        ResultURL = receiver:urlFor("/balance"),
+        QueueTimeOutURL = ctx.receiver:urlFor("/ab-timeout"),
+        ResultURL = ctx.receiver:urlFor("/balance"),
       }
       for k, v in pairs(over or {}) do
         body[k] = v or nil
@@ -184,11 +169,11 @@ describe("b2c-sim queries", function()
 
     it("reports the simulated balances, debited by payouts", function()
       pay({ Amount = 2000 }) -- charge 15.00
-      receiver:wait(1, 3)
-      local res = H.post(s, H.BALANCE, balance_body(), token)
+      ctx.receiver:wait(1, 3)
+      local res = H.post(ctx.s, H.BALANCE, balance_body(), ctx.token)
       assert.are.equal(200, res.status)
       assert.are.equal("0", res.json.ResponseCode)
-      local got = H.at(receiver:wait(2, 3), "/balance")
+      local got = H.at(ctx.receiver:wait(2, 3), "/balance")
       assert.are.equal(1, #got)
       local r = got[1].body.Result
       assert.are.equal("0", r.ResultCode)
@@ -209,21 +194,21 @@ describe("b2c-sim queries", function()
       finally(function() other:stop() end)
       local res = H.post(other, H.BALANCE, balance_body({ SecurityCredential = other:credential() }), other:token())
       assert.are.equal(200, res.status)
-      local got = H.at(receiver:wait(#receiver.received + 1, 3), "/balance")
+      local got = H.at(ctx.receiver:wait(#ctx.receiver.received + 1, 3), "/balance")
       assert.matches("Utility Account|KES|1234%.50|1234%.50", H.params(got[#got].body.Result).AccountBalance)
     end)
 
     it("checks its fields", function()
-      local res = H.post(s, H.BALANCE, balance_body({ CommandID = "TransactionStatusQuery" }), token)
+      local res = H.post(ctx.s, H.BALANCE, balance_body({ CommandID = "TransactionStatusQuery" }), ctx.token)
       assert.are.equal(400, res.status)
       assert.are.equal("Bad Request - Invalid CommandID", res.json.errorMessage)
-      local res2 = H.post(s, H.BALANCE, balance_body({ ResultURL = false }), token)
+      local res2 = H.post(ctx.s, H.BALANCE, balance_body({ ResultURL = false }), ctx.token)
       assert.are.equal("Bad Request - Invalid ResultURL", res2.json.errorMessage)
     end)
 
     it("answers 2001 for a wrong credential", function()
-      H.post(s, H.BALANCE, balance_body({ SecurityCredential = s:credential("nope") }), token)
-      local got = H.at(receiver:wait(1, 3), "/balance")
+      H.post(ctx.s, H.BALANCE, balance_body({ SecurityCredential = ctx.s:credential("nope") }), ctx.token)
+      local got = H.at(ctx.receiver:wait(1, 3), "/balance")
       assert.are.equal(2001, got[1].body.Result.ResultCode)
       assert.is_nil(got[1].body.Result.ResultParameters)
     end)

@@ -1,28 +1,12 @@
 -- b2c-sim: outcomes chosen by the recipient number and by the amount.
 local H = require("sim.helper")
-local sim = H.sim
 
 describe("b2c-sim scenarios", function()
-  local s, receiver, credential, token
-
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-    credential = s:credential()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function()
-    s:reset()
-    receiver.received = {}
-    token = s:token()
-  end)
+  local ctx = H.session()
 
   local function send(over)
-    local body = H.payment(s, receiver, credential, over)
-    local res = H.post(s, H.PAY, body, token)
+    local body = H.payment(ctx.s, ctx.receiver, ctx.credential, over)
+    local res = H.post(ctx.s, H.PAY, body, ctx.token)
     assert.are.equal(200, res.status, res.body)
     assert.are.equal("0", res.json.ResponseCode)
     return body, res.json
@@ -30,7 +14,7 @@ describe("b2c-sim scenarios", function()
 
   local function failure(partyB, code, desc, amount)
     local body, ack = send({ PartyB = partyB, Amount = amount or 500 })
-    local got = receiver:wait(1, 3)
+    local got = ctx.receiver:wait(1, 3)
     assert.are.equal(1, #got)
     assert.are.equal("/result", got[1].path)
     local r = got[1].body.Result
@@ -41,18 +25,18 @@ describe("b2c-sim scenarios", function()
     assert.are.equal(ack.ConversationID, r.ConversationID)
     assert.is_nil(r.ResultParameters)
     assert.matches("^%u%u%d0000000$", r.TransactionID)
-    local p = s:stats().payouts[1]
+    local p = ctx.s:stats().payouts[1]
     assert.are.equal("failed", p.state)
     assert.are.equal(code, p.resultCode)
-    assert.are.equal(1000000, s:stats().balance.utility) -- nothing debited
+    assert.are.equal(1000000, ctx.s:stats().balance.utility) -- nothing debited
     return got[1]
   end
 
   it("254708374149 and any other number succeed", function()
     for _, number in ipairs({ "254708374149", "254712345678", "254110000000" }) do
-      receiver.received = {}
+      ctx.receiver.received = {}
       send({ PartyB = number })
-      local got = receiver:wait(1, 3)
+      local got = ctx.receiver:wait(1, 3)
       assert.are.equal(1, #got, number)
       assert.are.equal(0, got[1].body.Result.ResultCode)
       assert.matches("^" .. number .. " %- ", H.params(got[1].body.Result).ReceiverPartyPublicName)
@@ -92,7 +76,7 @@ describe("b2c-sim scenarios", function()
   it("accepts the limits themselves", function()
     send({ Amount = 10 })
     send({ Amount = 250000 })
-    local got = receiver:wait(2, 3)
+    local got = ctx.receiver:wait(2, 3)
     assert.are.equal(2, #got)
     for _, g in ipairs(got) do
       assert.are.equal(0, g.body.Result.ResultCode)
@@ -100,10 +84,10 @@ describe("b2c-sim scenarios", function()
   end)
 
   it("fails with 1 when the simulated balance runs out", function()
-    s:config({ balance = 1500 })
+    ctx.s:config({ balance = 1500 })
     send({ Amount = 1000 })
     send({ Amount = 1000 })
-    local got = receiver:wait(2, 3)
+    local got = ctx.receiver:wait(2, 3)
     assert.are.equal(2, #got)
     local codes = {}
     for _, g in ipairs(got) do
@@ -111,12 +95,12 @@ describe("b2c-sim scenarios", function()
     end
     table.sort(codes)
     assert.are.same({ 0, 1 }, codes)
-    assert.are.equal(500, s:stats().balance.utility)
+    assert.are.equal(500, ctx.s:stats().balance.utility)
   end)
 
   it("254700009001: queue timeout posts the request echo to QueueTimeOutURL", function()
     local body = send({ PartyB = "254700009001" })
-    local got = receiver:collect(0.4)
+    local got = ctx.receiver:collect(0.4)
     assert.are.equal(1, #got)
     assert.are.equal("/timeout", got[1].path)
     local echo = got[1].body
@@ -125,32 +109,32 @@ describe("b2c-sim scenarios", function()
     assert.are.equal(500, echo.Amount)
     assert.is_nil(echo.SecurityCredential)
     assert.is_nil(echo.Result)
-    local st = H.settled(s)
+    local st = H.settled(ctx.s)
     assert.are.equal("timeout", st.callbacks[1].kind)
     assert.are.equal("completed", st.payouts[1].state) -- the payout itself went through
   end)
 
   it("254700009002: no callback at all", function()
     send({ PartyB = "254700009002" })
-    local got = receiver:collect(0.4)
+    local got = ctx.receiver:collect(0.4)
     assert.are.equal(0, #got)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(0, #st.callbacks)
     assert.are.equal("completed", st.payouts[1].state)
   end)
 
   it("254700009003: the same result is posted twice", function()
     send({ PartyB = "254700009003" })
-    local got = receiver:wait(2, 3)
+    local got = ctx.receiver:wait(2, 3)
     assert.are.equal(2, #got)
     assert.are.equal(got[1].raw, got[2].raw)
     assert.are.equal(0, got[1].body.Result.ResultCode)
-    assert.are.equal(1, #s:stats().payouts)
+    assert.are.equal(1, #ctx.s:stats().payouts)
   end)
 
   it("lists the scenarios in /sim/stats", function()
     local names = {}
-    for _, sc in ipairs(s:stats().scenarios) do
+    for _, sc in ipairs(ctx.s:stats().scenarios) do
       names[sc.number] = sc.name
     end
     assert.are.equal("queue-timeout", names["254700009001"])
