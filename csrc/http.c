@@ -7,6 +7,11 @@
 
 #include <openssl/crypto.h>
 
+/* CURLOPT_PREREQFUNCTION is what keeps libcurl from replaying a payout. */
+#if LIBCURL_VERSION_NUM < 0x075000
+#error "b2c needs libcurl 7.80.0 or later"
+#endif
+
 /* libcurl's global state: initialised once per process, never cleaned up
  * (other libraries in the host may still use libcurl). */
 static pthread_once_t global_once = PTHREAD_ONCE_INIT;
@@ -36,23 +41,21 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
-static size_t on_upload(char *buf, size_t size, size_t nitems, void *ud)
+/* Called by libcurl once a connection is ready, just before the request
+ * goes out; again if libcurl wants to replay the request on a fresh
+ * connection because a reused one died without an answer. A POST is never
+ * replayed: the server may have acted on the first copy, and a second one
+ * would be a second payout. */
+static int on_before_request(void *ud, char *remote_ip, char *local_ip, int remote_port,
+                             int local_port)
 {
     b2c_http *h = (b2c_http *)ud;
-    size_t room = size * nitems, left = h->upload_len - h->upload_pos;
-    size_t n = left < room ? left : room;
-    memcpy(buf, h->upload + h->upload_pos, n);
-    h->upload_pos += n;
-    return n;
-}
-
-/* Rewinding is allowed only before the first byte was handed over. */
-static int on_seek(void *ud, curl_off_t offset, int origin)
-{
-    b2c_http *h = (b2c_http *)ud;
-    if (origin == SEEK_SET && offset == 0 && h->upload_pos == 0)
-        return CURL_SEEKFUNC_OK;
-    return CURL_SEEKFUNC_CANTSEEK;
+    (void)remote_ip;
+    (void)local_ip;
+    (void)remote_port;
+    (void)local_port;
+    h->attempts++;
+    return h->is_post && h->attempts > 1 ? CURL_PREREQFUNC_ABORT : CURL_PREREQFUNC_OK;
 }
 
 /* http://HOST[:PORT][/] where HOST is 127.x.y.z, localhost or [::1], and
@@ -141,10 +144,8 @@ int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE])
     curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
-    curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
-    curl_easy_setopt(e, CURLOPT_READDATA, h);
-    curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-    curl_easy_setopt(e, CURLOPT_SEEKDATA, h);
+    curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_before_request);
+    curl_easy_setopt(e, CURLOPT_PREREQDATA, h);
     return 0;
 }
 
@@ -216,9 +217,10 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
         return;
     }
     curl_easy_getinfo(h->easy, CURLINFO_REQUEST_SIZE, &request_bytes);
-    sent = is_post ? h->upload_pos > 0 : request_bytes > 0;
-    if (rc == CURLE_SEND_FAIL_REWIND) {
-        /* libcurl wanted to replay the body on a new connection: refused. */
+    /* A POST counts as sent from the moment libcurl was cleared to send it. */
+    sent = is_post ? h->attempts > 0 : request_bytes > 0;
+    if (is_post && rc == CURLE_ABORTED_BY_CALLBACK && h->attempts > 1) {
+        /* libcurl wanted to replay the request on a new connection: refused. */
         r->outcome = B2C_AMBIGUOUS;
         snprintf(r->message, sizeof r->message,
                  "the connection closed after the request was sent; not replayed");
@@ -241,6 +243,7 @@ int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, cons
     h->too_large = 0;
     h->errbuf[0] = '\0';
     h->is_post = body != NULL;
+    h->attempts = 0;
 
     h->headers = add_header(h->headers, "Accept: application/json", &failed);
     h->headers = add_header(h->headers, "Expect:", &failed);
@@ -263,11 +266,10 @@ int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, cons
     curl_easy_setopt(h->easy, CURLOPT_URL, url);
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, h->headers);
     if (body != NULL) {
-        h->upload = body;
-        h->upload_len = body_len;
-        h->upload_pos = 0;
-        curl_easy_setopt(h->easy, CURLOPT_POST, 1L);
+        /* Not copied: libcurl reads it in place (the caller keeps it until end)
+         * and sends it in the same write as the headers. */
         curl_easy_setopt(h->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+        curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, body);
     } else {
         curl_easy_setopt(h->easy, CURLOPT_HTTPGET, 1L);
     }
@@ -280,8 +282,8 @@ void b2c_http_end(b2c_http *h, CURLcode rc, b2c_http_result *r)
     curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
     free_headers(h->headers);
     h->headers = NULL;
-    h->upload = NULL;
-    h->upload_len = h->upload_pos = 0;
+    if (h->is_post)
+        curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, NULL);
 }
 
 void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,

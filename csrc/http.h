@@ -26,8 +26,7 @@ typedef struct b2c_http {
     int too_large;
     struct curl_slist *headers; /* of the request in progress; one is a credential */
     int is_post;
-    const char *upload;     /* the POST body being sent */
-    size_t upload_len, upload_pos;
+    int attempts;           /* times libcurl was about to send this request */
     char errbuf[CURL_ERROR_SIZE];
 } b2c_http;
 
@@ -57,9 +56,10 @@ void b2c_http_close(b2c_http *h);
 
 /* GET when body is NULL, else POST of body as JSON. authorization is the
  * whole header value ("Bearer ...", "Basic ..."), wiped after use.
- * A POST body is handed to libcurl through a read callback that refuses to
- * rewind once read: libcurl cannot silently replay it on a fresh
- * connection when a reused one dies (that replay would be a second payout). */
+ * A POST is sent at most once: when a reused connection dies without an
+ * answer, libcurl would send the request again on a fresh one; a
+ * pre-request callback refuses that (the replay would be a second payout)
+ * and the outcome is B2C_AMBIGUOUS. */
 void b2c_http_perform(b2c_http *h, const char *url, const char *authorization,
                       const char *body, size_t body_len, b2c_http_result *r);
 
