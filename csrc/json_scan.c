@@ -8,9 +8,42 @@ typedef struct scanner {
     const char *p, *end;
 } scanner;
 
+/* Byte classes, looked up rather than compared in the scanner's two hot
+ * loops: runs of plain string text and runs of whitespace. */
+enum {
+    PLAIN = 0,      /* stands as is inside a string */
+    SPACE = 1,      /* the space: whitespace, and plain inside a string */
+    CONTROL_WS = 2, /* tab, LF, CR: whitespace, refused inside a string */
+    SPECIAL = 3     /* quote, backslash, other controls, bytes >= 0x80 */
+};
+static const unsigned char byte_class[256] = {
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 3, 3, 2, 3, 3, /* 0x00 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x10 */
+    1, 0, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x20 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x30 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x40 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0, 0, /* 0x50 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x60 */
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x70 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x80 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0x90 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xA0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xB0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xC0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xD0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xE0 */
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, /* 0xF0 */
+};
+
+static int is_ws(char c)
+{
+    unsigned char k = byte_class[(unsigned char)c];
+    return k == SPACE || k == CONTROL_WS;
+}
+
 static void skip_ws(scanner *s)
 {
-    while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
+    while (s->p < s->end && is_ws(*s->p))
         s->p++;
 }
 
@@ -55,7 +88,12 @@ static int scan_string(scanner *s, b2c_json_span *span)
 {
     const char *start = ++s->p;
     while (s->p < s->end) {
-        unsigned char c = (unsigned char)*s->p;
+        unsigned char c;
+        while (s->p < s->end && byte_class[(unsigned char)*s->p] <= SPACE)
+            s->p++;
+        if (s->p >= s->end)
+            break;
+        c = (unsigned char)*s->p;
         if (c == '"') {
             span->p = start;
             span->n = (size_t)(s->p - start);
