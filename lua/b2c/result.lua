@@ -6,6 +6,9 @@ local json = require("b2c.json")
 local errors = require("b2c.errors")
 local as_integer = require("b2c.validate").as_integer
 
+-- Locals, not globals: this file runs per callback, at volume.
+local type, tostring = type, tostring
+
 local result = {}
 
 local MAX_BODY = 1024 * 1024
@@ -48,30 +51,40 @@ local function value(v)
   return nil -- absent, JSON null, or a nested structure
 end
 
--- {Key, Value} items from a single object or an array of them. Items
--- without a Key (old SDKs read "Name") are skipped; Value may be absent.
--- A well-formed decoded item is used as it is (callbacks are parsed at
--- volume: no copy); only its whole-number Value may become an integer.
+-- Every item is { Key = string, Value = string | number | absent }: the
+-- usual case. Whole-number Values become integers in place.
+local function well_formed(list)
+  for i = 1, #list do
+    local item = list[i]
+    if type(item) ~= "table" or type(item.Key) ~= "string" then return false end
+    local v = item.Value
+    local kind = type(v)
+    if kind == "number" then
+      item.Value = as_integer(v)
+    elseif kind ~= "string" and v ~= nil then
+      return false
+    end
+  end
+  return true
+end
+
+-- {Key, Value} items from a single object or an array of them. A
+-- well-formed decoded array is returned as it is (callbacks are parsed at
+-- volume: no copy). Otherwise items without a Key (old SDKs read "Name")
+-- are skipped and nested Values dropped.
 local function items(list)
-  local out = {}
-  if type(list) ~= "table" then return out end
+  if type(list) ~= "table" then return {} end
   if list.Key ~= nil or list.Name ~= nil then list = { list } end
-  local n = 0
+  if well_formed(list) then return list end
+  local out, n = {}, 0
   for i = 1, #list do
     local item = list[i]
     if type(item) == "table" then
-      local key, v = item.Key, item.Value
-      local kind = type(v)
-      if type(key) == "string" and (kind == "string" or kind == "number" or v == nil) then
-        if kind == "number" then item.Value = as_integer(v) end
+      local key = item.Key
+      if key == nil then key = item.Name end
+      if type(key) == "string" then
         n = n + 1
-        out[n] = item
-      else
-        if key == nil then key = item.Name end
-        if type(key) == "string" then
-          n = n + 1
-          out[n] = { Key = key, Value = value(v) }
-        end
+        out[n] = { Key = key, Value = value(item.Value) }
       end
     end
   end
