@@ -389,6 +389,11 @@ static void redact_token(b2c_buf *body, const char *token)
     if (tn < mn)
         mn = tn; /* a short token: asterisks (never part of a token) */
     while (i + tn <= body->len) {
+        /* to the next place the token's first character appears */
+        const char *hit = memchr(body->data + i, token[0], body->len - tn + 1 - i);
+        if (hit == NULL)
+            return;
+        i = (size_t)(hit - body->data);
         if (memcmp(body->data + i, token, tn) == 0) {
             if (mn == tn && tn < sizeof mask - 1)
                 memset(body->data + i, '*', tn);
