@@ -1,4 +1,5 @@
 #include "crypto.h"
+#include "random.h"
 #include "secret.h"
 
 #include <stdio.h>
@@ -9,7 +10,6 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
@@ -193,10 +193,8 @@ int b2c_uuid4(char out[37])
     static const char digits[] = "0123456789abcdef";
     unsigned char r[16];
     size_t i, o = 0;
-    if (RAND_bytes(r, sizeof r) != 1) {
-        ERR_clear_error();
+    if (b2c_random_bytes(r, sizeof r) < 0)
         return -1;
-    }
     r[6] = (unsigned char)((r[6] & 0x0f) | 0x40); /* version 4 */
     r[8] = (unsigned char)((r[8] & 0x3f) | 0x80); /* RFC 4122 variant */
     /* By hand rather than snprintf: this runs once per payout. */

@@ -59,7 +59,7 @@ describe("core.certificate_info", function()
   it("leaves OpenSSL's error queue empty on every path (checked from C)", function()
     local bin = os.tmpname()
     local built, build_out = shell.run("cc -std=c99 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror "
-      .. "-pthread -o " .. bin .. " spec/c/certificate_info_test.c csrc/crypto.c csrc/secret.c -lcrypto")
+      .. "-pthread -o " .. bin .. " spec/c/certificate_info_test.c csrc/crypto.c csrc/random.c csrc/secret.c -lcrypto")
     assert.is_true(built, build_out)
     local ok, out = shell.run(bin .. " spec/fixtures/tls/server-cert.pem")
     os.remove(bin)

@@ -18,8 +18,13 @@ describe("the C core", function()
     assert.are.equal(5, passed, out)
   end)
 
+  it("random pool: distinct bytes across threads and across fork", function()
+    local passed, out = compile_and_run("spec/c/random_test.c csrc/random.c -lcrypto")
+    assert.are.equal(3, passed, out)
+  end)
+
   it("credential: every failure leaves OpenSSL's error queue empty", function()
-    local passed, out = compile_and_run("spec/c/crypto_errors_test.c csrc/crypto.c csrc/secret.c",
+    local passed, out = compile_and_run("spec/c/crypto_errors_test.c csrc/crypto.c csrc/random.c csrc/secret.c",
       "spec/fixtures/sim/sim-cert.pem")
     assert.are.equal(6, passed, out)
   end)

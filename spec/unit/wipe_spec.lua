@@ -7,7 +7,7 @@ describe("the C core wipes secrets", function()
     local bin = os.tmpname()
     local built, out = shell.run("cc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread -o " .. bin
       .. " spec/c/wipe_test.c csrc/secret.c csrc/token_cache.c csrc/http.c csrc/oauth.c"
-      .. " csrc/json_scan.c csrc/crypto.c -Wl,--wrap=free -lcurl -lcrypto")
+      .. " csrc/json_scan.c csrc/crypto.c csrc/random.c -Wl,--wrap=free -lcurl -lcrypto")
     assert.is_true(built, out)
     local ok, result = shell.run(bin .. " spec/fixtures/sim/sim-cert.pem")
     os.remove(bin)
