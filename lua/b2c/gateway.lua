@@ -47,6 +47,11 @@ end
 -- A complete HTTP answer (status, body) as ack or error object.
 function gateway.interpret(status, body, ctx)
   local doc = json.decode(body)
+  -- Accepted: the usual answer, and the one to make cheap.
+  if status == 200 and type(doc) == "table" and doc.errorCode == nil then
+    local code = doc.ResponseCode
+    if code == "0" or code == 0 then return doc end
+  end
   local fields = { status = status, originatorConversationId = ctx.ocid }
   if type(doc) ~= "table" then
     local advice = ""

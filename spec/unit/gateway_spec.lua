@@ -17,6 +17,14 @@ describe("gateway.interpret", function()
     assert.are.equal("0", ack.ResponseCode)
   end)
 
+  it("reads ResponseCode 0 as a number the same way, whatever the Lua version", function()
+    -- lua-cjson decodes 0 as the float 0.0 on Lua 5.3+, whose tostring is "0.0"
+    local ack = assert(interpret(200, '{"ConversationID":"AG_2","ResponseCode":0}'))
+    assert.are.equal("AG_2", ack.ConversationID)
+    local _, err = interpret(200, '{"ConversationID":"AG_3","ResponseCode":0.5}')
+    assert.are.equal("api", err.kind)
+  end)
+
   -- errorCode, message, HTTP status, retryable, words the message must carry
   local table_of_errors = {
     { "400.002.02", "Bad Request - Invalid PartyB", 400, false },
