@@ -11,7 +11,20 @@ local FIELDS = {
   occasion = true, commandId = true, originatorConversationId = true,
 }
 
-local URL_FIELDS = { { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTimeOutURL" } }
+-- A callback URL: the payout's own (checked here) or the client's default
+-- (checked once by b2c.new).
+local function url_field(client, p, name, https)
+  local v = p[name]
+  if v == nil then
+    v = client[name]
+    if v == nil then return nil, errors.validation(name, "is required (here or in b2c.new)") end
+    return v
+  end
+  local rule
+  v, rule = validate.url(v, https)
+  if not v then return nil, errors.validation(name, rule) end
+  return v
+end
 
 -- payout.body(client, p[, ocid]) -> the request body without SecurityCredential
 -- (the core adds it), or nil, err. ocid: the OriginatorConversationID to use
@@ -19,47 +32,48 @@ local URL_FIELDS = { { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTi
 function payout.body(client, p, ocid)
   local err = validate.unknown_field(p, FIELDS, "send")
   if err then return nil, err end
-  local function check(field, v, rule)
-    if v == nil then err = errors.validation(field, rule) end
-    return v
+  local command, rule = validate.command(p.commandId or "BusinessPayment")
+  if not command then return nil, errors.validation("commandId", rule) end
+  local phone
+  phone, rule = validate.phone(p.recipientPhone)
+  if not phone then return nil, errors.validation("recipientPhone", rule) end
+  local amount
+  amount, rule = validate.amount(p.amount, client.minAmount, client.maxAmount)
+  if not amount then return nil, errors.validation("amount", rule) end
+  if p.remarks == nil then return nil, errors.validation("remarks", "is required (2-100 characters)") end
+  local remarks
+  remarks, rule = validate.text(p.remarks, 2, 100)
+  if not remarks then return nil, errors.validation("remarks", rule) end
+  local occasion = p.occasion
+  if occasion ~= nil then
+    occasion, rule = validate.text(occasion, 1, 100)
+    if not occasion then return nil, errors.validation("occasion", rule) end
   end
   local https = client.environment == "production"
-  local body = {
+  local result_url, timeout_url
+  result_url, err = url_field(client, p, "resultUrl", https)
+  if not result_url then return nil, err end
+  timeout_url, err = url_field(client, p, "queueTimeOutUrl", https)
+  if not timeout_url then return nil, err end
+  local id = p.originatorConversationId
+  if id ~= nil then
+    id, rule = validate.conversation_id(id)
+    if not id then return nil, errors.validation("originatorConversationId", rule) end
+  else
+    id = ocid or core.uuid()
+  end
+  return {
     InitiatorName = client.initiatorName,
     PartyA = client.shortCode,
-    CommandID = check("commandId", validate.command(p.commandId or "BusinessPayment")),
+    CommandID = command,
+    PartyB = phone,
+    Amount = amount,
+    Remarks = remarks,
+    Occasion = occasion,
+    ResultURL = result_url,
+    QueueTimeOutURL = timeout_url,
+    OriginatorConversationID = id,
   }
-  body.PartyB = check("recipientPhone", validate.phone(p.recipientPhone))
-  if err then return nil, err end
-  body.Amount = check("amount", validate.amount(p.amount, client.minAmount, client.maxAmount))
-  if err then return nil, err end
-  if p.remarks == nil then return nil, errors.validation("remarks", "is required (2-100 characters)") end
-  body.Remarks = check("remarks", validate.text(p.remarks, 2, 100))
-  if err then return nil, err end
-  if p.occasion ~= nil then
-    body.Occasion = check("occasion", validate.text(p.occasion, 1, 100))
-    if err then return nil, err end
-  end
-  for _, f in ipairs(URL_FIELDS) do
-    local v = p[f[1]]
-    if v == nil then
-      -- the client's default, checked once by b2c.new
-      v = client[f[1]]
-      if v == nil then return nil, errors.validation(f[1], "is required (here or in b2c.new)") end
-    else
-      v = check(f[1], validate.url(v, https))
-      if err then return nil, err end
-    end
-    body[f[2]] = v
-  end
-  if p.originatorConversationId ~= nil then
-    body.OriginatorConversationID = check("originatorConversationId",
-      validate.conversation_id(p.originatorConversationId))
-    if err then return nil, err end
-  else
-    body.OriginatorConversationID = ocid or core.uuid()
-  end
-  return body
 end
 
 return payout

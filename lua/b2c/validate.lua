@@ -4,8 +4,11 @@ local errors = require("b2c.errors")
 
 local validate = {}
 
+-- Locals, not globals: these checks run for every payout.
+local type, floor, huge = type, math.floor, math.huge
+
 local function is_whole(n)
-  return n == n and n ~= math.huge and n ~= -math.huge and n == math.floor(n)
+  return n == n and n ~= huge and n ~= -huge and n == floor(n)
 end
 
 -- Whole numbers are sent as integers where the Lua has them (5.3+).
@@ -45,11 +48,10 @@ function validate.phone(value)
     value = string.format("%.0f", value)
   end
   if type(value) ~= "string" then return nil, PHONE_RULE end
-  local s = value:gsub("[ %-]", "")
-  local national = s:match("^%+254([17]%d%d%d%d%d%d%d%d)$")
-    or s:match("^254([17]%d%d%d%d%d%d%d%d)$")
-    or s:match("^0([17]%d%d%d%d%d%d%d%d)$")
-    or s:match("^([17]%d%d%d%d%d%d%d%d)$")
+  local s = value
+  if s:find("[ %-]") then s = s:gsub("[ %-]", "") end
+  local national = s:match("^0?([17]%d%d%d%d%d%d%d%d)$")
+    or s:match("^%+?254([17]%d%d%d%d%d%d%d%d)$")
   if not national then return nil, PHONE_RULE end
   return "254" .. national
 end
@@ -79,10 +81,12 @@ end
 -- Free text: min..max characters of valid UTF-8, no control characters.
 function validate.text(value, min, max)
   if type(value) ~= "string" then return nil, "must be a string" end
-  local len = #value -- plain ASCII, the usual case: bytes are characters
-  if value:find("[\128-\255]") then len = utf8_length(value) end
-  if not len then return nil, "must be valid UTF-8" end
-  if value:find("[%z\1-\31\127]") then return nil, "must not contain control characters" end
+  local len = #value -- printable ASCII, the usual case: bytes are characters
+  if value:find("[%z\1-\31\127-\255]") then
+    len = utf8_length(value)
+    if not len then return nil, "must be valid UTF-8" end
+    if value:find("[%z\1-\31\127]") then return nil, "must not contain control characters" end
+  end
   if len < min or len > max then
     return nil, string.format("must be %d to %d characters (got %d)", min, max, len)
   end
