@@ -7,9 +7,7 @@
  *
  *   raw_libcurl BASE_URL N BODY_FILE USER_AGENT [CA_FILE]
  *
- * Prints "key value" lines: sends, wall, cpu (seconds), failed.
- * RAW_BODY=callback in the environment: the body through a read callback
- * (see on_upload). */
+ * Prints "key value" lines: sends, wall, cpu (seconds), failed. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,31 +16,6 @@
 #include <time.h>
 
 #include <curl/curl.h>
-
-typedef struct upload {
-    const char *data;
-    size_t len, pos;
-} upload;
-
-/* RAW_BODY=callback: the body through a read callback that never rewinds,
- * as csrc/http.c sends it (libcurl 7.x then sends headers and body in two
- * writes). Default: CURLOPT_POSTFIELDS, sent with the headers. */
-static size_t on_upload(char *out, size_t size, size_t nitems, void *ud)
-{
-    upload *u = (upload *)ud;
-    size_t room = size * nitems, left = u->len - u->pos;
-    size_t n = left < room ? left : room;
-    memcpy(out, u->data + u->pos, n);
-    u->pos += n;
-    return n;
-}
-
-static int on_seek(void *ud, curl_off_t offset, int origin)
-{
-    upload *u = (upload *)ud;
-    return origin == SEEK_SET && offset == 0 && u->pos == 0 ? CURL_SEEKFUNC_OK
-                                                            : CURL_SEEKFUNC_CANTSEEK;
-}
 
 typedef struct buf {
     char *data;
@@ -110,9 +83,6 @@ int main(int argc, char **argv)
     double wall0, cpu0;
     CURL *e;
     CURLcode rc;
-    upload up;
-    const char *mode = getenv("RAW_BODY");
-    int by_callback = mode != NULL && strcmp(mode, "callback") == 0;
 
     if (argc < 5) {
         fprintf(stderr, "usage: raw_libcurl BASE_URL N BODY_FILE USER_AGENT [CA_FILE]\n");
@@ -126,9 +96,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "raw_libcurl: cannot read %s\n", argv[3]);
         return 2;
     }
-    up.data = body;
-    up.len = body_len;
-    up.pos = 0;
     if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (e = curl_easy_init()) == NULL)
         return 2;
 
@@ -172,22 +139,13 @@ int main(int argc, char **argv)
     snprintf(url, sizeof url, "%s/mpesa/b2c/v3/paymentrequest", base);
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
-    if (by_callback) {
-        curl_easy_setopt(e, CURLOPT_READFUNCTION, on_upload);
-        curl_easy_setopt(e, CURLOPT_READDATA, &up);
-        curl_easy_setopt(e, CURLOPT_SEEKFUNCTION, on_seek);
-        curl_easy_setopt(e, CURLOPT_SEEKDATA, &up);
-        curl_easy_setopt(e, CURLOPT_POST, 1L);
-    } else {
-        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
-    }
     curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
 
     wall0 = now();
     cpu0 = cpu();
     for (i = 0; i < n; i++) {
         response.len = 0;
-        up.pos = 0;
         rc = curl_easy_perform(e);
         curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &status);
         if (rc != CURLE_OK || status != 200 || response.len == 0 ||
