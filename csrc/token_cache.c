@@ -138,6 +138,15 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wa
     return rc;
 }
 
+int b2c_token_current(b2c_token_entry *e, unsigned long generation)
+{
+    int current;
+    pthread_mutex_lock(&lock);
+    current = e->token != NULL && e->generation == generation && now_seconds() < e->refresh_at;
+    pthread_mutex_unlock(&lock);
+    return current;
+}
+
 int b2c_token_try_begin(b2c_token_entry *e)
 {
     int mine;

@@ -31,6 +31,10 @@ void b2c_token_entry_release(b2c_token_entry *e);
 int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wait_seconds,
                   char **token, unsigned long *generation);
 
+/* 1 when the cached token is still the given generation and fresh (a
+ * client holding that copy may go on using it), else 0. No copy is made. */
+int b2c_token_current(b2c_token_entry *e, unsigned long generation);
+
 /* For fetches driven by polling: returns 1 when the caller is now the
  * one fetcher, 0 when another fetch is running. End it with
  * b2c_token_end(): token (malloc'd, taken over) or NULL when it failed. */

@@ -77,7 +77,10 @@ int main(void)
     failures += check(fetches == 1 && gen2 == gen, "a stale invalidation keeps the token");
     b2c_secret_free(token);
 
+    failures += check(b2c_token_current(entry, gen) && !b2c_token_current(entry, gen - 1),
+                      "a client's copy is current while its generation is cached");
     b2c_token_invalidate(entry, gen);
+    failures += check(!b2c_token_current(entry, gen), "an invalidated token is not current");
     b2c_token_get(entry, slow_fetch, NULL, 5, &token, &gen2);
     failures += check(fetches == 2 && strcmp(token, "token-2") == 0 && gen2 == gen + 1,
                       "invalidating the current token makes the next caller fetch");
