@@ -232,22 +232,28 @@ static void classify(b2c_http *h, CURLcode rc, int is_post, b2c_http_result *r)
     }
 }
 
-int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, const char *body,
-                   size_t body_len, b2c_http_result *r)
+/* The header list of the previous request serves again when it was for
+ * the same kind of request with the same credential (every payout between
+ * two token refreshes): no list built and wiped per request. */
+static int headers_fit(const b2c_http *h, const char *authorization)
+{
+    const struct curl_slist *last = h->headers;
+    if (last == NULL || h->headers_post != h->is_post)
+        return 0;
+    while (last->next != NULL)
+        last = last->next;
+    return strncmp(last->data, "Authorization: ", 15) == 0 &&
+           strcmp(last->data + 15, authorization) == 0;
+}
+
+static int build_headers(b2c_http *h, const char *authorization)
 {
     b2c_buf line = {NULL, 0, 0};
     int failed = 0;
-
-    memset(r, 0, sizeof *r);
-    b2c_buf_clear(&h->response);
-    h->too_large = 0;
-    h->errbuf[0] = '\0';
-    h->is_post = body != NULL;
-    h->attempts = 0;
-
-    h->headers = add_header(h->headers, "Accept: application/json", &failed);
+    free_headers(h->headers);
+    h->headers = add_header(NULL, "Accept: application/json", &failed);
     h->headers = add_header(h->headers, "Expect:", &failed);
-    if (body != NULL)
+    if (h->is_post)
         h->headers = add_header(h->headers, "Content-Type: application/json", &failed);
     if (b2c_buf_append(&line, "Authorization: ", 15) < 0 ||
         b2c_buf_append(&line, authorization, strlen(authorization)) < 0)
@@ -255,9 +261,27 @@ int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, cons
     else
         h->headers = add_header(h->headers, line.data, &failed);
     b2c_buf_free(&line);
+    h->headers_post = h->is_post;
     if (failed) {
         free_headers(h->headers);
         h->headers = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, const char *body,
+                   size_t body_len, b2c_http_result *r)
+{
+    memset(r, 0, sizeof *r);
+    b2c_buf_clear(&h->response);
+    h->too_large = 0;
+    h->errbuf[0] = '\0';
+    h->is_post = body != NULL;
+    h->attempts = 0;
+    h->active = 1;
+    if (!headers_fit(h, authorization) && build_headers(h, authorization) < 0) {
+        h->active = 0;
         r->outcome = B2C_UNSENT;
         snprintf(r->message, sizeof r->message, "out of memory");
         return -1;
@@ -279,9 +303,7 @@ int b2c_http_begin(b2c_http *h, const char *url, const char *authorization, cons
 void b2c_http_end(b2c_http *h, CURLcode rc, b2c_http_result *r)
 {
     classify(h, rc, h->is_post, r);
-    curl_easy_setopt(h->easy, CURLOPT_HTTPHEADER, NULL);
-    free_headers(h->headers);
-    h->headers = NULL;
+    h->active = 0;
     if (h->is_post)
         curl_easy_setopt(h->easy, CURLOPT_POSTFIELDS, NULL);
 }

@@ -24,7 +24,11 @@ typedef struct b2c_http {
     b2c_buf response;       /* body of the last response; may hold a token */
     size_t max_response;
     int too_large;
-    struct curl_slist *headers; /* of the request in progress; one is a credential */
+    struct curl_slist *headers; /* of the last request, kept for the next one
+                                 * (one line is a credential: wiped when
+                                 * replaced and on close) */
+    int headers_post;           /* headers has Content-Type (made for a POST) */
+    int active;                 /* between begin and end */
     int is_post;
     int attempts;           /* times libcurl was about to send this request */
     char errbuf[CURL_ERROR_SIZE];

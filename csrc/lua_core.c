@@ -33,6 +33,7 @@ typedef struct client {
     char *token;                /* secret: this client's copy of the shared token */
     unsigned long token_generation;
     b2c_buf request;            /* the body being sent: holds the credential */
+    b2c_buf url, auth;          /* of the request being set up; auth is a secret */
     b2c_http_result failure;    /* details of the last failed token fetch */
     b2c_transfers transfers;    /* requests driven by polling (client:step) */
     int token_transfer;         /* id of the polled token fetch in flight, or 0 */
@@ -71,6 +72,8 @@ static void release(client *c)
     free(c->consumer_key);
     c->consumer_secret = c->credential = c->token = c->base_url = c->consumer_key = NULL;
     b2c_buf_free(&c->request);
+    b2c_buf_free(&c->url);
+    b2c_buf_free(&c->auth);
     c->open = 0;
 }
 
@@ -281,6 +284,10 @@ static int fetch_token(void *ud, char **token, double *ttl)
 static int client_token(lua_State *L)
 {
     client *c = check_client(L);
+    if (c->token != NULL && b2c_token_current(c->tokens, c->token_generation)) {
+        lua_pushboolean(L, 1); /* the copy this client holds: no new one per send */
+        return 1;
+    }
     b2c_secret_free(c->token);
     c->token = NULL;
     memset(&c->failure, 0, sizeof c->failure);
@@ -423,6 +430,8 @@ static int build_request(lua_State *L, client *c, b2c_buf *body, b2c_buf *url, b
     if (json_len < 2 || json[0] != '{' || path[0] != '/')
         return luaL_error(L, "b2c client: a request needs a path and a JSON object");
     b2c_buf_clear(body);
+    b2c_buf_clear(url);
+    b2c_buf_clear(auth);
     if (with_credential) {
         if (b2c_buf_append(body, "{\"SecurityCredential\":\"", 23) < 0 ||
             b2c_buf_append(body, c->credential, strlen(c->credential)) < 0 ||
@@ -466,15 +475,15 @@ static int push_answer(lua_State *L, b2c_buf *response, const b2c_http_result *r
 static int client_post(lua_State *L)
 {
     client *c = check_client(L);
-    b2c_buf url = {NULL, 0, 0}, auth = {NULL, 0, 0};
     b2c_http_result r;
 
-    if (build_request(L, c, &c->request, &url, &auth) < 0)
+    if (build_request(L, c, &c->request, &c->url, &c->auth) < 0)
         out_of_memory(&r);
     else
-        b2c_http_perform(&c->http, url.data, auth.data, c->request.data, c->request.len, &r);
-    b2c_buf_free(&url);
-    b2c_buf_free(&auth);
+        b2c_http_perform(&c->http, c->url.data, c->auth.data, c->request.data, c->request.len,
+                         &r);
+    b2c_buf_clear(&c->url);
+    b2c_buf_clear(&c->auth);
     b2c_buf_clear(&c->request);
     return push_answer(L, &c->http.response, &r, c->token);
 }

@@ -97,9 +97,9 @@ void b2c_transfers_release(b2c_transfers *t, b2c_transfer *tr)
 {
     if (tr->state == B2C_RUNNING)
         curl_multi_remove_handle(t->multi, tr->http.easy);
-    if (tr->http.headers != NULL) {
+    if (tr->http.active) {
         b2c_http_result ignored;
-        b2c_http_end(&tr->http, CURLE_ABORTED_BY_CALLBACK, &ignored); /* frees the headers */
+        b2c_http_end(&tr->http, CURLE_ABORTED_BY_CALLBACK, &ignored);
     }
     b2c_buf_clear(&tr->body);
     b2c_buf_clear(&tr->http.response);
