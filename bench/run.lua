@@ -55,9 +55,17 @@ local function capture(cmd)
   return s, ok
 end
 
+-- Clients on CPU 0, nginx on CPU 1 (when there are two and taskset): where
+-- the scheduler happens to place a short-lived client beside nginx changed
+-- round trips by up to 2x, for every contender alike but not at once.
+-- BENCH_PIN=0 turns it off.
+local PIN = os.getenv("BENCH_PIN") ~= "0" and tonumber((capture("nproc"))) >= 2
+  and select(2, capture("command -v taskset"))
+local CLIENT_PREFIX = PIN and "taskset -c 0 " or ""
+
 -- Runs a child that prints "key value" lines; fails loudly otherwise.
 local function run_kv(cmd, env)
-  local text, ok = capture((env or "") .. " " .. cmd)
+  local text, ok = capture((env or "") .. " " .. CLIENT_PREFIX .. cmd)
   local kv = {}
   for k, v in text:gmatch("(%S+) ([^\n]*)") do kv[k] = tonumber(v) or v end
   if not ok then error("bench: failed: " .. cmd .. "\n" .. text, 2) end
@@ -166,6 +174,10 @@ local function start_servers()
     ACK_JSON)
   local server = canned_locations() .. "    location = /status { stub_status; }\n"
   local n = nginx.start{ workers = 1, threads = 1, http = http, server = server }
+  if PIN then
+    assert(os.execute(string.format("for p in %d $(pgrep -P %d); do taskset -pc 1 $p >/dev/null; done",
+      n.pid, n.pid)), "bench: could not pin nginx")
+  end
   n.tls_url = "https://localhost:" .. tls_port
   n.slow_url = "http://127.0.0.1:" .. slow_port
   return n
@@ -449,6 +461,7 @@ local wrote = os.execute(string.format("%s %s bench/client.lua body > %s", CHILD
 assert(wrote == true or wrote == 0, "bench: could not write " .. BODY_FILE)
 say("b2c benchmark, %s%s", os.date("!%Y-%m-%d %H:%M UTC"), QUICK and " (BENCH_QUICK: short run)" or "")
 say("machine: %s", machine())
+say("%s", PIN and "clients pinned to CPU 0, nginx to CPU 1 (taskset)" or "no CPU pinning")
 say("request body %d bytes, both clients; servers: nginx on 127.0.0.1 (canned Daraja JSON, "
   .. "keep-alive)", #read_file(BODY_FILE))
 
