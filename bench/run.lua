@@ -18,10 +18,10 @@ local RAW = os.getenv("RAW_LIBCURL") or "build/bench/raw_libcurl"
 local OUT = os.getenv("BENCH_OUT") or "build/bench/results.txt"
 local QUICK = os.getenv("BENCH_QUICK") == "1"
 
--- Many short rounds rather than a few long ones: this shared machine
--- changes speed every few seconds, and a ratio is only fair between
--- neighbouring rounds.
-local SEQ_SENDS, SEQ_ROUNDS = 1000, QUICK and 2 or 25
+-- Rounds alternate the contenders (each round starting with the next one),
+-- so that a slow moment of this shared machine hits them all: the ratios
+-- of neighbouring runs are what to read.
+local SEQ_SENDS, SEQ_ROUNDS = QUICK and 1000 or 3000, QUICK and 2 or 12
 local TLS_SENDS, TLS_ROUNDS = QUICK and 500 or 3000, QUICK and 1 or 3
 local BATCH_SIZE, BATCH_CONCURRENCY, BATCH_LATENCY, BATCH_ROUNDS = 5000, 64, 0.05, QUICK and 1 or 3
 local PARSE_ITERATIONS, PARSE_ROUNDS = QUICK and 5000 or 20000, QUICK and 2 or 5
@@ -55,17 +55,25 @@ local function capture(cmd)
   return s, ok
 end
 
--- Clients on CPU 0, nginx on CPU 1 (when there are two and taskset): where
--- the scheduler happens to place a short-lived client beside nginx changed
--- round trips by up to 2x, for every contender alike but not at once.
--- BENCH_PIN=0 turns it off.
+-- Sequential round trips (sections 1 and 2) run with the client on CPU 0
+-- and nginx on CPU 1, when there are two and taskset: where the scheduler
+-- happened to place a short-lived client beside nginx changed a round trip
+-- by up to 2x, for every contender alike but not at once. The batch runs
+-- unpinned (nginx needs both CPUs for 64 connections). BENCH_PIN=0: never.
 local PIN = os.getenv("BENCH_PIN") ~= "0" and tonumber((capture("nproc"))) >= 2
   and select(2, capture("command -v taskset"))
-local CLIENT_PREFIX = PIN and "taskset -c 0 " or ""
+local client_prefix = ""
+
+local function pin(n, on)
+  if not PIN then return end
+  client_prefix = on and "taskset -c 0 " or ""
+  assert(os.execute(string.format("for p in %d $(pgrep -P %d); do taskset -pc %s $p >/dev/null; done",
+    n.pid, n.pid, on and "1" or "0-1")), "bench: could not set nginx's CPUs")
+end
 
 -- Runs a child that prints "key value" lines; fails loudly otherwise.
 local function run_kv(cmd, env)
-  local text, ok = capture((env or "") .. " " .. CLIENT_PREFIX .. cmd)
+  local text, ok = capture((env or "") .. " " .. client_prefix .. cmd)
   local kv = {}
   for k, v in text:gmatch("(%S+) ([^\n]*)") do kv[k] = tonumber(v) or v end
   if not ok then error("bench: failed: " .. cmd .. "\n" .. text, 2) end
@@ -174,10 +182,6 @@ local function start_servers()
     ACK_JSON)
   local server = canned_locations() .. "    location = /status { stub_status; }\n"
   local n = nginx.start{ workers = 1, threads = 1, http = http, server = server }
-  if PIN then
-    assert(os.execute(string.format("for p in %d $(pgrep -P %d); do taskset -pc 1 $p >/dev/null; done",
-      n.pid, n.pid)), "bench: could not pin nginx")
-  end
   n.tls_url = "https://localhost:" .. tls_port
   n.slow_url = "http://127.0.0.1:" .. slow_port
   return n
@@ -461,14 +465,16 @@ local wrote = os.execute(string.format("%s %s bench/client.lua body > %s", CHILD
 assert(wrote == true or wrote == 0, "bench: could not write " .. BODY_FILE)
 say("b2c benchmark, %s%s", os.date("!%Y-%m-%d %H:%M UTC"), QUICK and " (BENCH_QUICK: short run)" or "")
 say("machine: %s", machine())
-say("%s", PIN and "clients pinned to CPU 0, nginx to CPU 1 (taskset)" or "no CPU pinning")
+say("%s", PIN and "sections 1 and 2: client on CPU 0, nginx on CPU 1 (taskset)" or "no CPU pinning")
 say("request body %d bytes, both clients; servers: nginx on 127.0.0.1 (canned Daraja JSON, "
   .. "keep-alive)", #read_file(BODY_FILE))
 
 local n = start_servers()
 local ok, err = pcall(function()
+  pin(n, true)
   sequential(n)
   https(n)
+  pin(n, false)
   batch(n)
   parsing()
   memory(n)
