@@ -300,8 +300,12 @@ local function sequential(n)
   end
   say("  connections opened by %d processes: %d (keep-alive); failed sends: %d",
     processes, conns, failed)
-  say("  target: b2c >= 0.80x raw libcurl sends/s -> median %.2fx: %s", ratio.median,
-    verdict(ratio.median, 0.8, true))
+  say("  target: b2c >= 0.80x raw libcurl sends/s -> median %.3fx on Lua %s: %s", ratio.median,
+    LUA_VERSION, verdict(ratio.median, 0.8, true))
+  if jit_ratio then
+    say("          %41s %.3fx on LuaJIT: %s", "", jit_ratio.median,
+      verdict(jit_ratio.median, 0.8, true))
+  end
   return { ratio = ratio, cpu_ratio = cpu_ratio, jit_ratio = jit_ratio }
 end
 
@@ -428,10 +432,10 @@ local function parsing()
   else
     say("  Node.js (%s) not found: its rows are skipped", NODE)
   end
-  say("  target: checks + flattening <= 1.3x a bare cjson.decode -> median %.2fx on Lua %s: %s",
+  say("  target: checks + flattening <= 1.3x a bare cjson.decode -> median %.3fx on Lua %s: %s",
     ratio.median, LUA_VERSION, verdict(ratio.median, 1.3, false))
   if jratio then
-    say("          %54s %.2fx on LuaJIT: %s", "",
+    say("          %54s %.3fx on LuaJIT: %s", "",
       jratio.median, verdict(jratio.median, 1.3, false))
   end
   if nratio then
