@@ -346,7 +346,8 @@ static int client_export_token(lua_State *L)
     return 2;
 }
 
-/* client:import_token(token, seconds): a token another process fetched. */
+/* client:import_token(token, seconds) -> true, or false when the gateway
+ * has already refused that token: a token another process fetched. */
 static int client_import_token(lua_State *L)
 {
     client *c = check_client(L);
@@ -354,18 +355,25 @@ static int client_import_token(lua_State *L)
     const char *token = luaL_checklstring(L, 2, &len);
     lua_Number ttl = luaL_checknumber(L, 3);
     unsigned long generation;
+    int rc;
     if (len == 0 || strlen(token) != len || strcspn(token, " \r\n\t\"") != len)
         return luaL_error(L, "b2c client: import_token() needs a token");
     if (!(ttl > 0))
         return luaL_error(L, "b2c client: import_token() needs a positive lifetime");
-    if (b2c_token_put(c->tokens, token, (double)ttl, &generation) < 0)
+    rc = b2c_token_put(c->tokens, token, (double)ttl, &generation);
+    if (rc < 0)
         return luaL_error(L, "b2c client: out of memory");
+    if (rc == 1) {
+        lua_pushboolean(L, 0);
+        return 1;
+    }
     b2c_secret_free(c->token);
     c->token = b2c_secret_dup(token, len);
     c->token_generation = generation;
     if (c->token == NULL)
         return luaL_error(L, "b2c client: out of memory");
-    return 0;
+    lua_pushboolean(L, 1);
+    return 1;
 }
 
 /* client:drop_token([generation]): the gateway rejected the token; forget it

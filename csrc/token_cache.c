@@ -9,6 +9,7 @@
 struct b2c_token_entry {
     unsigned char id[32];
     char *token;             /* NULL when none is cached */
+    char *refused;           /* the last token the gateway refused, or NULL */
     double refresh_at;       /* monotonic seconds */
     unsigned long generation;
     int fetching;
@@ -81,6 +82,7 @@ void b2c_token_entry_release(b2c_token_entry *e)
         }
     pthread_mutex_unlock(&lock);
     b2c_secret_free(e->token);
+    b2c_secret_free(e->refused);
     pthread_cond_destroy(&e->fetched);
     free(e);
 }
@@ -188,20 +190,31 @@ int b2c_token_peek(b2c_token_entry *e, char **token, double *remaining, unsigned
 int b2c_token_put(b2c_token_entry *e, const char *token, double ttl, unsigned long *generation)
 {
     char *copy = b2c_secret_dup(token, strlen(token));
+    int rc = 0;
     if (copy == NULL)
         return -1;
     pthread_mutex_lock(&lock);
-    store_locked(e, copy, ttl);
+    if (e->refused != NULL && strcmp(e->refused, token) == 0) {
+        rc = 1; /* a stale copy, read from a shared store before it was deleted */
+    } else if (e->token != NULL && strcmp(e->token, token) == 0) {
+        /* already cached: the same generation, so that a refusal of it
+         * (named by generation) still drops it */
+    } else {
+        store_locked(e, copy, ttl);
+        copy = NULL;
+    }
     *generation = e->generation;
     pthread_mutex_unlock(&lock);
-    return 0;
+    b2c_secret_free(copy);
+    return rc;
 }
 
 void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation)
 {
     pthread_mutex_lock(&lock);
     if (e->token != NULL && e->generation == generation) {
-        b2c_secret_free(e->token);
+        b2c_secret_free(e->refused);
+        e->refused = e->token;
         e->token = NULL;
     }
     pthread_mutex_unlock(&lock);

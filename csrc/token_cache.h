@@ -47,11 +47,13 @@ void b2c_token_end(b2c_token_entry *e, char *token, double ttl, unsigned long *g
 int b2c_token_peek(b2c_token_entry *e, char **token, double *remaining, unsigned long *generation);
 
 /* Stores a token obtained elsewhere (a store shared between processes).
- * Returns 0 with its generation, or -1 when out of memory. */
+ * Returns 0 with its generation (unchanged when that token is already
+ * cached), 1 when it is the token last refused by the gateway (a stale
+ * copy: not stored), or -1 when out of memory. */
 int b2c_token_put(b2c_token_entry *e, const char *token, double ttl, unsigned long *generation);
 
 /* Forgets the cached token if it is still the given generation (another
- * thread may already have replaced it). */
+ * thread may already have replaced it), and remembers it as refused. */
 void b2c_token_invalidate(b2c_token_entry *e, unsigned long generation);
 
 #endif

@@ -111,10 +111,12 @@ end
 
 -- A token from the store shared between processes, when it holds a usable
 -- one: handed to the core (which shares it with this process's clients).
+-- A token the gateway has refused is not taken back: another thread may
+-- have read it from the store just before the refusal deleted it there.
 local function import_stored(core, shared)
   local token, ttl = shared.store:get(shared.key)
-  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0 then
-    core:import_token(token, ttl)
+  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0
+      and core:import_token(token, ttl) then
     return token
   end
 end

@@ -86,6 +86,23 @@ int main(void)
                       "invalidating the current token makes the next caller fetch");
     b2c_secret_free(token);
 
+    {
+        /* A shared store: other processes' tokens come in through put. */
+        unsigned long g1 = 0, g2 = 0, g3 = 0;
+        int again, stale;
+        b2c_token_put(entry, "stored-1", 60, &g1);
+        again = b2c_token_put(entry, "stored-1", 60, &g2);
+        failures += check(again == 0 && g2 == g1,
+                          "putting the cached token again keeps its generation");
+        b2c_token_invalidate(entry, g1);
+        stale = b2c_token_put(entry, "stored-1", 60, &g3);
+        failures += check(stale == 1 && !b2c_token_current(entry, g3),
+                          "a refused token read back from the store is not cached again");
+        failures += check(b2c_token_put(entry, "stored-2", 60, &g3) == 0 && g3 > g1 &&
+                              b2c_token_current(entry, g3),
+                          "a new token is cached after a refusal");
+    }
+
     for (i = 0; i < THREADS; i++)
         b2c_secret_free(got[i]);
     b2c_token_entry_release(entry);
