@@ -111,13 +111,14 @@ end
 
 -- A token from the store shared between processes, when it holds a usable
 -- one: handed to the core (which shares it with this process's clients).
--- A token the gateway has refused is not taken back: another thread may
--- have read it from the store just before the refusal deleted it there.
+-- A token the gateway has refused is not taken back: the store may still
+-- hold it (a deletion waits for no lock another process holds while it
+-- fetches). Returns the token, or nil and that stale token.
 local function import_stored(core, shared)
   local token, ttl = shared.store:get(shared.key)
-  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0
-      and core:import_token(token, ttl) then
-    return token
+  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0 then
+    if core:import_token(token, ttl) then return token end
+    return nil, token
   end
 end
 
@@ -138,12 +139,12 @@ local function ensure_token(core, shared)
     -- is refused (never a newer one another thread put there meanwhile).
     return core:export_token() or true
   end
-  local token = import_stored(core, shared)
+  local token, stale = import_stored(core, shared)
   if token then return token end
   local store, key = shared.store, shared.key
   -- lock() waits while another process fetches; true when we hold the lock,
-  -- false when it timed out or a token appeared meanwhile.
-  local locked = store:lock(key, shared.lockSeconds)
+  -- false when it timed out or a token other than the stale one appeared.
+  local locked = store:lock(key, shared.lockSeconds, stale)
   token = import_stored(core, shared)
   if not token then
     local ok, f = core:token()

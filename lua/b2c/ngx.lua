@@ -130,8 +130,9 @@ function M.shared_dict_store(dict_name)
 
   -- Takes the refresh lock for `seconds` (it expires by itself if the holder
   -- dies). Waits while another worker holds it: false when a token for key
-  -- appears meanwhile or `seconds` pass, true when this caller holds it.
-  function store.lock(self, key, seconds)
+  -- (other than `stale`, one the gateway refused) appears meanwhile or
+  -- `seconds` pass, true when this caller holds it.
+  function store.lock(self, key, seconds, stale)
     local id = uuid()
     local waited = 0
     while true do
@@ -141,7 +142,8 @@ function M.shared_dict_store(dict_name)
         return true
       end
       if err ~= "exists" then return false end  -- out of memory: go on without it
-      if dict:get(TOKEN_PREFIX .. key) ~= nil or waited >= seconds then return false end
+      local stored = dict:get(TOKEN_PREFIX .. key)
+      if (stored ~= nil and stored ~= stale) or waited >= seconds then return false end
       sleep(LOCK_POLL)
       waited = waited + LOCK_POLL
     end

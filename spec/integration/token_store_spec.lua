@@ -149,6 +149,32 @@ describe("tokenStore: one token shared between processes", function()
     mpesa:close()
   end)
 
+  it("never takes back a refused token the store still holds; waits for the fetcher instead", function()
+    local store = memory_store()
+    local mpesa = client(store)
+    local key = mpesa.sharedToken.key
+    local first = s:token()
+    store:set(key, first, 3000)
+    assert(mpesa.b2c.send(payout()))      -- the client now holds `first`
+    s:revokeTokens()
+    -- Another worker holds the lock while it fetches: the deletion of the
+    -- refused token waits for nobody and leaves it in the store.
+    function store:delete() self.calls[#self.calls + 1] = "delete" end
+    local stale_seen
+    function store:lock(k, _, stale)
+      self.calls[#self.calls + 1] = "lock"
+      stale_seen = stale
+      self.entries[k] = { token = s:token(), ttl = 3000 }  -- that worker publishes
+      return false
+    end
+    store.calls = {}
+    assert(mpesa.b2c.send(payout()))
+    assert.are.same({ "delete", "get", "lock", "get" }, store.calls)
+    assert.are.equal(first, stale_seen)
+    assert.are.equal(2, s:stats().tokensIssued)  -- both by "other workers"
+    mpesa:close()
+  end)
+
   it("unlocks and reports kind auth when the fetch is refused", function()
     local store = memory_store()
     local mpesa = assert(b2c.new({
