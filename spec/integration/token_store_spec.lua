@@ -114,13 +114,19 @@ describe("tokenStore: one token shared between processes", function()
     mpesa:close()
   end)
 
-  it("never deletes a newer token another process stored meanwhile", function()
-    local store = memory_store()
+  -- A client that has sent once with `first`, the token in the store.
+  local function client_holding_first(store)
     local mpesa = client(store)
     local key = mpesa.sharedToken.key
     local first = s:token()
     store:set(key, first, 3000)
-    assert(mpesa.b2c.send(payout()))      -- the client now holds `first`
+    assert(mpesa.b2c.send(payout()))
+    return mpesa, key, first
+  end
+
+  it("never deletes a newer token another process stored meanwhile", function()
+    local store = memory_store()
+    local mpesa, key = client_holding_first(store)
     local newer = s:token()               -- another worker fetched: `first` is dead
     store:set(key, newer, 3000)
     store.calls = {}
@@ -151,11 +157,7 @@ describe("tokenStore: one token shared between processes", function()
 
   it("never takes back a refused token the store still holds; waits for the fetcher instead", function()
     local store = memory_store()
-    local mpesa = client(store)
-    local key = mpesa.sharedToken.key
-    local first = s:token()
-    store:set(key, first, 3000)
-    assert(mpesa.b2c.send(payout()))      -- the client now holds `first`
+    local mpesa, _, first = client_holding_first(store)
     s:revokeTokens()
     -- Another worker holds the lock while it fetches: the deletion of the
     -- refused token waits for nobody and leaves it in the store.
