@@ -103,7 +103,14 @@ local function decode_number(s, i)
     (exp ~= "" and not exp:match("^[eE][%+%-]?%d+$")) then
     return nil, "bad number"
   end
-  return tonumber(text), i + #text
+  local value = tonumber(text)
+  if value == nil then
+    -- LuaJIT's tonumber gives up on exponents of many digits (1e4002001),
+    -- which the grammar allows: such a number is 0 or infinite.
+    local mantissa, sign = text:match("^(%-?[%d%.]+)[eE]([%+%-]?)")
+    value = tonumber(mantissa .. "e" .. (sign == "-" and "-999" or "999"))
+  end
+  return value, i + #text
 end
 
 local function decode_container(s, i, depth, close)
