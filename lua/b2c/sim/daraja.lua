@@ -184,50 +184,44 @@ local function is_identifier_type(v)
   return s == "1" or s == "2" or s == "4"
 end
 
+local function is_credential(v)
+  return util.is_base64(v) and #v <= 4096
+end
+
+local function initiator(v)
+  return is_name(v, 100)
+end
+
+-- The first field of body whose rule fails, for rules given as
+-- { field, rule, field, rule, ... }; nil when every one holds.
+local function first_bad(body, rules)
+  for i = 1, #rules, 2 do
+    if not rules[i + 1](body[rules[i]]) then
+      return rules[i]
+    end
+  end
+  return nil
+end
+
+-- The fields both request kinds end with.
+local CALLBACK_RULES = {
+  "Remarks", is_remarks, "QueueTimeOutURL", is_url, "ResultURL", is_url, "Occasion", is_occasion,
+}
+
+local B2C_RULES = {
+  "InitiatorName", initiator, "SecurityCredential", is_credential,
+  "CommandID", function(v) return COMMANDS[v] ~= nil end, "Amount", whole_amount,
+  "PartyA", is_shortcode, "PartyB", msisdn,
+}
+
 -- First bad field of a B2C request, or nil.
 local function check_b2c(body, v1)
   local ocid = body.OriginatorConversationID
-  if v1 then
-    if ocid ~= nil and not is_name(ocid, 128) then
-      return "OriginatorConversationID"
-    end
-  elseif not is_name(ocid, 128) then
+  if not (v1 and ocid == nil) and not is_name(ocid, 128) then
     return "OriginatorConversationID"
   end
-  if not is_name(body.InitiatorName, 100) then
-    return "InitiatorName"
-  end
-  if not util.is_base64(body.SecurityCredential) or #body.SecurityCredential > 4096 then
-    return "SecurityCredential"
-  end
-  if not COMMANDS[body.CommandID] then
-    return "CommandID"
-  end
-  if not whole_amount(body.Amount) then
-    return "Amount"
-  end
-  if not is_shortcode(body.PartyA) then
-    return "PartyA"
-  end
-  if not msisdn(body.PartyB) then
-    return "PartyB"
-  end
-  if not is_remarks(body.Remarks) then
-    return "Remarks"
-  end
-  if not is_url(body.QueueTimeOutURL) then
-    return "QueueTimeOutURL"
-  end
-  if not is_url(body.ResultURL) then
-    return "ResultURL"
-  end
-  if not is_occasion(body.Occasion) then
-    return "Occasion"
-  end
-  if not is_occasion(body.Occassion) then
-    return "Occassion"
-  end
-  return nil
+  return first_bad(body, B2C_RULES) or first_bad(body, CALLBACK_RULES)
+    or (not is_occasion(body.Occassion) and "Occassion") or nil
 end
 
 -- A field that has a spelling with a space in Daraja's own samples.
@@ -247,12 +241,14 @@ local function nonempty(v)
   return nil
 end
 
+local QUERY_RULES = {
+  "PartyA", is_shortcode, "IdentifierType", is_identifier_type,
+}
+
 local function check_query(body, command)
-  if not is_name(body.Initiator, 100) then
-    return "Initiator"
-  end
-  if not util.is_base64(body.SecurityCredential) or #body.SecurityCredential > 4096 then
-    return "SecurityCredential"
+  local bad = first_bad(body, { "Initiator", initiator, "SecurityCredential", is_credential })
+  if bad then
+    return bad
   end
   if field(body, "CommandID", "Command ID") ~= command then
     return "CommandID"
@@ -270,25 +266,7 @@ local function check_query(body, command)
       return "TransactionID"
     end
   end
-  if not is_shortcode(body.PartyA) then
-    return "PartyA"
-  end
-  if not is_identifier_type(body.IdentifierType) then
-    return "IdentifierType"
-  end
-  if not is_remarks(body.Remarks) then
-    return "Remarks"
-  end
-  if not is_url(body.QueueTimeOutURL) then
-    return "QueueTimeOutURL"
-  end
-  if not is_url(body.ResultURL) then
-    return "ResultURL"
-  end
-  if not is_occasion(body.Occasion) then
-    return "Occasion"
-  end
-  return nil
+  return first_bad(body, QUERY_RULES) or first_bad(body, CALLBACK_RULES)
 end
 
 ---------------------------------------------------------------------------
