@@ -40,13 +40,7 @@ local ACK_JSON = '{"ConversationID":"AG_20240706_20106e9209f64bebd05b",'
 
 local function sh_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("support.files").read
 
 local function capture(cmd)
   local p = assert(io.popen(cmd .. " 2>&1"))

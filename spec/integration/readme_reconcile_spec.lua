@@ -30,12 +30,7 @@ describe("the README's reconciliation snippet", function()
   setup(function() s = sim.start({ callbackDelay = 30 }) end)
   teardown(function() if s then s:stop() end end)
 
-  local function read(path)
-    local f = assert(io.open(path, "rb"))
-    local data = f:read("*a")
-    f:close()
-    return data
-  end
+  local read = require("support.files").must
 
   local function env_for(body, calls)
     local mpesa = assert(b2c.new({

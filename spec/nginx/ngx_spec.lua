@@ -9,12 +9,7 @@ local socket = require("socket")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
-local function read_file(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local read_file = require("support.files").must
 
 -- The settings both configurations share, as Lua source for spec_config.
 local function config_module(s, port, credential)

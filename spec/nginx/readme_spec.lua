@@ -49,11 +49,7 @@ local function substituted(conf, prefix, port)
 end
 
 local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return "" end
-  local s = f:read("a")
-  f:close()
-  return s
+  return require("support.files").read(path) or ""
 end
 
 local function form_post(n, path, body)

@@ -53,15 +53,7 @@ M.DEFAULTS = {
   initiatorPassword = "Safaricom999!*!",
 }
 
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then
-    return nil
-  end
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read_file = require("support.files").read
 
 local function process_alive(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")

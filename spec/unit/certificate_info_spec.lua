@@ -3,12 +3,7 @@ local core = require("b2c.core")
 local certs = require("b2c.certs")
 local shell = require("support.shell")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read = require("support.files").must
 
 describe("core.certificate_info", function()
   it("reads the bundled sandbox certificate", function()

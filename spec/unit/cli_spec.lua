@@ -8,12 +8,7 @@ local shell = require("support.shell")
 local SANDBOX_SPKI = "bc1aba1eb634213496663c5e5b69dcda742acc8d5c2bd25eccb16e1caf66e8dc"
 local PRODUCTION_SPKI = "085bf508c873dd7d69361796925d10f87b59d3f0147d148f46103c1df6464c45"
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read = require("support.files").must
 
 local function write(data)
   local path = os.tmpname()

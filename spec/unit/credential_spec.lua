@@ -1,12 +1,7 @@
 local b2c = require("b2c")
 local core = require("b2c.core")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("support.files").must
 
 local CERT = "spec/fixtures/sim/sim-cert.pem"
 local KEY = read("spec/fixtures/sim/sim-key.pem")

@@ -12,12 +12,7 @@ local strict = require("support.strict_json")
 local CASES = tonumber(os.getenv("B2C_HOSTILE_CASES") or "") or 100000
 local SEED = tonumber(os.getenv("B2C_HOSTILE_SEED") or "") or os.time()
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local read = require("support.files").must
 
 local FIXTURES = {}
 for _, name in ipairs({ "b2c_result_success_docs_v3", "b2c_result_failure_2001_docs_v3",

@@ -3,12 +3,7 @@
 local b2c = require("b2c")
 local json = require("cjson")
 
-local function read(path)
-  local f = assert(io.open(path, "rb"))
-  local data = f:read("*a")
-  f:close()
-  return data
-end
+local read = require("support.files").must
 
 local function list(pattern)
   local p = assert(io.popen("ls " .. pattern .. " 2>/dev/null"))
