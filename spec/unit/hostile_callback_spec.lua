@@ -149,17 +149,23 @@ local function text(v)
   if type(v) == "number" then return v end
 end
 
--- What a correct reader may report, from the oracle's decoding.
-local function check_result(input, res, err)
+-- A failure must be a callback error; a success must come from strict JSON.
+-- Returns false for a failure; true and the oracle's decoding for a success.
+local function oracle_doc(input, res, err)
   if res == nil then
     assert(type(err) == "table" and err.kind == "callback", "a failure that is not a callback error")
     return false
   end
-  local doc = input
-  if type(input) == "string" then
-    doc = strict.decode(input)
-    assert(doc ~= nil, "success for text that is not strict JSON")
-  end
+  if type(input) ~= "string" then return true, input end
+  local doc = strict.decode(input)
+  assert(doc ~= nil, "success for text that is not strict JSON")
+  return true, doc
+end
+
+-- What a correct reader may report, from the oracle's decoding.
+local function check_result(input, res, err)
+  local succeeded, doc = oracle_doc(input, res, err)
+  if not succeeded then return false end
   assert(type(doc) == "table" and type(doc.Result) == "table", "success without a Result object")
   local r = doc.Result
   assert(text(r.OriginatorConversationID) or text(r.ConversationID), "success without an id")
@@ -171,15 +177,8 @@ local function check_result(input, res, err)
 end
 
 local function check_timeout(input, res, err)
-  if res == nil then
-    assert(type(err) == "table" and err.kind == "callback", "a failure that is not a callback error")
-    return false
-  end
-  local doc = input
-  if type(input) == "string" then
-    doc = strict.decode(input)
-    assert(doc ~= nil, "success for text that is not strict JSON")
-  end
+  local succeeded, doc = oracle_doc(input, res, err)
+  if not succeeded then return false end
   assert(type(doc) == "table", "success for a non-object")
   local r = type(doc.Result) == "table" and doc.Result or {}
   assert(text(doc.OriginatorConversationID) or text(r.OriginatorConversationID)
