@@ -11,21 +11,6 @@ local FIELDS = {
   occasion = true, commandId = true, originatorConversationId = true,
 }
 
--- A callback URL: the payout's own (checked here) or the client's default
--- (checked once by b2c.new).
-local function url_field(client, p, name, https)
-  local v = p[name]
-  if v == nil then
-    v = client[name]
-    if v == nil then return nil, errors.validation(name, "is required (here or in b2c.new)") end
-    return v
-  end
-  local rule
-  v, rule = validate.url(v, https)
-  if not v then return nil, errors.validation(name, rule) end
-  return v
-end
-
 -- payout.body(client, p[, ocid]) -> the request body without SecurityCredential
 -- (the core adds it), or nil, err. ocid: the OriginatorConversationID to use
 -- when none is given in p (a fresh UUID when nil).
@@ -51,10 +36,10 @@ function payout.body(client, p, ocid)
   end
   local https = client.environment == "production"
   local result_url, timeout_url
-  result_url, err = url_field(client, p, "resultUrl", https)
-  if not result_url then return nil, err end
-  timeout_url, err = url_field(client, p, "queueTimeOutUrl", https)
-  if not timeout_url then return nil, err end
+  result_url, rule = validate.callback_url(p.resultUrl, client.resultUrl, https)
+  if not result_url then return nil, errors.validation("resultUrl", rule) end
+  timeout_url, rule = validate.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
+  if not timeout_url then return nil, errors.validation("queueTimeOutUrl", rule) end
   local id = p.originatorConversationId
   if id ~= nil then
     id, rule = validate.conversation_id(id)

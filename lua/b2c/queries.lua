@@ -49,10 +49,8 @@ local function common(client, p, command, default_remarks)
   body.Remarks = remarks
   local https = client.environment == "production"
   for _, f in ipairs({ { "resultUrl", "ResultURL" }, { "queueTimeOutUrl", "QueueTimeOutURL" } }) do
-    local v = p[f[1]] or client[f[1]]
-    if v == nil then return nil, errors.validation(f[1], "is required (here or in b2c.new)") end
     local url
-    url, rule = validate.url(v, https)
+    url, rule = validate.callback_url(p[f[1]], client[f[1]], https)
     if not url then return nil, errors.validation(f[1], rule) end
     body[f[2]] = url
   end

@@ -109,6 +109,16 @@ function validate.url(value, requireHttps)
   return value
 end
 
+-- A callback URL: the request's own (checked here), else the client's
+-- default (checked once by b2c.new).
+function validate.callback_url(own, default, requireHttps)
+  if own == nil then
+    if default == nil then return nil, "is required (here or in b2c.new)" end
+    return default
+  end
+  return validate.url(own, requireHttps)
+end
+
 local COMMANDS = { BusinessPayment = true, SalaryPayment = true, PromotionPayment = true }
 
 function validate.command(value)
