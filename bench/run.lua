@@ -241,6 +241,13 @@ local function core_posts(url, n)
 end
 
 local function rate(r) return r.sends / r.wall end
+
+-- f(result, round) for each round's result: one column of a table row.
+local function col(list, f)
+  local out = {}
+  for i, r in ipairs(list) do out[i] = f(r, i) end
+  return out
+end
 local function cpu_us(r) return r.cpu / r.sends * 1e6 end
 
 local function sequential(n)
@@ -263,11 +270,6 @@ local function sequential(n)
     for k = 0, #contenders - 1 do contenders[(r + k) % #contenders + 1](r) end
   end
   local conns = opened_since(n, before)
-  local function col(list, f)
-    local out = {}
-    for i, r in ipairs(list) do out[i] = f(r, i) end
-    return out
-  end
   row("raw libcurl (floor): sends/s", col(raw, rate))
   row("raw libcurl (floor): CPU us/send", col(raw, cpu_us), "%.1f")
   row("b2c C core alone (client:post): sends/s", col(posts, rate))
@@ -312,11 +314,6 @@ local function https(n)
     local offset = tls_log(n, 0).size
     ours[#ours + 1] = b2c_sends(n.tls_url, TLS_SENDS, CA_FILE)
     logs[#logs + 1] = tls_log(n, offset)
-  end
-  local function col(list, f)
-    local out = {}
-    for i, r in ipairs(list) do out[i] = f(r, i) end
-    return out
   end
   row("raw libcurl: sends/s", col(raw, rate))
   row("raw libcurl: CPU us/send", col(raw, cpu_us), "%.1f")
@@ -391,16 +388,8 @@ local function parsing()
     assert(nok, node_text)
     nbare, nours = rounds(node_text)
   end
-  local function per_second(list)
-    local out = {}
-    for i, v in ipairs(list) do out[i] = 1 / v end
-    return out
-  end
-  local function us(list)
-    local out = {}
-    for i, v in ipairs(list) do out[i] = v * 1e6 end
-    return out
-  end
+  local function per_second(list) return col(list, function(v) return 1 / v end) end
+  local function us(list) return col(list, function(v) return v * 1e6 end) end
   row("cjson.decode (floor): per second", per_second(bare))
   row("parseDarajaResult + getResultParametersMap: per s", per_second(ours))
   row("  the same, us per callback", us(ours), "%.2f")
