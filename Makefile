@@ -53,13 +53,21 @@ MODULE  := $(BUILD_DIR)/b2c/core.so
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
-.PHONY: all deps demo test matrix host host-run lint clean
+.PHONY: all deps deps-demo deps-check demo test matrix host host-run lint clean
 
 all: $(MODULE)
 
-# Debian packages for building, the specs and the demo (installed if missing).
+# Debian packages (scripts/deps.sh), installed if missing: the demo's set
+# (build and pay out) and the specs' toolchain. deps-check resolves both as
+# apt would on a machine where nothing is installed.
 deps:
-	@sh scripts/deps.sh
+	@sh scripts/deps.sh test
+
+deps-demo:
+	@sh scripts/deps.sh demo
+
+deps-check:
+	@sh scripts/deps.sh check demo test
 
 # The module is never linked against liblua: the host interpreter provides it.
 $(MODULE): $(SOURCES) $(HEADERS)
@@ -67,7 +75,7 @@ $(MODULE): $(SOURCES) $(HEADERS)
 	$(CC) $(ALL_CFLAGS) $(LIBFLAG) -o $@ $(SOURCES) $(CURL_LIBS) $(OPENSSL_LIBS) -pthread
 
 # The first command of the README: a payout against the bundled simulator.
-demo: deps
+demo: deps-demo
 	@$(MAKE) --no-print-directory $(MODULE)
 	@sh scripts/demo.sh
 

@@ -1,37 +1,64 @@
 #!/bin/sh
-# Installs the Debian packages that building, testing and the demo need,
-# when any is missing. Needs root (or sudo) only when something is missing.
-# nginx + libnginx-mod-http-lua (LuaJIT) and the LuaJIT headers are for the
-# OpenResty specs (spec/nginx), which start their own nginx: the system
-# service is never used.
+# Debian packages, in sets. Installs what is missing of the sets named
+# (root or sudo needed only then):
+#   sh scripts/deps.sh demo          what `make demo` needs: build and pay out
+#   sh scripts/deps.sh test          the specs' toolchain (demo + other Luas,
+#                                    nginx, hardening tools)
+#   sh scripts/deps.sh check SET...  resolve SETs as apt would on a machine
+#                                    where nothing is installed; fails if apt
+#                                    could not install them there
+# nginx's lua module depends on OpenResty's LuaJIT (libluajit2-5.1-2), which
+# conflicts with Debian's luajit/libluajit-5.1-*: only OpenResty's is named.
 set -eu
 
-PACKAGES="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
-openssl lua-cjson lua-socket lua-sec lua-busted lua-check luarocks socat
-lua5.3 liblua5.3-dev lua5.1 liblua5.1-0-dev nginx libnginx-mod-http-lua"
+DEMO="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libssl-dev
+openssl lua-cjson lua-socket"
+TEST="$DEMO lua-busted lua-check luarocks socat lua5.3 liblua5.3-dev lua5.1
+liblua5.1-0-dev luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
+clang libclang-rt-14-dev valgrind cppcheck clang-tidy"
 
-# LuaJIT 2.1: Debian's (luajit, libluajit-5.1-dev) or OpenResty's fork
-# (luajit2, libluajit2-5.1-dev, which nginx's lua module may have brought).
-# The two conflict: keep the one already there.
-if dpkg -s libluajit2-5.1-2 >/dev/null 2>&1; then
-  PACKAGES="$PACKAGES luajit2 libluajit2-5.1-dev"
-else
-  PACKAGES="$PACKAGES luajit libluajit-5.1-dev"
+packages_of() {
+  case "$1" in
+    demo) echo "$DEMO" ;;
+    test) echo "$TEST" ;;
+    *) echo "deps.sh: unknown set '$1' (demo, test)" >&2; exit 2 ;;
+  esac
+}
+
+if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+
+if [ "${1:-}" = "check" ]; then
+  shift
+  [ $# -gt 0 ] || set -- test
+  all=""
+  for set in "$@"; do all="$all $(packages_of "$set")"; done
+  # apt with an empty dpkg status: as if nothing at all were installed.
+  empty=$(mktemp)
+  trap 'rm -f "$empty"' EXIT
+  # shellcheck disable=SC2086
+  if ! apt-get -s -qq -o Dir::State::status="$empty" install --no-install-recommends $all \
+      >"$empty.log" 2>&1; then
+    cat "$empty.log" >&2
+    rm -f "$empty.log"
+    echo "deps.sh: these packages would not install on a fresh machine:$all" >&2
+    exit 1
+  fi
+  echo "deps.sh: $(grep -c '^Inst ' "$empty.log") packages resolve on an empty system for: $*"
+  rm -f "$empty.log"
+  exit 0
 fi
 
-# Hardening (make asan, valgrind, fuzz, static): clang with its sanitizer
-# and libFuzzer runtimes, valgrind, cppcheck, clang-tidy.
-PACKAGES="$PACKAGES clang libclang-rt-14-dev valgrind cppcheck clang-tidy"
-
+[ $# -gt 0 ] || set -- test
 missing=""
-for p in $PACKAGES; do
-  dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"
+for set in "$@"; do
+  for p in $(packages_of "$set"); do
+    dpkg -s "$p" >/dev/null 2>&1 || case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
+  done
 done
 [ -z "$missing" ] && exit 0
 
 echo "installing:$missing" >&2
-if [ "$(id -u)" -eq 0 ]; then SUDO=""; else SUDO="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 # shellcheck disable=SC2086
 $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
