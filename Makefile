@@ -81,8 +81,11 @@ demo: deps-demo
 
 test: deps
 	@$(MAKE) --no-print-directory $(MODULE)
-	@# spec/nginx loads the core into nginx's LuaJIT: a build for its headers
-	@$(MAKE) --no-print-directory LUA_VERSION=jit all
+	@# Whatever version is tested, the simulator, the CLI and the examples
+	@# run as lua5.4 with build/b2c/core.so; spec/nginx loads the core into
+	@# nginx's LuaJIT: a build for each.
+	@$(MAKE) --no-print-directory BUILD_DIR=build LUA_VERSION=5.4 all
+	@$(MAKE) --no-print-directory BUILD_DIR=build/jit LUA_VERSION=jit all
 	$(BUSTED) --lua=$(LUA) --cpath='$(BUILD_DIR)/?.so' $(BUSTED_TAGS) $(SPECS)
 
 # The specs under every version in MATRIX; goes on after a failing version

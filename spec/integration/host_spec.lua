@@ -46,7 +46,10 @@ describe("the C host example #lua54", function()
   end)
 
   it("exits 2 when b2c cannot be loaded", function()
-    local _, out, code = shell.run(table.concat({ HOSTS[2], quote(s.url), quote(s.certificate),
+    -- Lua's own search paths only name missing places: a copy of b2c
+    -- installed system-wide (luarocks make) must not be found instead.
+    local _, out, code = shell.run(table.concat({ "env LUA_PATH_5_4='/nonexistent/?.lua'",
+      "LUA_CPATH_5_4='/nonexistent/?.so'", HOSTS[2], quote(s.url), quote(s.certificate),
       "/nonexistent" }, " "))
     assert.are.equal(2, code, out)
     assert.truthy(out:find("module 'b2c' not found", 1, true), out)
