@@ -219,6 +219,11 @@ end
 -- Failures of ngx.run_worker_thread that left before the send began.
 local BUSY = { ["no available Lua vm"] = true, ["ngx_thread_task_post failed"] = true }
 
+-- Seconds a worker shutting down waits at most for one send: longer than any
+-- send lasts; worker_shutdown_timeout, when set, is the operator's bound.
+local KEEP_ALIVE = 3600
+local function keep_alive() ngx.sleep(KEEP_ALIVE) end
+
 -- In a request handler: hands the send to the pool and yields until it ends.
 local function request_send(pool, config, payout)
   if type(config) ~= "table" then
@@ -227,7 +232,14 @@ local function request_send(pool, config, payout)
   if type(payout) ~= "table" then
     error("b2c.ngx.send: expected a table of payout fields, got " .. type(payout), 3)
   end
-  local ok, ack, err = ngx.run_worker_thread(pool, M.MODULE, "send", config, payout)
+  -- A worker shutting down gracefully (reload, quit, binary upgrade) exits
+  -- once no timer that cannot be cancelled is left, and a thread task is no
+  -- timer: the send would finish unanswered. A light thread asleep for
+  -- the whole send holds such a timer, so the worker waits for the answer.
+  local keeper = ngx.thread.spawn(keep_alive)
+  local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "send", config, payout)
+  ngx.thread.kill(keeper)
+  if not called then error(ok, 0) end
   if not ok then
     local why = tostring(ack)
     return nil, errors.new("thread", "ngx.run_worker_thread(\"" .. pool .. "\") failed: " .. why

@@ -11,42 +11,8 @@ local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
 local read_file = require("support.files").must
 
--- The settings both configurations share, as Lua source for spec_config.
-local function config_module(s, port, credential)
-  local base = string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
-    .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
-    .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/timeout\", "
-    .. "timeout = 10%%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, port)
-  return "return { plain = " .. base:format("") .. ", shared = "
-    .. base:format(", tokenStore = \"b2c_tokens\"") .. " }\n"
-end
-
-local HTTP = [[
-  lua_shared_dict b2c_tokens 1m;
-  lua_shared_dict seen 1m;
-  client_body_buffer_size 1k;  # larger callbacks go through a temporary file
-]]
-
-local SERVER = [[
-    location = /pay { content_by_lua_block { require("ngx_app").pay() } }
-    location = /pay-raw { content_by_lua_block { require("ngx_app").pay_raw() } }
-    location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
-    location = /ping { content_by_lua_block { require("ngx_app").ping() } }
-    location = /result { content_by_lua_block { require("ngx_app").result() } }
-    location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }
-    location = /result-failing { content_by_lua_block { require("ngx_app").result_failing() } }
-    location = /seen { content_by_lua_block { require("ngx_app").seen() } }
-]]
-
 local function start_nginx(s, credential, workers)
-  local port = nginx.free_port()
-  return nginx.start({
-    workers = workers, threads = 24, port = port, http = HTTP, server = SERVER,
-    modules = {
-      spec_config = config_module(s, port, credential),
-      ngx_app = read_file("spec/support/ngx_app.lua"),
-    },
-  })
+  return nginx.start_app(s, credential, { workers = workers, threads = 24 })
 end
 
 local function get_json(n, path)
