@@ -7,6 +7,7 @@
 -- that keeps its clients (and their keep-alive connections) from one task
 -- to the next. Only plain values cross between the VMs.
 --
+--   b2c.ngx.thread_pool(pool, {maxQueue=n}) at start: the pool's max_queue
 --   b2c.ngx.send(pool, config, payout)      in a request handler (or a timer)
 --   b2c.ngx.send(config, payout)            the same, on the pool's thread
 --   b2c.ngx.shared_dict_store(dict_name)    a tokenStore on ngx.shared.DICT
@@ -219,10 +220,62 @@ end
 -- Failures of ngx.run_worker_thread that left before the send began.
 local BUSY = { ["no available Lua vm"] = true, ["ngx_thread_task_post failed"] = true }
 
--- Seconds a worker shutting down waits at most for one send: longer than any
--- send lasts; worker_shutdown_timeout, when set, is the operator's bound.
-local KEEP_ALIVE = 3600
-local function keep_alive() ngx.sleep(KEEP_ALIVE) end
+-- Seconds a send may last at most: how long a worker shutting down waits
+-- for one, and when a send whose request vanished without its answer (the
+-- coroutine never resumed) stops counting against its pool. Longer than any
+-- send; worker_shutdown_timeout, when set, is the operator's bound.
+local SEND_BOUND = 3600
+local function keep_alive() ngx.sleep(SEND_BOUND) end
+
+-- The thread pools declared with b2c.ngx.thread_pool, by name: the sends of
+-- this worker in flight on each ({[id] = deadline}, their count) and the
+-- most it may hold. Pools are per worker process, and so is this table.
+local pools = {}
+
+-- b2c.ngx.thread_pool(name, { maxQueue = n }): the max_queue of nginx's
+-- `thread_pool name ... max_queue=n;`. Call it at start (init_by_lua).
+-- lua-nginx-module 0.10.23 kills the worker (free() of a wrong pointer)
+-- when nginx refuses a task because the queue is full, so b2c.ngx never has
+-- more than max_queue sends in flight on the pool. Threads do not add to
+-- that: nginx counts a task as waiting until a thread has started waiting for
+-- work, which a thread that has not run yet has not.
+function M.thread_pool(name, opts)
+  if type(name) ~= "string" or name == "" then
+    error("b2c.ngx.thread_pool: expected the name of a thread_pool, got " .. type(name), 2)
+  end
+  if type(opts) ~= "table" then
+    error("b2c.ngx.thread_pool: expected a table { maxQueue = n }, got " .. type(opts), 2)
+  end
+  for k in pairs(opts) do
+    if k ~= "maxQueue" then
+      error("b2c.ngx.thread_pool: " .. tostring(k) .. ": is not an option (maxQueue is)", 2)
+    end
+  end
+  local q = opts.maxQueue
+  if type(q) ~= "number" or q ~= math.floor(q) or q < 1 or q > 2147483647 then
+    error("b2c.ngx.thread_pool: maxQueue: must be the max_queue of thread_pool " .. name
+      .. " in nginx.conf (a whole number from 1; nginx's default is 65536)", 2)
+  end
+  pools[name] = { limit = q, inflight = {}, count = 0 }
+end
+
+-- A place on the pool for one send, or nil when the queue could be full.
+local function admit(p)
+  local now = ngx.now()
+  if p.count >= p.limit then
+    for id, deadline in pairs(p.inflight) do
+      if deadline < now then p.inflight[id], p.count = nil, p.count - 1 end
+    end
+    if p.count >= p.limit then return nil end
+  end
+  local id = {}
+  p.inflight[id], p.count = now + SEND_BOUND, p.count + 1
+  return id
+end
+
+local function release(p, id)
+  if p.inflight[id] then p.inflight[id], p.count = nil, p.count - 1 end
+end
 
 -- In a request handler: hands the send to the pool and yields until it ends.
 local function request_send(pool, config, payout)
@@ -232,6 +285,16 @@ local function request_send(pool, config, payout)
   if type(payout) ~= "table" then
     error("b2c.ngx.send: expected a table of payout fields, got " .. type(payout), 3)
   end
+  local p = pools[pool]
+  if not p then
+    return nil, errors.config("pool", "call b2c.ngx.thread_pool(\"" .. pool .. "\", { maxQueue = n }) "
+      .. "at start with the max_queue of that thread_pool; nothing was sent")
+  end
+  local id = admit(p)
+  if not id then
+    return nil, errors.new("thread", "thread pool \"" .. pool .. "\" has " .. p.count .. " sends in "
+      .. "flight, its max_queue; nothing was sent", { retryable = true })
+  end
   -- A worker shutting down gracefully (reload, quit, binary upgrade) exits
   -- once no timer that cannot be cancelled is left, and a thread task is no
   -- timer: the send would finish unanswered. A light thread asleep for
@@ -239,6 +302,7 @@ local function request_send(pool, config, payout)
   local keeper = ngx.thread.spawn(keep_alive)
   local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "send", config, payout)
   ngx.thread.kill(keeper)
+  release(p, id)
   if not called then error(ok, 0) end
   if not ok then
     local why = tostring(ack)

@@ -258,6 +258,7 @@ local APP_SERVER = [[
     location = /pay { content_by_lua_block { require("ngx_app").pay() } }
     location = /pay-raw { content_by_lua_block { require("ngx_app").pay_raw() } }
     location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
+    location = /pay-undeclared { content_by_lua_block { require("ngx_app").pay_undeclared() } }
     location = /ping { content_by_lua_block { require("ngx_app").ping() } }
     location = /result { content_by_lua_block { require("ngx_app").result() } }
     location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }

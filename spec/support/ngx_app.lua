@@ -9,6 +9,11 @@ local json = require("cjson.safe").new()  -- our own instance: global settings u
 
 local app = {}
 
+-- The max_queue of nginx.conf's thread_pool b2c. "no-such-pool" is declared
+-- here but not in nginx.conf: nginx itself refuses it.
+b2c_ngx.thread_pool("b2c", { maxQueue = cfg.maxQueue })
+b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
+
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
   "originatorConversationId" }
 
@@ -56,6 +61,12 @@ function app.pay_nopool()
   local payout = payout_from_args()
   local ack, err = b2c_ngx.send("no-such-pool", cfg.plain, payout)
   reply({ ok = ack ~= nil, err = fields(err), isError = b2c.isError(err) })
+end
+
+-- GET /pay-undeclared : a pool b2c.ngx.thread_pool was not told about.
+function app.pay_undeclared()
+  local ack, err = b2c_ngx.send("undeclared", cfg.plain, payout_from_args())
+  reply({ ok = ack ~= nil, err = fields(err) })
 end
 
 function app.ping()
