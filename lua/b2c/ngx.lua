@@ -360,6 +360,27 @@ local function read_body(limit)
   return body
 end
 
+-- Text from a request made safe for one log line: at most `max` bytes,
+-- every byte outside printable ASCII (and the backslash) as \xNN.
+local function printable(text, max)
+  local cut = #text > max
+  local out = text:sub(1, max):gsub("[%z\1-\31\92\127-\255]", function(c)
+    return string.format("\\x%02x", c:byte())
+  end)
+  return cut and out .. "..." or out
+end
+
+-- Answers a callback it refuses, and logs why: a result that never gets
+-- recorded must leave a trace. The log line names the reason, the size, the
+-- sender and the OriginatorConversationID if the body seems to have one.
+local function refuse(name, status, reason, body)
+  respond(status, 1, "Rejected: " .. reason)
+  local ocid = body and body:match('"OriginatorConversationID"%s*:%s*"([^"]*)"')
+  ngx.log(ngx.WARN, "b2c.ngx.", name, ": refused a callback (HTTP ", status, "): ",
+    printable(reason, 200), ocid and "; OriginatorConversationID \"" .. printable(ocid, 64) .. "\"" or "",
+    "; ", body and #body or 0, " bytes from ", ngx.var.remote_addr or "?")
+end
+
 local function handle(name, parse, callback, opts)
   if type(callback) ~= "function" then
     error("b2c.ngx." .. name .. ": expected a function, got " .. type(callback), 3)
@@ -368,17 +389,18 @@ local function handle(name, parse, callback, opts)
   local limit = opts.maxBodyBytes or DEFAULT_MAX_BODY
   if ngx.req.get_method() ~= "POST" then
     ngx.header["Allow"] = "POST"
-    respond(405, 1, "Rejected: POST only")
-    return nil, errors.new("callback", "method " .. ngx.req.get_method() .. " is not POST")
+    local reason = "method " .. ngx.req.get_method() .. " is not POST"
+    refuse(name, 405, reason)
+    return nil, errors.new("callback", reason)
   end
   local body, status, reason = read_body(limit)
   if not body then
-    respond(status, 1, "Rejected: " .. reason)
+    refuse(name, status, reason)
     return nil, errors.new("callback", reason)
   end
   local parsed, err = parse(body)
   if not parsed then
-    respond(400, 1, "Rejected: " .. err.message)
+    refuse(name, 400, err.message, body)
     return nil, err
   end
   local ok, outcome = pcall(callback, parsed)

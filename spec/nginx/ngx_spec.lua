@@ -243,6 +243,41 @@ describe("b2c.ngx in nginx (1 worker)", function()
     assert.are.equal(before, get_json(n, "/seen").calls)
   end)
 
+  it("logs every refused callback with its reason, escaped and bounded", function()
+    local mark = #n:errorLog()
+    -- No Result object, an OCID carrying a terminal escape, a newline and a forged log line.
+    local hostile = '{"OriginatorConversationID":"evil\27[31m\n2026/01/01 [alert] forged' .. string.rep("x", 300) .. '"}'
+    local cases = {
+      { "POST", "/result", "not json", 400, "not strict JSON" },
+      { "POST", "/result", "{}", 400, "no Result object" },
+      { "POST", "/result", hostile, 400, 'OriginatorConversationID "evil\\x1b[31m\\x0a2026/01/01 [alert] forged' },
+      { "POST", "/result", "", 400, "empty body" },
+      { "GET", "/result", nil, 405, "method GET is not POST" },
+      { "POST", "/result-failing", string.rep(" ", 5000) .. "{}", 413, "body larger than 4096 bytes" },
+      { "POST", "/timeout", '{"no":"ocid"}', 400, "b2c.ngx.handle_queue_timeout: refused" },
+    }
+    for _, c in ipairs(cases) do
+      local res = assert(n:request(c[1], c[2], c[3]))
+      assert.are.equal(c[4], res.status)
+    end
+    local log = n:errorLog():sub(mark + 1)
+    local lines = {}
+    for line in log:gmatch("[^\n]+") do
+      if line:find("refused a callback", 1, true) then lines[#lines + 1] = line end
+    end
+    assert.are.equal(#cases, #lines, log)
+    for i, c in ipairs(cases) do
+      assert.truthy(lines[i]:find("[warn]", 1, true), lines[i])
+      assert.truthy(lines[i]:find("(HTTP " .. c[4] .. ")", 1, true), lines[i])
+      assert.truthy(lines[i]:find(c[5], 1, true), lines[i])
+      assert.is_nil(lines[i]:find("[\0-\31\127]"), lines[i])
+      assert.is_true(#lines[i] < 600, lines[i])
+    end
+    -- The forged line stayed inside the real one, and the OCID was cut.
+    assert.is_nil(log:find("\n2026/01/01", 1, true))
+    assert.truthy(lines[3]:find("xxx...\"", 1, true), lines[3])
+  end)
+
   it("refuses a body over maxBodyBytes with 413, and answers 500 when user code raises", function()
     local before = get_json(n, "/seen").calls
     local big = assert(n:request("POST", "/result-failing", string.rep(" ", 5000) .. "{}"))
