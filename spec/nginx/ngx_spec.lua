@@ -246,7 +246,8 @@ describe("b2c.ngx in nginx (1 worker)", function()
   it("logs every refused callback with its reason, escaped and bounded", function()
     local mark = #n:errorLog()
     -- No Result object, an OCID carrying a terminal escape, a newline and a forged log line.
-    local hostile = '{"OriginatorConversationID":"evil\27[31m\n2026/01/01 [alert] forged' .. string.rep("x", 300) .. '"}'
+    local hostile = '{"OriginatorConversationID":"evil\27[31m\n2026/01/01 [alert] forged'
+      .. string.rep("x", 300) .. '"}'
     local cases = {
       { "POST", "/result", "not json", 400, "not strict JSON" },
       { "POST", "/result", "{}", 400, "no Result object" },
