@@ -88,6 +88,46 @@ end
 local TOKEN_PREFIX, LOCK_PREFIX = "b2c:token:", "b2c:lock:"
 local LOCK_POLL = 0.02  -- seconds between looks while another worker fetches
 
+-- A lock about to expire is left to expire rather than taken over: replacing
+-- it could replace the lock of the next holder, taken once it expired.
+local TAKEOVER_MARGIN = 1
+
+-- State ("R", "S", "Z", ...) and start time (clock ticks since boot) of a
+-- process, from /proc/<pid>/stat, or nil when there is no such entry.
+local function proc_stat(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "rb")
+  if not f then return nil end
+  local stat = f:read("*a") or ""
+  f:close()
+  -- After the command name in parentheses (which may hold any character):
+  -- field 3 (state) ... field 22 (starttime).
+  local rest = stat:match("^.*%)%s+(.*)$") or ""
+  local fields = {}
+  for field in rest:gmatch("%S+") do fields[#fields + 1] = field end
+  return fields[1], fields[20]
+end
+
+-- A lock holder's value: "<pid> <start time> <uuid>", which names the
+-- process so that a waiter can see it died; only the uuid without /proc.
+local function holder_id(uuid)
+  local f = io.open("/proc/self/stat", "rb")
+  if not f then return uuid() end
+  local pid = (f:read("*a") or ""):match("^(%d+)")
+  f:close()
+  local _, start = proc_stat(pid or "self")
+  if not pid or not start then return uuid() end
+  return pid .. " " .. start .. " " .. uuid()
+end
+
+-- False when the process that took the lock `holder` is gone (killed, crashed:
+-- no such process, a zombie, or its pid now another process's).
+local function holder_alive(holder)
+  local pid, start = tostring(holder):match("^(%d+) (%d+) ")
+  if not pid then return true end  -- unknown: the lock's expiry frees it
+  local state, now_start = proc_stat(pid)
+  return state ~= nil and state ~= "Z" and state ~= "X" and now_start == start
+end
+
 -- b2c.ngx.shared_dict_store(dict_name) -> store | nil, err
 -- A tokenStore for b2c.new shared by every worker process of this nginx.
 function M.shared_dict_store(dict_name)
@@ -121,7 +161,7 @@ function M.shared_dict_store(dict_name)
   -- delete run under the lock, as every writer does; when a refresh holds the
   -- lock the token is about to be replaced anyway.
   function store.delete(_, key, token)
-    local id = uuid()
+    local id = holder_id(uuid)
     if not dict:add(LOCK_PREFIX .. key, id, 5) then return false end
     local deleted = dict:get(TOKEN_PREFIX .. key) == token
     if deleted then dict:delete(TOKEN_PREFIX .. key) end
@@ -129,12 +169,24 @@ function M.shared_dict_store(dict_name)
     return deleted
   end
 
-  -- Takes the refresh lock for `seconds` (it expires by itself if the holder
-  -- dies). Waits while another worker holds it: false when a token for key
-  -- (other than `stale`, one the gateway refused) appears meanwhile or
-  -- `seconds` pass, true when this caller holds it.
+  -- Replaces the lock `dead`, whose holder died, by `id`. Of all the waiters
+  -- that see the same dead holder only the one that adds the key naming it
+  -- first does; the holder, being dead, no longer releases it.
+  local function take_over(key, dead, id, seconds)
+    local ttl = dict:ttl(LOCK_PREFIX .. key)
+    if not ttl or ttl < TAKEOVER_MARGIN then return false end
+    if not dict:add(LOCK_PREFIX .. key .. " after " .. dead, id, ttl + 1) then return false end
+    if dict:get(LOCK_PREFIX .. key) ~= dead then return false end
+    return dict:set(LOCK_PREFIX .. key, id, seconds)
+  end
+
+  -- Takes the refresh lock for `seconds`. Waits while another worker holds
+  -- it: false when a token for key (other than `stale`, one the gateway
+  -- refused) appears meanwhile or `seconds` pass, true when this caller
+  -- holds it. A lock whose holder died (a worker killed mid-fetch) is taken
+  -- over at once rather than left to expire after `seconds`.
   function store.lock(self, key, seconds, stale)
-    local id = uuid()
+    local id = holder_id(uuid)
     local waited = 0
     while true do
       local ok, err = dict:add(LOCK_PREFIX .. key, id, seconds)
@@ -145,6 +197,11 @@ function M.shared_dict_store(dict_name)
       if err ~= "exists" then return false end  -- out of memory: go on without it
       local stored = dict:get(TOKEN_PREFIX .. key)
       if (stored ~= nil and stored ~= stale) or waited >= seconds then return false end
+      local holder = dict:get(LOCK_PREFIX .. key)
+      if holder and not holder_alive(holder) and take_over(key, holder, id, seconds) then
+        self.held[key] = id
+        return true
+      end
       sleep(LOCK_POLL)
       waited = waited + LOCK_POLL
     end
