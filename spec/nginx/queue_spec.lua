@@ -72,7 +72,7 @@ describe("b2c.ngx with a full thread pool queue", function()
 
   it("refuses a send on a pool b2c.ngx was not told the max_queue of, sending nothing", function()
     local sent = s:stats().requests[PAYMENT]
-    local res = assert(n:request("GET", "/pay-undeclared"))
+    local res = assert(n:request("GET", "/pay-undeclared?ocid=queue-undeclared"))
     local got = assert(json.decode(res.body), res.body)
     assert.is_false(got.ok)
     assert.are.equal("config", got.err.kind)

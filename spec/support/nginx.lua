@@ -259,6 +259,7 @@ local APP_SERVER = [[
     location = /pay-raw { content_by_lua_block { require("ngx_app").pay_raw() } }
     location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
     location = /pay-undeclared { content_by_lua_block { require("ngx_app").pay_undeclared() } }
+    location = /pay-timer { content_by_lua_block { require("ngx_app").pay_timer() } }
     location = /ping { content_by_lua_block { require("ngx_app").ping() } }
     location = /result { content_by_lua_block { require("ngx_app").result() } }
     location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }

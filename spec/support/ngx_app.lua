@@ -28,8 +28,16 @@ local function fields(err)
   return out
 end
 
+-- The caller gives the OCID (and stores it first): whatever becomes of the
+-- request, it can reconcile by it, and a retry with it cannot pay twice.
 local function payout_from_args()
   local args = ngx.req.get_uri_args()
+  if type(args.ocid) ~= "string" or args.ocid == "" then
+    ngx.status = 400
+    reply({ ok = false, err = { kind = "validation", field = "ocid",
+      message = "ocid: required, made and stored by the caller" } })
+    return ngx.exit(ngx.OK)
+  end
   return {
     recipientPhone = args.phone or "0708374149",
     amount = tonumber(args.amount) or args.amount or 500,
@@ -47,6 +55,18 @@ function app.pay()
   end
   reply({ ok = false, err = fields(err), text = tostring(err), isError = b2c.isError(err),
     pid = ngx.worker.pid() })
+end
+
+-- GET /pay-timer?ocid=... : b2c.ngx.send from an ngx.timer; the outcome
+-- goes to /seen?key=timer:<ocid>.
+function app.pay_timer()
+  local payout, settings = payout_from_args()
+  assert(ngx.timer.at(0, function()
+    local ack, err = b2c_ngx.send("b2c", settings, payout)
+    ngx.shared.seen:set("timer:" .. payout.originatorConversationId, json.encode({
+      ok = ack ~= nil, ocid = ack and ack.OriginatorConversationID, err = fields(err) }))
+  end))
+  reply({ started = true })
 end
 
 -- GET /pay-raw?... : the documented ngx.run_worker_thread call itself.
