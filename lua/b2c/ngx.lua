@@ -305,7 +305,7 @@ function M.thread_pool(name, opts)
   end
   for k in pairs(opts) do
     if k ~= "maxQueue" then
-      error("b2c.ngx.thread_pool: " .. tostring(k) .. ": is not an option (maxQueue is)", 2)
+      error("b2c.ngx.thread_pool: " .. tostring(k) .. ": is not an option (only maxQueue is)", 2)
     end
   end
   local q = opts.maxQueue
@@ -349,8 +349,8 @@ local function request_send(pool, config, payout)
   end
   local id = admit(p)
   if not id then
-    return nil, errors.new("thread", "thread pool \"" .. pool .. "\" has " .. p.count .. " sends in "
-      .. "flight, its max_queue; nothing was sent", { retryable = true })
+    return nil, errors.new("thread", "thread pool \"" .. pool .. "\" is full: this worker has "
+      .. p.count .. " sends in flight on it, its maxQueue; nothing was sent", { retryable = true })
   end
   -- A worker shutting down gracefully (reload, quit, binary upgrade) exits
   -- once no timer that cannot be cancelled is left, and a thread task is no
