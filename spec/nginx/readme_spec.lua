@@ -18,7 +18,7 @@ local SUCCESS = "254708374149"   -- the simulator's (and Daraja sandbox's) succe
 
 local function readme_nginx_conf()
   local f = assert(io.open("README.md", "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   local start = assert(text:find("\n## OpenResty\n", 1, true), "no section ## OpenResty")
   local section = text:sub(start + 1)

@@ -119,7 +119,7 @@ function M.start(opts)
   local why = M.missing()
   if why then error("cannot start nginx: " .. why, 2) end
   local p = io.popen("mktemp -d /tmp/b2c-nginx-spec.XXXXXX")
-  local prefix = p:read("l")
+  local prefix = p:read("*l")
   p:close()
   assert(prefix and prefix ~= "", "mktemp failed")
   -- Workers run as nobody when we are root: everything they read is copied
@@ -167,7 +167,7 @@ function M.start(opts)
     table.concat(env), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"),
     sh_quote(prefix .. "/error.log"), flags, sh_quote(prefix .. "/stdout.log"))
   self.shell = assert(io.popen(cmd, "r"))
-  self.pid = tonumber(self.shell:read("l"))
+  self.pid = tonumber(self.shell:read("*l"))
   assert(self.pid, "could not start nginx")
 
   -- Ready when every worker is up and the port answers.
