@@ -7,6 +7,7 @@
 -- that keeps its clients (and their keep-alive connections) from one task
 -- to the next. Only plain values cross between the VMs.
 --
+--   b2c.ngx.thread_pool(pool, {maxQueue=n}) at start: the pool's max_queue
 --   b2c.ngx.send(pool, config, payout)      in a request handler (or a timer)
 --   b2c.ngx.send(config, payout)            the same, on the pool's thread
 --   b2c.ngx.shared_dict_store(dict_name)    a tokenStore on ngx.shared.DICT
@@ -87,6 +88,46 @@ end
 local TOKEN_PREFIX, LOCK_PREFIX = "b2c:token:", "b2c:lock:"
 local LOCK_POLL = 0.02  -- seconds between looks while another worker fetches
 
+-- A lock about to expire is left to expire rather than taken over: replacing
+-- it could replace the lock of the next holder, taken once it expired.
+local TAKEOVER_MARGIN = 1
+
+-- State ("R", "S", "Z", ...) and start time (clock ticks since boot) of a
+-- process, from /proc/<pid>/stat, or nil when there is no such entry.
+local function proc_stat(pid)
+  local f = io.open("/proc/" .. pid .. "/stat", "rb")
+  if not f then return nil end
+  local stat = f:read("*a") or ""
+  f:close()
+  -- After the command name in parentheses (which may hold any character):
+  -- field 3 (state) ... field 22 (starttime).
+  local rest = stat:match("^.*%)%s+(.*)$") or ""
+  local fields = {}
+  for field in rest:gmatch("%S+") do fields[#fields + 1] = field end
+  return fields[1], fields[20]
+end
+
+-- A lock holder's value: "<pid> <start time> <uuid>", which names the
+-- process so that a waiter can see it died; only the uuid without /proc.
+local function holder_id(uuid)
+  local f = io.open("/proc/self/stat", "rb")
+  if not f then return uuid() end
+  local pid = (f:read("*a") or ""):match("^(%d+)")
+  f:close()
+  local _, start = proc_stat(pid or "self")
+  if not pid or not start then return uuid() end
+  return pid .. " " .. start .. " " .. uuid()
+end
+
+-- False when the process that took the lock `holder` is gone (killed, crashed:
+-- no such process, a zombie, or its pid now another process's).
+local function holder_alive(holder)
+  local pid, start = tostring(holder):match("^(%d+) (%d+) ")
+  if not pid then return true end  -- unknown: the lock's expiry frees it
+  local state, now_start = proc_stat(pid)
+  return state ~= nil and state ~= "Z" and state ~= "X" and now_start == start
+end
+
 -- b2c.ngx.shared_dict_store(dict_name) -> store | nil, err
 -- A tokenStore for b2c.new shared by every worker process of this nginx.
 function M.shared_dict_store(dict_name)
@@ -120,7 +161,7 @@ function M.shared_dict_store(dict_name)
   -- delete run under the lock, as every writer does; when a refresh holds the
   -- lock the token is about to be replaced anyway.
   function store.delete(_, key, token)
-    local id = uuid()
+    local id = holder_id(uuid)
     if not dict:add(LOCK_PREFIX .. key, id, 5) then return false end
     local deleted = dict:get(TOKEN_PREFIX .. key) == token
     if deleted then dict:delete(TOKEN_PREFIX .. key) end
@@ -128,12 +169,24 @@ function M.shared_dict_store(dict_name)
     return deleted
   end
 
-  -- Takes the refresh lock for `seconds` (it expires by itself if the holder
-  -- dies). Waits while another worker holds it: false when a token for key
-  -- (other than `stale`, one the gateway refused) appears meanwhile or
-  -- `seconds` pass, true when this caller holds it.
+  -- Replaces the lock `dead`, whose holder died, by `id`. Of all the waiters
+  -- that see the same dead holder only the one that adds the key naming it
+  -- first does; the holder, being dead, no longer releases it.
+  local function take_over(key, dead, id, seconds)
+    local ttl = dict:ttl(LOCK_PREFIX .. key)
+    if not ttl or ttl < TAKEOVER_MARGIN then return false end
+    if not dict:add(LOCK_PREFIX .. key .. " after " .. dead, id, ttl + 1) then return false end
+    if dict:get(LOCK_PREFIX .. key) ~= dead then return false end
+    return dict:set(LOCK_PREFIX .. key, id, seconds)
+  end
+
+  -- Takes the refresh lock for `seconds`. Waits while another worker holds
+  -- it: false when a token for key (other than `stale`, one the gateway
+  -- refused) appears meanwhile or `seconds` pass, true when this caller
+  -- holds it. A lock whose holder died (a worker killed mid-fetch) is taken
+  -- over at once rather than left to expire after `seconds`.
   function store.lock(self, key, seconds, stale)
-    local id = uuid()
+    local id = holder_id(uuid)
     local waited = 0
     while true do
       local ok, err = dict:add(LOCK_PREFIX .. key, id, seconds)
@@ -144,6 +197,11 @@ function M.shared_dict_store(dict_name)
       if err ~= "exists" then return false end  -- out of memory: go on without it
       local stored = dict:get(TOKEN_PREFIX .. key)
       if (stored ~= nil and stored ~= stale) or waited >= seconds then return false end
+      local holder = dict:get(LOCK_PREFIX .. key)
+      if holder and not holder_alive(holder) and take_over(key, holder, id, seconds) then
+        self.held[key] = id
+        return true
+      end
       sleep(LOCK_POLL)
       waited = waited + LOCK_POLL
     end
@@ -219,6 +277,63 @@ end
 -- Failures of ngx.run_worker_thread that left before the send began.
 local BUSY = { ["no available Lua vm"] = true, ["ngx_thread_task_post failed"] = true }
 
+-- Seconds a send may last at most: how long a worker shutting down waits
+-- for one, and when a send whose request vanished without its answer (the
+-- coroutine never resumed) stops counting against its pool. Longer than any
+-- send; worker_shutdown_timeout, when set, is the operator's bound.
+local SEND_BOUND = 3600
+local function keep_alive() ngx.sleep(SEND_BOUND) end
+
+-- The thread pools declared with b2c.ngx.thread_pool, by name: the sends of
+-- this worker in flight on each ({[id] = deadline}, their count) and the
+-- most it may hold. Pools are per worker process, and so is this table.
+local pools = {}
+
+-- b2c.ngx.thread_pool(name, { maxQueue = n }): the max_queue of nginx's
+-- `thread_pool name ... max_queue=n;`. Call it at start (init_by_lua).
+-- lua-nginx-module 0.10.23 kills the worker (free() of a wrong pointer)
+-- when nginx refuses a task because the queue is full, so b2c.ngx never has
+-- more than max_queue sends in flight on the pool. Threads do not add to
+-- that: nginx counts a task as waiting until a thread has started waiting for
+-- work, which a thread that has not run yet has not.
+function M.thread_pool(name, opts)
+  if type(name) ~= "string" or name == "" then
+    error("b2c.ngx.thread_pool: expected the name of a thread_pool, got " .. type(name), 2)
+  end
+  if type(opts) ~= "table" then
+    error("b2c.ngx.thread_pool: expected a table { maxQueue = n }, got " .. type(opts), 2)
+  end
+  for k in pairs(opts) do
+    if k ~= "maxQueue" then
+      error("b2c.ngx.thread_pool: " .. tostring(k) .. ": is not an option (only maxQueue is)", 2)
+    end
+  end
+  local q = opts.maxQueue
+  if type(q) ~= "number" or q ~= math.floor(q) or q < 1 or q > 2147483647 then
+    error("b2c.ngx.thread_pool: maxQueue: must be the max_queue of thread_pool " .. name
+      .. " in nginx.conf (a whole number from 1; nginx's default is 65536)", 2)
+  end
+  pools[name] = { limit = q, inflight = {}, count = 0 }
+end
+
+-- A place on the pool for one send, or nil when the queue could be full.
+local function admit(p)
+  local now = ngx.now()
+  if p.count >= p.limit then
+    for id, deadline in pairs(p.inflight) do
+      if deadline < now then p.inflight[id], p.count = nil, p.count - 1 end
+    end
+    if p.count >= p.limit then return nil end
+  end
+  local id = {}
+  p.inflight[id], p.count = now + SEND_BOUND, p.count + 1
+  return id
+end
+
+local function release(p, id)
+  if p.inflight[id] then p.inflight[id], p.count = nil, p.count - 1 end
+end
+
 -- In a request handler: hands the send to the pool and yields until it ends.
 local function request_send(pool, config, payout)
   if type(config) ~= "table" then
@@ -227,7 +342,25 @@ local function request_send(pool, config, payout)
   if type(payout) ~= "table" then
     error("b2c.ngx.send: expected a table of payout fields, got " .. type(payout), 3)
   end
-  local ok, ack, err = ngx.run_worker_thread(pool, M.MODULE, "send", config, payout)
+  local p = pools[pool]
+  if not p then
+    return nil, errors.config("pool", "call b2c.ngx.thread_pool(\"" .. pool .. "\", { maxQueue = n }) "
+      .. "at start with the max_queue of that thread_pool; nothing was sent")
+  end
+  local id = admit(p)
+  if not id then
+    return nil, errors.new("thread", "thread pool \"" .. pool .. "\" is full: this worker has "
+      .. p.count .. " sends in flight on it, its maxQueue; nothing was sent", { retryable = true })
+  end
+  -- A worker shutting down gracefully (reload, quit, binary upgrade) exits
+  -- once no timer that cannot be cancelled is left, and a thread task is no
+  -- timer: the send would finish unanswered. A light thread asleep for
+  -- the whole send holds such a timer, so the worker waits for the answer.
+  local keeper = ngx.thread.spawn(keep_alive)
+  local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "send", config, payout)
+  ngx.thread.kill(keeper)
+  release(p, id)
+  if not called then error(ok, 0) end
   if not ok then
     local why = tostring(ack)
     return nil, errors.new("thread", "ngx.run_worker_thread(\"" .. pool .. "\") failed: " .. why
@@ -284,6 +417,27 @@ local function read_body(limit)
   return body
 end
 
+-- Text from a request made safe for one log line: at most `max` bytes,
+-- every byte outside printable ASCII (and the backslash) as \xNN.
+local function printable(text, max)
+  local cut = #text > max
+  local out = text:sub(1, max):gsub("[%z\1-\31\92\127-\255]", function(c)
+    return string.format("\\x%02x", c:byte())
+  end)
+  return cut and out .. "..." or out
+end
+
+-- Answers a callback it refuses, and logs why: a result that never gets
+-- recorded must leave a trace. The log line names the reason, the size, the
+-- sender and the OriginatorConversationID if the body seems to have one.
+local function refuse(name, status, reason, body)
+  respond(status, 1, "Rejected: " .. reason)
+  local ocid = body and body:match('"OriginatorConversationID"%s*:%s*"([^"]*)"')
+  ngx.log(ngx.WARN, "b2c.ngx.", name, ": refused a callback (HTTP ", status, "): ",
+    printable(reason, 200), ocid and "; OriginatorConversationID \"" .. printable(ocid, 64) .. "\"" or "",
+    "; ", body and #body or 0, " bytes from ", ngx.var.remote_addr or "?")
+end
+
 local function handle(name, parse, callback, opts)
   if type(callback) ~= "function" then
     error("b2c.ngx." .. name .. ": expected a function, got " .. type(callback), 3)
@@ -292,17 +446,18 @@ local function handle(name, parse, callback, opts)
   local limit = opts.maxBodyBytes or DEFAULT_MAX_BODY
   if ngx.req.get_method() ~= "POST" then
     ngx.header["Allow"] = "POST"
-    respond(405, 1, "Rejected: POST only")
-    return nil, errors.new("callback", "method " .. ngx.req.get_method() .. " is not POST")
+    local reason = "method " .. ngx.req.get_method() .. " is not POST"
+    refuse(name, 405, reason)
+    return nil, errors.new("callback", reason)
   end
   local body, status, reason = read_body(limit)
   if not body then
-    respond(status, 1, "Rejected: " .. reason)
+    refuse(name, status, reason)
     return nil, errors.new("callback", reason)
   end
   local parsed, err = parse(body)
   if not parsed then
-    respond(400, 1, "Rejected: " .. err.message)
+    refuse(name, 400, err.message, body)
     return nil, err
   end
   local ok, outcome = pcall(callback, parsed)

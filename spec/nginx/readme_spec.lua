@@ -18,7 +18,7 @@ local SUCCESS = "254708374149"   -- the simulator's (and Daraja sandbox's) succe
 
 local function readme_nginx_conf()
   local f = assert(io.open("README.md", "rb"))
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   local start = assert(text:find("\n## OpenResty\n", 1, true), "no section ## OpenResty")
   local section = text:sub(start + 1)
@@ -96,8 +96,9 @@ describe("the README's OpenResty nginx.conf", function()
     return read_file(n.prefix .. "/logs/error.log") .. n:errorLog()
   end
 
-  it("pays out from /payouts and takes the result callback on /mpesa/b2c/result", function()
-    local res = form_post(n, "/payouts", "phone=" .. SUCCESS .. "&amount=500")
+  it("pays out from /payouts with the caller's OCID and takes the result callback", function()
+    local ocid = b2c.newOriginatorConversationId()   -- the caller's, stored before it calls
+    local res = form_post(n, "/payouts", "ocid=" .. ocid .. "&phone=" .. SUCCESS .. "&amount=500")
     assert.are.equal(200, res.status, res.body .. error_log())
     local conversation_id = res.body:match("^(AG_%S+)\n$")
     assert.is_string(conversation_id, res.body)
@@ -106,10 +107,11 @@ describe("the README's OpenResty nginx.conf", function()
     assert.are.equal(1, st.requests[PAYMENT])
     local payout = st.payouts[#st.payouts]
     assert.are.equal(conversation_id, payout.conversationId)
+    assert.are.equal(ocid, payout.ocid)
     assert.are.equal(SUCCESS, payout.partyB)
     assert.are.equal(500, payout.amount)
     assert.is_true(payout.credentialValid)
-    assert.are.equal(1, st.sendsByOcid[payout.ocid])
+    assert.are.equal(1, st.sendsByOcid[ocid])
 
     -- The simulator posts the result to B2C_RESULT_URL: the README's handler acknowledges it.
     local cb
@@ -124,12 +126,34 @@ describe("the README's OpenResty nginx.conf", function()
     assert.is_true(cb.delivered, error_log())
     assert.is_true(cb.status >= 200 and cb.status < 300, tostring(cb.status))
     assert.are.equal(1, cb.attempts)
+
+    -- A caller that lost the answer and calls again with its OCID is not paid twice.
+    local again = form_post(n, "/payouts", "ocid=" .. ocid .. "&phone=" .. SUCCESS .. "&amount=500")
+    assert.are.equal(502, again.status, again.body)
+    assert.matches("already submitted", again.body)
+    local paid = 0
+    for _, p in ipairs(s:stats().payouts) do
+      if p.ocid == ocid then paid = paid + 1 end
+    end
+    assert.are.equal(1, paid)
+  end)
+
+  it("refuses a payout without the caller's OCID, sending nothing", function()
+    local sent = s:stats().requests[PAYMENT] or 0
+    for _, body in ipairs({ "phone=" .. SUCCESS .. "&amount=500", "ocid=&phone=" .. SUCCESS .. "&amount=500",
+      "ocid=a&ocid=b&phone=" .. SUCCESS .. "&amount=500" }) do
+      local res = form_post(n, "/payouts", body)
+      assert.are.equal(400, res.status, res.body)
+      assert.matches("ocid", res.body)
+    end
+    assert.are.equal(sent, s:stats().requests[PAYMENT] or 0)
   end)
 
   it("answers 400 to a payout the SDK refuses, without sending it", function()
     local sent = s:stats().requests[PAYMENT] or 0
-    local res = form_post(n, "/payouts", "phone=" .. SUCCESS .. "&amount=10.5")
+    local res = form_post(n, "/payouts", "ocid=readme-bad-amount&phone=" .. SUCCESS .. "&amount=10.5")
     assert.are.equal(400, res.status, res.body)
+    assert.matches("amount: ", res.body)
     assert.are.equal(sent, s:stats().requests[PAYMENT] or 0)
     assert.matches("amount: ", error_log())
   end)

@@ -79,7 +79,8 @@ master_process on;
 worker_processes %d;
 pid %s/nginx.pid;
 error_log %s/error.log %s;
-thread_pool b2c threads=%d max_queue=1024;
+thread_pool b2c threads=%d max_queue=%d;
+%s
 events { worker_connections 1024; }
 http {
   access_log off;
@@ -104,7 +105,9 @@ http {
 local Nginx = {}
 Nginx.__index = Nginx
 
---- Starts nginx; opts: workers (1), threads (24), port (a free one), http,
+--- Starts nginx; opts: workers (1), threads (24), maxQueue (1024, the
+-- thread pool's max_queue), vmPool (threads + 8), shutdownTimeout
+-- (worker_shutdown_timeout, none by default), port (a free one), http,
 -- server (conf text), modules (name -> Lua source, put on the package
 -- path), logLevel ("warn"), env ({NAME = value} added to nginx's
 -- environment), conf (function(prefix, port) -> a whole nginx.conf used
@@ -116,7 +119,7 @@ function M.start(opts)
   local why = M.missing()
   if why then error("cannot start nginx: " .. why, 2) end
   local p = io.popen("mktemp -d /tmp/b2c-nginx-spec.XXXXXX")
-  local prefix = p:read("l")
+  local prefix = p:read("*l")
   p:close()
   assert(prefix and prefix ~= "", "mktemp failed")
   -- Workers run as nobody when we are root: everything they read is copied
@@ -141,8 +144,10 @@ function M.start(opts)
     conf, flags = opts.conf(prefix, port), " -g 'daemon off;'"
   else
     conf = string.format(CONF, M.MODULES_DIR, M.MODULES_DIR, opts.workers or 1, prefix, prefix,
-      opts.logLevel or "warn", threads, prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix,
-      threads + 8, opts.http or "", port, opts.server or "")
+      opts.logLevel or "warn", threads, opts.maxQueue or 1024,
+      opts.shutdownTimeout and ("worker_shutdown_timeout " .. opts.shutdownTimeout .. ";") or "",
+      prefix, prefix, prefix, prefix, prefix, prefix, prefix, prefix, opts.vmPool or threads + 8,
+      opts.http or "", port, opts.server or "")
   end
   write_file(prefix .. "/nginx.conf", conf)
   local env = {}
@@ -162,7 +167,7 @@ function M.start(opts)
     table.concat(env), sh_quote(prefix), sh_quote(prefix .. "/nginx.conf"),
     sh_quote(prefix .. "/error.log"), flags, sh_quote(prefix .. "/stdout.log"))
   self.shell = assert(io.popen(cmd, "r"))
-  self.pid = tonumber(self.shell:read("l"))
+  self.pid = tonumber(self.shell:read("*l"))
   assert(self.pid, "could not start nginx")
 
   -- Ready when every worker is up and the port answers.
@@ -208,6 +213,74 @@ function Nginx:stop()
   end
   if self.shell then self.shell:close() end  -- the shell ends once nginx has
   if not os.getenv("B2C_KEEP_NGINX_PREFIX") then run("rm -rf " .. sh_quote(self.prefix)) end
+end
+
+--- Sends a signal to the master, as `nginx -s` does: "HUP" (reload),
+-- "QUIT" (graceful shutdown), "TERM".
+function Nginx:signal(name)
+  assert(run("kill -" .. name .. " " .. self.pid .. " 2>/dev/null"), "could not signal nginx")
+end
+
+--- The worker processes' pids now.
+function Nginx:workerPids()
+  return children(self.pid)
+end
+
+--- True while the master process runs.
+function Nginx:running()
+  return alive(self.pid)
+end
+
+M.alive = alive
+
+---------------------------------------------------------------------------
+-- The specs' application (spec/support/ngx_app.lua) against a simulator
+---------------------------------------------------------------------------
+
+-- The settings of spec_config, as Lua source: plain (no token store) and
+-- shared (the token in a lua_shared_dict), and the pool's max_queue.
+local function app_config(s, port, credential, max_queue, timeout)
+  local base = string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
+    .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
+    .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/timeout\", "
+    .. "timeout = %d%%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, port, timeout)
+  return "return { plain = " .. base:format("") .. ", shared = "
+    .. base:format(", tokenStore = \"b2c_tokens\"") .. ", maxQueue = " .. max_queue .. " }\n"
+end
+
+local APP_HTTP = [[
+  lua_shared_dict b2c_tokens 1m;
+  lua_shared_dict seen 1m;
+  client_body_buffer_size 1k;  # larger callbacks go through a temporary file
+]]
+
+local APP_SERVER = [[
+    location = /pay { content_by_lua_block { require("ngx_app").pay() } }
+    location = /pay-raw { content_by_lua_block { require("ngx_app").pay_raw() } }
+    location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
+    location = /pay-undeclared { content_by_lua_block { require("ngx_app").pay_undeclared() } }
+    location = /pay-timer { content_by_lua_block { require("ngx_app").pay_timer() } }
+    location = /ping { content_by_lua_block { require("ngx_app").ping() } }
+    location = /result { content_by_lua_block { require("ngx_app").result() } }
+    location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }
+    location = /result-failing { content_by_lua_block { require("ngx_app").result_failing() } }
+    location = /seen { content_by_lua_block { require("ngx_app").seen() } }
+]]
+
+--- nginx running spec/support/ngx_app.lua against the simulator `s`; opts
+-- as for start (workers, threads, maxQueue, vmPool, shutdownTimeout) and
+-- timeout (the clients' timeout, 10 s).
+function M.start_app(s, credential, opts)
+  opts = opts or {}
+  local port = M.free_port()
+  local start = {}
+  for k, v in pairs(opts) do start[k] = v end
+  start.port, start.http, start.server = port, APP_HTTP, APP_SERVER
+  start.modules = {
+    spec_config = app_config(s, port, credential, opts.maxQueue or 1024, opts.timeout or 10),
+    ngx_app = read_file("spec/support/ngx_app.lua"),
+  }
+  return M.start(start)
 end
 
 ---------------------------------------------------------------------------

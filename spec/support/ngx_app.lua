@@ -9,6 +9,11 @@ local json = require("cjson.safe").new()  -- our own instance: global settings u
 
 local app = {}
 
+-- The max_queue of nginx.conf's thread_pool b2c. "no-such-pool" is declared
+-- here but not in nginx.conf: nginx itself refuses it.
+b2c_ngx.thread_pool("b2c", { maxQueue = cfg.maxQueue })
+b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
+
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
   "originatorConversationId" }
 
@@ -23,8 +28,16 @@ local function fields(err)
   return out
 end
 
+-- The caller gives the OCID (and stores it first): whatever becomes of the
+-- request, it can reconcile by it, and a retry with it cannot pay twice.
 local function payout_from_args()
   local args = ngx.req.get_uri_args()
+  if type(args.ocid) ~= "string" or args.ocid == "" then
+    ngx.status = 400
+    reply({ ok = false, err = { kind = "validation", field = "ocid",
+      message = "ocid: required, made and stored by the caller" } })
+    return ngx.exit(ngx.OK)
+  end
   return {
     recipientPhone = args.phone or "0708374149",
     amount = tonumber(args.amount) or args.amount or 500,
@@ -44,6 +57,18 @@ function app.pay()
     pid = ngx.worker.pid() })
 end
 
+-- GET /pay-timer?ocid=... : b2c.ngx.send from an ngx.timer; the outcome
+-- goes to /seen?key=timer:<ocid>.
+function app.pay_timer()
+  local payout, settings = payout_from_args()
+  assert(ngx.timer.at(0, function()
+    local ack, err = b2c_ngx.send("b2c", settings, payout)
+    ngx.shared.seen:set("timer:" .. payout.originatorConversationId, json.encode({
+      ok = ack ~= nil, ocid = ack and ack.OriginatorConversationID, err = fields(err) }))
+  end))
+  reply({ started = true })
+end
+
 -- GET /pay-raw?... : the documented ngx.run_worker_thread call itself.
 function app.pay_raw()
   local payout, settings = payout_from_args()
@@ -56,6 +81,12 @@ function app.pay_nopool()
   local payout = payout_from_args()
   local ack, err = b2c_ngx.send("no-such-pool", cfg.plain, payout)
   reply({ ok = ack ~= nil, err = fields(err), isError = b2c.isError(err) })
+end
+
+-- GET /pay-undeclared : a pool b2c.ngx.thread_pool was not told about.
+function app.pay_undeclared()
+  local ack, err = b2c_ngx.send("undeclared", cfg.plain, payout_from_args())
+  reply({ ok = ack ~= nil, err = fields(err) })
 end
 
 function app.ping()
