@@ -16,6 +16,7 @@ local batch = {}
 local PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
 local QUOTA = "500.003.03"
 local MAX_DESCRIPTOR_WAITS = 20 -- per payout: each waits for another one to finish
+local MAX_IDLE_DESCRIPTOR_WAITS = 3 -- per payout, with nothing in flight to wait for
 
 -- The payouts as a list 1..n with no holes and no other keys: a nil in the
 -- middle would silently end (or shorten) the batch.
@@ -262,12 +263,14 @@ function batch.run(client, queue, payouts, options)
       return
     end
     -- No descriptor free, nothing sent: send it again once another request
-    -- has finished, and never again as many at once.
-    if err and err.cause == "descriptors" and active > 0 and not report.stopped
-        and not hook_failure and (waits[i] or 0) < MAX_DESCRIPTOR_WAITS then
+    -- has finished (never again as many at once), or, with none in flight,
+    -- a few times after a short wait (a kept-alive connection may serve it).
+    local limit = active > 0 and MAX_DESCRIPTOR_WAITS or MAX_IDLE_DESCRIPTOR_WAITS
+    if err and err.cause == "descriptors" and not report.stopped and not hook_failure
+        and (waits[i] or 0) < limit then
       waits[i] = (waits[i] or 0) + 1
       pace:exhausted(active)
-      retries[#retries + 1] = { index = i, at = now }
+      retries[#retries + 1] = { index = i, at = active > 0 and now or now + 0.05 * waits[i] }
       return
     end
     record(i, ocids[i], ack, err, class)

@@ -184,6 +184,67 @@ describe("mpesa.b2c.sendBatch", function()
     assert.matches("%[b2c%] 5/5 done .* 1 not accepted", out)
   end)
 
+  -- Runs a Lua 5.4 script (body after the client is made as `mpesa`) under
+  -- `ulimit -n limit`, against this simulator; returns its output.
+  local function under_ulimit(limit, body)
+    local script = string.format([[
+      package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+      package.cpath = "build/?.so;" .. package.cpath
+      local b2c = require("b2c")
+      local mpesa = assert(b2c.new({ consumerKey = %q, consumerSecret = %q,
+        shortCode = "600996", initiatorName = "testapi", initiatorPassword = %q,
+        certificate = %q, baseUrl = %q, resultUrl = %q, queueTimeOutUrl = %q }))
+      local function list(n)
+        local t = {}
+        for i = 1, n do t[i] = { recipientPhone = "0708374149", amount = 100, remarks = "P" .. i } end
+        return t
+      end
+    ]], s.consumerKey, s.consumerSecret, s.initiatorPassword, s.certificate, s.url,
+      s.url .. "/nowhere", s.url .. "/nowhere") .. body
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(script)
+    f:close()
+    local p = assert(io.popen(string.format("sh -c 'ulimit -n %d; exec lua5.4 %s' 2>&1", limit, path)))
+    local out = p:read("*a")
+    p:close()
+    os.remove(path)
+    return out
+  end
+
+  it("backs off when file descriptors run out, and sends everything #lua54", function()
+    local out = under_ulimit(64, [[
+      local r = mpesa.b2c.sendBatch(list(1000), { concurrency = 64 })
+      print(string.format("accepted=%d unsent=%d ambiguous=%d", r.accepted, r.unsent, r.ambiguous))
+    ]])
+    assert.matches("accepted=1000 unsent=0 ambiguous=0", out)
+    local d = since(s:stats())
+    assert.are.equal(1000, d.payouts)
+    assert.are.equal(1000, d.requests) -- a payout that found no descriptor had sent nothing
+  end)
+
+  it("says when no file descriptor is left #lua54", function()
+    local out = under_ulimit(64, [[
+      local held = {}
+      while true do
+        local f = io.open("/dev/null")
+        if not f then break end
+        held[#held + 1] = f
+      end
+      local r = mpesa.b2c.sendBatch(list(3))
+      local err = r.results[1].err
+      print(r.unsent, err.kind, err.outcome, err.cause)
+      print(err.message)
+      print((select(2, b2c.describe(err))))
+      for _, f in ipairs(held) do f:close() end
+      print("after", mpesa.b2c.sendBatch(list(3)).accepted)
+    ]])
+    assert.matches("3	network	unsent	descriptors", out)
+    assert.matches("too many open files", out)
+    assert.matches("raise ulimit %-n", out)
+    assert.matches("after	3", out)
+  end)
+
   it("raises on misuse", function()
     assert.has_error(function() mpesa.b2c.sendBatch("x") end)
     assert.has_error(function() mpesa.b2c.sendBatch({}, { concurrency = 0 }) end)
