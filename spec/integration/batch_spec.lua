@@ -357,8 +357,10 @@ describe("mpesa.b2c.sendBatch", function()
 end)
 
 describe("mpesa.b2c.sendBatch against scripted answers", function()
+  local apps = 0
   local function client(url)
-    return assert(b2c.new({ consumerKey = "k", consumerSecret = "s", shortCode = "600996",
+    apps = apps + 1 -- each its own app (its own token), as a fresh process would have
+    return assert(b2c.new({ consumerKey = "k" .. apps, consumerSecret = "s", shortCode = "600996",
       initiatorName = "testapi", initiatorPassword = "pw", baseUrl = url,
       resultUrl = "https://example.com/r", queueTimeOutUrl = "https://example.com/t", timeout = 5 }))
   end
@@ -408,5 +410,23 @@ describe("mpesa.b2c.sendBatch against scripted answers", function()
       assert.are.equal("transient", (b2c.describe(r.err)))
     end
     assert.are.equal("timeout", report.results[2].err.kind)
+  end)
+
+  it("cancels payouts still waiting for a token when onSubmit raises: none leaves", function()
+    local stub = stub_daraja.start({})
+    local mpesa = client(stub.url) -- a new app: no token cached, the first payouts wait for one
+    local report, err = mpesa.b2c.sendBatch(list(10), { concurrency = 8, onSubmit = function(i)
+      if i == 3 then error("disk full") end
+    end })
+    mpesa:step(0.2)
+    mpesa:close()
+    local posts = #stub:posts()
+    stub:stop()
+    assert.is_nil(report)
+    assert.are.equal("hook", err.kind)
+    assert.are.equal(3, err.index)
+    assert.are.equal(10, err.report.unsent)
+    for i = 1, 10 do assert.is_false(err.report.results[i].sent) end
+    assert.are.equal(0, posts)
   end)
 end)
