@@ -98,10 +98,9 @@ end
 
 -- The client is closing: answers already complete are read; every other
 -- handle finishes with an error, ambiguous when its request may have left.
+-- No I/O here: closing must not be what sends a request.
 function Queue:abandon()
   local core = self.core
-  if #self.handles == 0 then return end
-  core:step(0)
   for _, h in ipairs(self.handles) do
     if h.state == "sending" and core:done(h.id) then self:collect(h) end
   end
