@@ -70,7 +70,12 @@ local function payout(n, title, phone, amount)
     originatorConversationId = ocid,
   })
   if not ack then
-    say("error", string.format("%s (kind %s)", tostring(err), err.kind))
+    say("error", string.format("%s (kind %s, outcome %s)", tostring(err), err.kind, err.outcome))
+    if err.outcome == "ambiguous" then -- it may have been paid: never send it again blindly
+      say("final", "UNKNOWN: reconcile with Transaction Status by OCID before any resend")
+      record(ocid, "UNKNOWN", err.kind)
+      return "UNKNOWN"
+    end
     record(ocid, "ERROR", err.kind)
     return "ERROR"
   end

@@ -1,6 +1,6 @@
 -- Reconciliation against b2c-sim: "did this person get paid?" always gets an answer.
 --   persist the OCID -> send -> result callback: mark paid / failed
---   queue timeout, kind "timeout", an ambiguous error, or no callback in time:
+--   queue timeout, an error whose err.outcome is "ambiguous", or no callback in time:
 --     query Transaction Status by OCID -> act on the verdict
 --       completed: mark paid (never pay again)
 --       failed / not_found: pay again with a NEW OCID
@@ -122,9 +122,10 @@ local function pay(phone, amount, remarks)
     say("ack", "ConversationID " .. ack.ConversationID)
   else
     local class, advice = b2c.describe(err)
-    say("error", string.format("%s [%s, %s]", tostring(err), err.kind, class))
-    if class ~= "transient" then
-      record(ocid, { state = "REJECTED" })
+    say("error", string.format("%s [%s, %s, %s]", tostring(err), err.kind, err.outcome, class))
+    -- err.outcome says what happened to the money: only "ambiguous" may have paid.
+    if err.outcome ~= "ambiguous" then
+      record(ocid, { state = err.outcome == "unsent" and "UNSENT" or "REJECTED" })
       say("advice", advice)
       return ocid
     end

@@ -3,6 +3,7 @@
 -- that is ready and never waits longer than asked. Each handle is a small
 -- state machine: token -> sending -> done, with the same single retry on
 -- an invalid token as the blocking send, and the same ack / err.
+local errors = require("b2c.errors")
 local gateway = require("b2c.gateway")
 
 local Handle = {}
@@ -25,6 +26,8 @@ end
 
 local function finish(h, ack, err)
   h.done, h.ack, h.err, h.state = true, ack, err, "done"
+  local kept = ack or err
+  if kept then kept.reference = h.reference end
 end
 
 -- A handle waiting for a token: send when one is cached, else make sure
@@ -45,7 +48,7 @@ end
 
 function Queue:start(path, body, ctx)
   local h = setmetatable({ done = false, originatorConversationId = ctx.ocid, state = "token",
-    path = path, body = body, ctx = ctx, attempt = 1 }, Handle)
+    path = path, body = body, ctx = ctx, attempt = 1, reference = ctx.reference }, Handle)
   self.handles[#self.handles + 1] = h
   self:advance(h)
   return h
@@ -82,6 +85,35 @@ local function each_in(handles, state, fn)
   for _, h in ipairs(handles) do
     if h.state == state then fn(h) end
   end
+end
+
+-- A handle still waiting for a token has sent nothing: it finishes now
+-- with an unsent error saying why. Returns true when it did.
+function Queue.cancel(_, h, why)
+  if h.state ~= "token" then return false end
+  finish(h, nil, errors.new("network", "not sent: " .. why, { retryable = true,
+    outcome = "unsent", originatorConversationId = h.ctx.ocid }))
+  return true
+end
+
+-- The client is closing: answers already complete are read; every other
+-- handle finishes with an error, ambiguous when its request may have left.
+-- No I/O here: closing must not be what sends a request.
+function Queue:abandon()
+  local core = self.core
+  for _, h in ipairs(self.handles) do
+    if h.state == "sending" and core:done(h.id) then self:collect(h) end
+  end
+  for _, h in ipairs(self.handles) do
+    local why = "the client was closed before the request left; it is safe to send again"
+    if not self:cancel(h, why) and h.state == "sending" then
+      finish(h, nil, errors.new("timeout", "the client was closed while the request was in "
+        .. "flight; the payout may have gone through: reconcile with Transaction Status by "
+        .. "OriginatorConversationID " .. tostring(h.ctx.ocid) .. " before any resend",
+        { outcome = "ambiguous", originatorConversationId = h.ctx.ocid }))
+    end
+  end
+  self.handles, self.fetch = {}, nil
 end
 
 -- Returns the number of handles not done yet.

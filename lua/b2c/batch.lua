@@ -2,26 +2,41 @@
 -- machinery (b2c.async), a bounded number in flight and under a rate, with
 -- every payout checked before anything is sent and outcomes in input order.
 -- Spike arrest is the one answer worth sending again (rejected before
--- processing); quota stops the batch; nothing ambiguous is ever resent.
+-- processing); a payout that found no free file descriptor (nothing sent)
+-- waits for one; quota stops the batch; nothing ambiguous is ever resent.
+-- Outcome classes are b2c.outcome's, plus "invalid" (refused before sending).
 local core = require("b2c.core")
 local errors = require("b2c.errors")
 local json = require("b2c.json")
+local outcome = require("b2c.outcome")
 local payout = require("b2c.payout")
 
 local batch = {}
 
 local PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
-local SPIKE, QUOTA = "500.003.02", "500.003.03"
-local AMBIGUOUS_CODES = { ["500.001.1001"] = true, ["500.003.1001"] = true }
+local QUOTA = "500.003.03"
+local MAX_DESCRIPTOR_WAITS = 20 -- per payout: each waits for another one to finish
+local MAX_IDLE_DESCRIPTOR_WAITS = 3 -- per payout, with nothing in flight to wait for
 
--- What an outcome means for the batch: accepted, rejected, ambiguous or unsent.
-local function classify(ack, err)
-  if ack then return "accepted" end
-  if err.kind == "timeout" then return "ambiguous" end
-  if err.kind == "network" or err.kind == "auth" or err.kind == "config" then return "unsent" end
-  if err.kind == "api" and AMBIGUOUS_CODES[err.code] then return "ambiguous" end
-  if err.kind == "http" and (err.status or 0) >= 500 then return "ambiguous" end
-  return "rejected"
+-- The payouts as a list 1..n with no holes and no other keys: a nil in the
+-- middle would silently end (or shorten) the batch.
+local function check_list(payouts)
+  local n, count = #payouts, 0
+  for k in pairs(payouts) do
+    if type(k) ~= "number" or k < 1 or k ~= math.floor(k) then
+      return nil, errors.validation("payouts", "must be a list (keys 1..n), found the key "
+        .. string.format("%q", tostring(k):sub(1, 40)))
+    end
+    count = count + 1
+    if k > n then n = k end
+  end
+  if count ~= n then
+    local hole = 1
+    while payouts[hole] ~= nil do hole = hole + 1 end
+    return nil, errors.validation("payouts", string.format("must be a list without holes: "
+      .. "payouts[%d] is nil but payouts[%d] is set; nothing was sent", hole, n))
+  end
+  return n
 end
 
 local function check_options(o)
@@ -83,6 +98,12 @@ function Pace:spiked(now)
   end
 end
 
+-- No file descriptor was free: never more in flight than now worked.
+function Pace:exhausted(active)
+  self.concurrency = math.max(1, math.min(self.concurrency - 1, active))
+  self.max_concurrency = self.concurrency
+end
+
 function Pace:calm(now)
   if now - self.changed_at < 0.5 then return end
   self.changed_at = now
@@ -97,32 +118,47 @@ local function progress_line(report, done, started_at, final)
   local elapsed = core.now() - started_at
   local rate = elapsed > 0 and done / elapsed or 0
   local eta = rate > 0 and (report.total - done) / rate or 0
-  local problems = report.rejected + report.ambiguous + report.unsent + report.invalid
+  local problems = done - report.accepted
   io.stderr:write(string.format("\r[b2c] %d/%d done  %.0f/s  %d not accepted  ETA %ds%s",
     done, report.total, rate, problems, math.floor(eta + 0.5), final and "\n" or "  "))
   io.stderr:flush()
 end
 
--- batch.run(client, queue, payouts, options) -> report
+-- batch.run(client, queue, payouts, options) -> report, or nil, err when
+-- the list has holes (nothing sent) or a hook raised (err.kind "hook",
+-- err.report: the outcomes of everything that left, nothing more sent).
 function batch.run(client, queue, payouts, options)
   if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
   local o = check_options(options)
-  local n = #payouts
-  local report = { total = n, accepted = 0, rejected = 0, ambiguous = 0, unsent = 0, invalid = 0,
-    spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
+  local n, bad = check_list(payouts)
+  if not n then return nil, bad end
+  local report = { total = n, accepted = 0, rejected = 0, rejected_retryable = 0, ambiguous = 0,
+    unsent = 0, invalid = 0, spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
   local started_at = core.now()
   local done = 0
   local ocids, tries = {}, {} -- per payout once started: its OCID, how often it was sent
+  local waits = {}            -- per payout: how often it found no free file descriptor
+  local hook_failure         -- { hook, index, message } once a hook raised
+
+  -- Calls a hook; when it raises, the batch stops (no hook is called again).
+  local function call_hook(name, i, ...)
+    if not o[name] or hook_failure then return true end
+    local ok, why = pcall(o[name], i, ...)
+    if ok then return true end
+    hook_failure = { hook = name, index = i, message = tostring(why) }
+    return false
+  end
 
   local function record(i, ocid, ack, err, class)
     report[class] = report[class] + 1
     done = done + 1
     if report.results then
       report.results[i] = { index = i, originatorConversationId = ocid, ack = ack, err = err,
-        outcome = class, sent = class ~= "invalid" and class ~= "unsent" }
+        outcome = class, sent = class ~= "invalid" and class ~= "unsent",
+        reference = payouts[i].reference }
     end
     if not report.results then ocids[i], tries[i] = nil, nil end
-    if o.onResult then o.onResult(i, ack, err) end
+    call_hook("onResult", i, ack, err)
   end
 
   -- Every payout is checked first. Only its index is kept: the body is
@@ -142,18 +178,44 @@ function batch.run(client, queue, payouts, options)
 
   local pace = new_pace(o)
   local head = 1            -- next index in ready
-  local retries = {}        -- spike-arrested payouts: { index, at }
+  local retries = {}        -- payouts to send again (spike arrest, no descriptor): { index, at }
   local inflight, active = {}, 0
   local last_progress = 0
+
+  -- Everything not started yet is reported unsent, with why.
+  local function stop_starting(why, code)
+    local left = {}
+    for _, r in ipairs(retries) do left[#left + 1] = r.index end
+    for k = head, #ready do left[#left + 1] = ready[k] end
+    head, retries = #ready + 1, {}
+    for _, i in ipairs(left) do
+      record(i, ocids[i], nil, errors.new("api", "not sent: the batch stopped after " .. why,
+        { code = code, originatorConversationId = ocids[i], retryable = false, outcome = "unsent" }),
+        "unsent")
+    end
+  end
+
+  -- A hook raised: nothing more leaves. Requests still waiting for a token
+  -- never left and are cancelled; those already handed to libcurl finish
+  -- and are reported.
+  local function halt()
+    local why = hook_failure.hook .. " raised"
+    for h in pairs(inflight) do queue:cancel(h, "the batch stopped: " .. why) end
+    stop_starting(why)
+  end
 
   local function start(i)
     ocids[i] = ocids[i] or core.uuid() -- a caller's own OCID in payouts[i] wins in payout.body
     local body = assert(payout.body(client, payouts[i], ocids[i]))
     ocids[i] = body.OriginatorConversationID
-    if not tries[i] and o.onSubmit then o.onSubmit(i, ocids[i]) end
+    if not tries[i] and not call_hook("onSubmit", i, ocids[i]) then
+      -- The OCID may not be stored: this payout must not leave.
+      return record(i, ocids[i], nil, errors.new("hook", "not sent: onSubmit raised ("
+        .. hook_failure.message .. ")", { originatorConversationId = ocids[i], outcome = "unsent" }),
+        "unsent")
+    end
     tries[i] = (tries[i] or 0) + 1
-    local h, err = queue:start(PAYMENT_PATH, json.encode(body), { ocid = ocids[i], payout = true })
-    if not h then return record(i, ocids[i], nil, err, "unsent") end
+    local h = queue:start(PAYMENT_PATH, json.encode(body), { ocid = ocids[i], payout = true })
     inflight[h] = i
     active = active + 1
   end
@@ -168,19 +230,6 @@ function batch.run(client, queue, payouts, options)
     if head <= #ready then
       head = head + 1
       return ready[head - 1]
-    end
-  end
-
-  local function stop_batch(err)
-    report.stopped = err.message
-    local left = {}
-    for _, r in ipairs(retries) do left[#left + 1] = r.index end
-    for k = head, #ready do left[#left + 1] = ready[k] end
-    head, retries = #ready + 1, {}
-    for _, i in ipairs(left) do
-      record(i, ocids[i], nil, errors.new("api", "not sent: the batch stopped after "
-        .. err.message, { code = err.code, originatorConversationId = ocids[i], retryable = false }),
-        "unsent")
     end
   end
 
@@ -203,31 +252,44 @@ function batch.run(client, queue, payouts, options)
 
   local function finished(h, i)
     local ack, err = h:result()
-    if err and err.kind == "api" and err.code == SPIKE and not report.stopped
+    local class = outcome.of(err)
+    local now = core.now()
+    if class == "rejected_retryable" and not report.stopped and not hook_failure
         and tries[i] <= o.maxSpikeRetries then
-      local now = core.now()
       report.spikeRetries = report.spikeRetries + 1
       pace:spiked(now)
       local backoff = math.min(8, 0.25 * 2 ^ (tries[i] - 1)) * (0.75 + math.random() * 0.5)
       retries[#retries + 1] = { index = i, at = now + backoff }
       return
     end
-    if err and err.kind == "api" and err.code == QUOTA and not report.stopped then
-      record(i, ocids[i], ack, err, "rejected")
-      return stop_batch(err)
+    -- No descriptor free, nothing sent: send it again once another request
+    -- has finished (never again as many at once), or, with none in flight,
+    -- a few times after a short wait (a kept-alive connection may serve it).
+    local limit = active > 0 and MAX_DESCRIPTOR_WAITS or MAX_IDLE_DESCRIPTOR_WAITS
+    if err and err.cause == "descriptors" and not report.stopped and not hook_failure
+        and (waits[i] or 0) < limit then
+      waits[i] = (waits[i] or 0) + 1
+      pace:exhausted(active)
+      retries[#retries + 1] = { index = i, at = active > 0 and now or now + 0.05 * waits[i] }
+      return
     end
-    record(i, ocids[i], ack, err, classify(ack, err))
+    record(i, ocids[i], ack, err, class)
+    if err and err.kind == "api" and err.code == QUOTA and not report.stopped then
+      report.stopped = err.message
+      stop_starting(err.message, err.code)
+    end
   end
 
   while head <= #ready or #retries > 0 or active > 0 do
     local now = core.now()
     pace:calm(now)
-    while pace:may_start(now, active) do
+    while not hook_failure and pace:may_start(now, active) do
       local i = next_ready(now)
       if not i then break end
       start(i)
       pace:started(now)
     end
+    if hook_failure then halt() end
     if active > 0 then
       client:step(busy_wait(now))
       for h, i in pairs(inflight) do
@@ -237,7 +299,8 @@ function batch.run(client, queue, payouts, options)
           finished(h, i)
         end
       end
-    else
+      if hook_failure then halt() end
+    elseif head <= #ready or #retries > 0 then
       core.sleep(idle_wait(now)) -- nothing in flight: wait for the rate or a retry
     end
     if o.progress and core.now() - last_progress >= 0.25 then
@@ -247,6 +310,14 @@ function batch.run(client, queue, payouts, options)
   end
   if o.progress then progress_line(report, done, started_at, true) end
   report.seconds = core.now() - started_at
+  if hook_failure then
+    local sent = report.accepted + report.rejected + report.rejected_retryable + report.ambiguous
+    return nil, errors.new("hook", string.format("sendBatch stopped: %s raised for payouts[%d] "
+      .. "(%s); nothing more was sent; %d payouts had left, their outcomes are in err.report "
+      .. "(%d accepted, %d ambiguous)", hook_failure.hook, hook_failure.index,
+      hook_failure.message:sub(1, 200), sent, report.accepted, report.ambiguous),
+      { index = hook_failure.index, hook = hook_failure.hook, report = report })
+  end
   return report
 end
 

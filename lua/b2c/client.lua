@@ -141,14 +141,17 @@ local function send(client, p)
   if type(p) ~= "table" then
     error("mpesa.b2c.send: expected a table of payout fields, got " .. type(p), 3)
   end
-  local body, err = payout.body(client, p)
-  if not body then return nil, err end
+  local body, reference = payout.body(client, p)
+  if not body then return nil, reference end
   local ocid = body.OriginatorConversationID
-  local ack
-  ack, err = gateway.call(client.core, PAYMENT_PATH, json.encode(body),
+  local ack, err = gateway.call(client.core, PAYMENT_PATH, json.encode(body),
     { ocid = ocid, payout = true, shared = client.sharedToken })
-  if not ack then return nil, err end
+  if not ack then
+    err.reference = reference
+    return nil, err
+  end
   ack.OriginatorConversationID = ack.OriginatorConversationID or ocid
+  ack.reference = reference
   return ack
 end
 
@@ -157,11 +160,11 @@ local function start(client, p)
   if type(p) ~= "table" then
     error("mpesa.b2c.start: expected a table of payout fields, got " .. type(p), 3)
   end
-  local body, err = payout.body(client, p)
-  if not body then return nil, err end
+  local body, reference = payout.body(client, p)
+  if not body then return nil, reference end
   client.queue = client.queue or async.new(client.core)
   return client.queue:start(PAYMENT_PATH, json.encode(body),
-    { ocid = body.OriginatorConversationID, payout = true })
+    { ocid = body.OriginatorConversationID, payout = true, reference = reference })
 end
 
 local client = {}
@@ -223,8 +226,10 @@ function Client:step(timeout)
   return self.queue:step(timeout or 0)
 end
 
--- Releases the connection and wipes the secrets; idempotent.
+-- Releases the connection and wipes the secrets; idempotent. Polled
+-- payouts still in flight finish first, with an error (see async.abandon).
 function Client:close()
+  if self.queue then self.queue:abandon() end
   self.core:close()
 end
 

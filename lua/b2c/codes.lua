@@ -8,6 +8,7 @@
 --   transient          may pass later: reconcile by OCID first, then retry with a new OCID
 --   unknown            not in the catalogue: reconcile before deciding anything
 local as_integer = require("b2c.validate").as_integer
+local outcome = require("b2c.outcome")
 
 local codes = {}
 
@@ -150,11 +151,36 @@ local function describe_code(code)
   return e.class, e.advice
 end
 
--- An error object from the SDK (or its plain copy from b2c.ngx).
+local function reconcile_first(err)
+  return "transient", "the payout may have gone through: reconcile with Transaction Status by "
+    .. "OriginatorConversationID " .. tostring(err.originatorConversationId) .. " before any retry"
+end
+
+-- A synchronous answer's ResponseCode other than "0": Daraja refused the
+-- request before processing. Not a callback ResultCode ("1" is not
+-- insufficient funds here).
+local function refused(code, text)
+  return "configuration", "Daraja did not accept the request (synchronous ResponseCode "
+    .. tostring(code) .. (text and ": " .. tostring(text):sub(1, 120) or "") .. "); nothing was processed: "
+    .. "fix the request before sending it again"
+end
+
+local SEND_KINDS = { validation = true, config = true, auth = true, api = true, http = true,
+  network = true, timeout = true, thread = true }
+
+-- An error object from the SDK (or its plain copy from b2c.ngx): first what
+-- the outcome means for the money (b2c.outcome), then the code's advice.
 local function describe_error(err)
   local kind, message = err.kind, type(err.message) == "string" and err.message or ""
-  if err.code ~= nil and codes.lookup(err.code) then
-    local code = key(err.code)
+  local class = SEND_KINDS[kind] and outcome.of(err) or nil -- a callback is no send outcome
+  local code = err.code ~= nil and key(err.code) or nil
+  if kind == "api" and err.responseCode ~= nil then return refused(err.responseCode) end
+  -- Gateway errorCodes are dotted; a bare number on an api error can only
+  -- be a synchronous ResponseCode.
+  if kind == "api" and code ~= nil and not tostring(code):find(".", 1, true) then
+    return refused(code)
+  end
+  if code ~= nil and codes.lookup(code) then
     if code == "401.002.01" and message:find("apiproduct", 1, true) then
       return "configuration", "the Daraja app lacks this API product: enable it on the Daraja "
         .. "portal; stop the batch"
@@ -162,8 +188,11 @@ local function describe_error(err)
     if code == "400.002.02" and message:find("Invalid PartyB", 1, true) then
       return "recipient", "Daraja refused the recipient number: check recipientPhone"
     end
-    return describe_code(code)
+    local c, advice = describe_code(code)
+    if class ~= "ambiguous" or c == "transient" then return c, advice end
+    return reconcile_first(err)
   end
+  if class == "ambiguous" then return reconcile_first(err) end
   if kind == "validation" then
     if err.field == "recipientPhone" then
       return "recipient", "fix the recipient number (" .. message .. "); nothing was sent"
@@ -173,16 +202,13 @@ local function describe_error(err)
     return "configuration", "fix the request (" .. message .. "); nothing was sent"
   elseif kind == "config" or kind == "auth" then
     return "configuration", "fix the settings (" .. message .. "); stop the batch"
-  elseif kind == "timeout" then
-    return "transient", "no answer after sending: reconcile with Transaction Status by "
-      .. "OriginatorConversationID " .. tostring(err.originatorConversationId)
-      .. " before any retry"
-  elseif kind == "network" or kind == "thread" then
+  elseif class == "unsent" then
+    if err.cause == "descriptors" then
+      return "transient", "nothing was sent: this process ran out of file descriptors; lower "
+        .. "the concurrency or raise ulimit -n, then send again"
+    end
     return "transient", "nothing was sent: safe to try again later"
   elseif kind == "http" then
-    if type(err.status) == "number" and err.status >= 500 then
-      return "transient", "the gateway failed: reconcile by OriginatorConversationID before any retry"
-    end
     return "configuration", "an answer that is not Daraja's (a proxy or firewall page?): check "
       .. "baseUrl and your network; stop the batch"
   end
@@ -200,6 +226,14 @@ function codes.describe(x)
   if type(x.Result) == "table" then r = x.Result end
   if r.ResultCode ~= nil then return describe_code(r.ResultCode) end
   if x.errorCode ~= nil then return describe_code(x.errorCode) end
+  if x.ResponseCode ~= nil then
+    local code = key(x.ResponseCode)
+    if code == 0 then
+      return "unknown", "accepted for processing, not paid yet: the result comes by callback; "
+        .. "reconcile by OriginatorConversationID if none arrives"
+    end
+    return refused(x.ResponseCode, x.ResponseDescription)
+  end
   return "unknown", "no ResultCode or errorCode to describe"
 end
 

@@ -1,9 +1,11 @@
 -- Error objects: every operational failure is `nil, err` where err has a
 -- kind, a message and, where they apply, field, status, code, requestId,
--- retryable and originatorConversationId. tostring(err) is the message.
+-- retryable, originatorConversationId and outcome (b2c.outcome). tostring(err)
+-- is the message, and so is err in a concatenation ("failed: " .. err).
 local Error = {}
 Error.__index = Error
 Error.__tostring = function(e) return e.message end
+Error.__concat = function(a, b) return tostring(a) .. tostring(b) end
 
 local errors = {}
 

@@ -8,16 +8,20 @@ local payout = {}
 
 local FIELDS = {
   recipientPhone = true, amount = true, resultUrl = true, queueTimeOutUrl = true, remarks = true,
-  occasion = true, commandId = true, originatorConversationId = true,
+  occasion = true, commandId = true, originatorConversationId = true, reference = true,
 }
 
 -- payout.body(client, p[, ocid]) -> the request body without SecurityCredential
--- (the core adds it), or nil, err. ocid: the OriginatorConversationID to use
--- when none is given in p (a fresh UUID when nil).
+-- (the core adds it) and the caller's reference, or nil, err. ocid: the
+-- OriginatorConversationID to use when none is given in p (a fresh UUID when nil).
+-- The reference is the caller's own (a row id...): kept, never sent.
 function payout.body(client, p, ocid)
   local err = validate.unknown_field(p, FIELDS, "send")
   if err then return nil, err end
-  local command, rule = validate.command(p.commandId or "BusinessPayment")
+  local reference, rule = validate.reference(p.reference)
+  if rule then return nil, errors.validation("reference", rule) end
+  local command
+  command, rule = validate.command(p.commandId or "BusinessPayment")
   if not command then return nil, errors.validation("commandId", rule) end
   local phone
   phone, rule = validate.phone(p.recipientPhone)
@@ -58,7 +62,7 @@ function payout.body(client, p, ocid)
     ResultURL = result_url,
     QueueTimeOutURL = timeout_url,
     OriginatorConversationID = id,
-  }
+  }, reference
 end
 
 return payout

@@ -21,12 +21,6 @@ local STATUS_FIELDS = {
 }
 local BALANCE_FIELDS = { resultUrl = true, queueTimeOutUrl = true, remarks = true }
 
-local function unknown_field(t, known, what)
-  for k in pairs(t) do
-    if not known[k] then return errors.validation(tostring(k), "is not a " .. what .. " field") end
-  end
-end
-
 -- M-Pesa receipts: letters and digits (10 in practice, e.g. SG632NMUAB).
 local function receipt(value)
   if type(value) ~= "string" or not value:match("^%w+$") or #value > 32 then
@@ -58,7 +52,7 @@ local function common(client, p, command, default_remarks)
 end
 
 local function status_body(client, p)
-  local err = unknown_field(p, STATUS_FIELDS, "transactionStatus.query")
+  local err = validate.unknown_field(p, STATUS_FIELDS, "transactionStatus.query")
   if err then return nil, err end
   if p.originatorConversationId == nil and p.transactionId == nil then
     return nil, errors.validation("originatorConversationId",
@@ -86,7 +80,7 @@ local function status_body(client, p)
 end
 
 local function balance_body(client, p)
-  local err = unknown_field(p, BALANCE_FIELDS, "accountBalance.query")
+  local err = validate.unknown_field(p, BALANCE_FIELDS, "accountBalance.query")
   if err then return nil, err end
   return common(client, p, "AccountBalance", "Account balance")
 end

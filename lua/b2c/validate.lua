@@ -134,6 +134,18 @@ function validate.conversation_id(value)
   return value
 end
 
+-- The caller's own reference for a payout (kept with its outcome, never
+-- sent): a number, or 1-128 characters of text without control characters.
+function validate.reference(value)
+  if value == nil then return nil end
+  if type(value) == "number" then
+    if value ~= value or value == huge or value == -huge then return nil, "must be a finite number" end
+    return value
+  end
+  if type(value) ~= "string" then return nil, "must be a string or a number" end
+  return validate.text(value, 1, 128)
+end
+
 function validate.whole(value, min, max)
   if type(value) ~= "number" or not is_whole(value) or value < min or value > max then
     return nil, string.format("must be a whole number from %d to %d", min, max)

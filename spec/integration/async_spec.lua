@@ -2,6 +2,7 @@
 local b2c = require("b2c")
 local sim = require("support.sim")
 local socket = require("socket")
+local stub_daraja = require("support.stub_daraja")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
@@ -144,5 +145,52 @@ describe("mpesa.b2c.start and mpesa:step", function()
     end
     assert.are.equal(0, s:stats().requests[PAYMENT] or 0)
     mpesa:close()
+  end)
+
+  it("finishes every handle in flight when the client is closed", function()
+    s:config({ fault = { spec = "delay=3", path = PAYMENT } })
+    local mpesa = client()
+    local handles = {}
+    for i = 1, 3 do handles[i] = assert(mpesa.b2c.start(payout({ reference = i }))) end
+    local deadline = socket.gettime() + 5
+    repeat mpesa:step(0.05) until s:stats().requests[PAYMENT] == 3 or socket.gettime() > deadline
+    local waiting = assert(mpesa.b2c.start(payout({ reference = "late" }))) -- not yet stepped
+    mpesa:close()
+    s:config({ fault = false })
+    for i, h in ipairs(handles) do
+      assert.is_true(h.done)
+      local ack, err = h:result()
+      assert.is_nil(ack)
+      assert.are.equal("timeout", err.kind)
+      assert.are.equal("ambiguous", err.outcome)
+      assert.are.equal(h.originatorConversationId, err.originatorConversationId)
+      assert.matches("reconcile", err.message)
+      assert.are.equal(i, err.reference)
+    end
+    assert.is_true(waiting.done)
+    local _, err = waiting:result()
+    -- handed to libcurl, not yet stepped: it cannot be known not to have left
+    assert.are.equal("ambiguous", err.outcome)
+    assert.are.equal("late", err.reference)
+    assert.are.equal(3, s:stats().requests[PAYMENT])
+    mpesa:close() -- idempotent
+  end)
+
+  it("reads an acknowledgement naming another OCID as ambiguous", function()
+    local stub = stub_daraja.start({ answers = { { status = 200, body = '{"ConversationID":"AG_x",'
+      .. '"OriginatorConversationID":"not-mine","ResponseCode":"0","ResponseDescription":"ok"}' } } })
+    local mpesa = client({ baseUrl = stub.url, consumerKey = "k", consumerSecret = "s" })
+    local h = assert(mpesa.b2c.start(payout({ reference = "row-1" })))
+    drive(mpesa)
+    local good = assert(mpesa.b2c.start(payout()))
+    drive(mpesa)
+    mpesa:close()
+    stub:stop()
+    local ack, err = h:result()
+    assert.is_nil(ack)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal("ambiguous", err.outcome)
+    assert.are.equal("row-1", err.reference)
+    assert.are.equal("0", (good:result()).ResponseCode)
   end)
 end)

@@ -84,12 +84,16 @@ describe("faults", function()
     end
     local row = { name = name, kind = err and err.kind or "ok", retryable = err and err.retryable,
       ocid = err and err.originatorConversationId == id and err.message:find(id, 1, true) ~= nil,
-      sends = sends, payouts = payouts, took = took, code = err and (err.code or err.status) }
+      sends = sends, payouts = payouts, took = took, code = err and (err.code or err.status),
+      outcome = err and err.outcome or "accepted" }
     rows[#rows + 1] = row
     if want.kind then
       assert.is_nil(ack, name)
       assert.are.equal(want.kind, err.kind, name .. ": " .. tostring(err))
       assert.are.equal(want.retryable, err.retryable, name .. ": " .. tostring(err))
+      -- the outcome class: ambiguous exactly when money may have moved
+      assert.are.equal(want.moved and "ambiguous" or nil, err.outcome == "ambiguous" and "ambiguous" or nil,
+        name .. ": outcome " .. tostring(err.outcome))
       if want.moved then
         assert.are.equal(id, err.originatorConversationId, name)
         assert.truthy(err.message:find(id, 1, true), name .. ": OCID not in " .. err.message)
@@ -194,10 +198,11 @@ describe("faults", function()
     run("quota", { kind = "api", retryable = false, processed = false }, nil, fault("quota"))
   end)
 
-  it("answer larger than maxResponseBytes: http, OCID", function()
-    local err = run("response too large", { kind = "http", retryable = false, moved = true,
+  it("answer larger than maxResponseBytes: timeout (an answer never read), OCID", function()
+    local err = run("response too large", { kind = "timeout", retryable = false, moved = true,
       processed = true }, nil, fault("oversize"))
     assert.truthy(err.message:find("too large", 1, true), err.message)
+    assert.are.equal("ambiguous", err.outcome)
   end)
 
   it("a server trickling one byte a second: timeout, OCID", function()
@@ -246,11 +251,12 @@ describe("faults", function()
   end)
 
   it("prints the fault table", function()
-    local lines = { "", string.format("    %-34s %-8s %-9s %-5s %-5s %-7s %s", "fault", "kind",
-      "retryable", "OCID", "sends", "payouts", "seconds") }
+    local lines = { "", string.format("    %-34s %-8s %-18s %-9s %-5s %-5s %-7s %s", "fault", "kind",
+      "outcome", "retryable", "OCID", "sends", "payouts", "seconds") }
     for _, r in ipairs(rows) do
-      lines[#lines + 1] = string.format("    %-34s %-8s %-9s %-5s %-5d %-7d %.2f", r.name, r.kind,
-        tostring(r.retryable or false), r.ocid and "yes" or "-", r.sends or 0, r.payouts or 0, r.took or 0)
+      lines[#lines + 1] = string.format("    %-34s %-8s %-18s %-9s %-5s %-5d %-7d %.2f", r.name, r.kind,
+        r.outcome or "accepted", tostring(r.retryable or false), r.ocid and "yes" or "-", r.sends or 0,
+        r.payouts or 0, r.took or 0)
     end
     local table_text = table.concat(lines, "\n")
     print(table_text)

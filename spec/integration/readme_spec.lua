@@ -96,4 +96,33 @@ describe("the README's snippets", function()
     assert.are.equal(saved, reported.ack.OriginatorConversationID)
     mpesa:close()
   end)
+
+  it("mpesa.b2c.sendBatch: the payroll snippet pays every row and stores each OCID by its reference", function()
+    local mpesa = assert(b2c.new({
+      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
+      certificate = s.certificate, baseUrl = s.url,
+      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
+    }))
+    local salaries = {}
+    for i = 1, 3 do
+      salaries[i] = { recipientPhone = "0708374149", amount = 1000 * i, remarks = "March salary",
+        reference = 100 + i }
+    end
+    local stored, printed = {}, {}
+    local db = { exec = function(_, sql, ocid, id)
+      if sql:find("SET ocid", 1, true) then stored[id] = ocid end
+    end }
+    run(readme_blocks("### mpesa.b2c.sendBatch")[1], {
+      mpesa = mpesa, salaries = salaries, db = db,
+      print = function(...) printed[#printed + 1] = table.concat({ ... }, " ") end,
+    })
+    mpesa:close()
+    assert.are.equal("3 accepted; 0 to reconcile", printed[1])
+    local sends = s:stats().sendsByOcid
+    for i = 1, 3 do
+      assert.is_string(stored[100 + i], "row " .. (100 + i) .. " has its OCID")
+      assert.are.equal(1, sends[stored[100 + i]])
+    end
+  end)
 end)

@@ -2,6 +2,7 @@
 local b2c = require("b2c")
 local sim = require("support.sim")
 local socket = require("socket")
+local stub_daraja = require("support.stub_daraja")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
@@ -300,5 +301,51 @@ describe("mpesa.b2c.send against the simulator", function()
       end
     end
     mpesa:close()
+  end)
+end)
+
+describe("mpesa.b2c.send against scripted answers", function()
+  local function client(url)
+    return assert(b2c.new({ consumerKey = "k", consumerSecret = "s", shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = "pw", baseUrl = url,
+      resultUrl = "https://example.com/r", queueTimeOutUrl = "https://example.com/t", timeout = 5 }))
+  end
+  local payout = { recipientPhone = "0708374149", amount = 100, remarks = "Scripted",
+    reference = "invoice-17" }
+
+  it("never retries \"no apiproduct match\" like an invalid token", function()
+    local stub = stub_daraja.start({ default = { status = 401, body = '{"requestId":"r-9",'
+      .. '"errorCode":"401.002.01","errorMessage":"Error Occurred - Invalid API call as no '
+      .. 'apiproduct match found"}' } })
+    local mpesa = client(stub.url)
+    local ack, err = mpesa.b2c.send(payout)
+    mpesa:close()
+    local posts, tokens = #stub:posts(), stub:tokens()
+    stub:stop()
+    assert.is_nil(ack)
+    assert.are.equal("api", err.kind)
+    assert.are.equal("401.002.01", err.code)
+    assert.are.equal("rejected", err.outcome)
+    assert.are.equal("configuration", (b2c.describe(err)))
+    assert.are.equal(1, posts)   -- sent once: a fresh token cannot add a product
+    assert.are.equal(1, tokens)  -- and no second token fetched
+  end)
+
+  it("reads an acknowledgement naming another OCID as ambiguous (kind timeout)", function()
+    local stub = stub_daraja.start({ answers = { { status = 200, body = '{"ConversationID":"AG_x",'
+      .. '"OriginatorConversationID":"not-mine","ResponseCode":"0","ResponseDescription":"ok"}' } } })
+    local mpesa = client(stub.url)
+    local ack, err = mpesa.b2c.send(payout)
+    local ack2 = mpesa.b2c.send(payout) -- the stub's default echoes the OCID sent
+    mpesa:close()
+    stub:stop()
+    assert.is_nil(ack)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal("ambiguous", err.outcome)
+    assert.matches("reconcile", err.message)
+    assert.are.equal("invoice-17", err.reference)
+    assert.is_string(err.originatorConversationId)
+    assert.are.equal("0", ack2.ResponseCode)
+    assert.are.equal("invoice-17", ack2.reference)
   end)
 end)

@@ -122,6 +122,11 @@ describe("mpesa.b2c.send validation", function()
     { { queueTimeOutUrl = "ftp://x" }, "queueTimeOutUrl", "absolute" },
     { { originatorConversationId = 'x"y' }, "originatorConversationId", "1-128" },
     { { Amount = 500 }, "Amount", "not a send field" },
+    { { reference = {} }, "reference", "string or a number" },
+    { { reference = "" }, "reference", "1 to 128" },
+    { { reference = string.rep("r", 129) }, "reference", "1 to 128" },
+    { { reference = "row\n7" }, "reference", "control" },
+    { { reference = 0 / 0 }, "reference", "finite" },
   }
   for _, case in ipairs(cases) do
     it("rejects a bad " .. case[2] .. " (" .. case[3] .. ") before any connection", function()
@@ -154,5 +159,27 @@ describe("mpesa.b2c.send validation", function()
   it("accepts mpesa.b2c:send as well", function()
     local _, err = mpesa.b2c:send(payout({ recipientPhone = "not a phone" }))
     assert.are.equal("recipientPhone", err.field)
+  end)
+
+  it("refuses an http:// resultUrl given to send in production, before any connection", function()
+    local _, port = server:getsockname()
+    local prod = assert(b2c.new(settings({ environment = "production",
+      baseUrl = "https://127.0.0.1:" .. port })))
+    for _, field in ipairs({ "resultUrl", "queueTimeOutUrl" }) do
+      local _, err = prod.b2c.send(payout({ [field] = "http://example.com/cb" }))
+      assert.are.equal("validation", err.kind)
+      assert.are.equal(field, err.field)
+      assert.matches("https in production", err.message)
+    end
+    assert.is_nil(server:accept())
+    prod:close()
+  end)
+
+  it("lets an error object be concatenated on either side, as its message", function()
+    local _, err = mpesa.b2c.send(payout({ amount = 5 }))
+    assert.are.equal("payout failed: " .. err.message, "payout failed: " .. err)
+    assert.are.equal(err.message .. " (row 7)", err .. " (row 7)")
+    assert.are.equal(err.message .. err.message, err .. err)
+    assert.are.equal("1: " .. err.message, 1 .. ": " .. err)
   end)
 end)

@@ -71,12 +71,54 @@ describe("gateway.interpret", function()
     assert.truthy(err.message:find("reconcile", 1, true))
   end)
 
-  it("maps a non-zero ResponseCode and an unexpected 200", function()
+  it("maps a non-zero ResponseCode apart from errorCodes, as rejected", function()
     local _, err = interpret(200, '{"ResponseCode":"1","ResponseDescription":"Rejected"}')
     assert.are.equal("api", err.kind)
-    assert.are.equal("1", err.code)
-    local _, err2 = interpret(200, '{"hello":"world"}')
-    assert.are.equal("http", err2.kind)
+    assert.are.equal("1", err.responseCode)
+    assert.is_nil(err.code) -- err.code is a gateway errorCode, never a ResponseCode
+    assert.are.equal("rejected", err.outcome)
+  end)
+
+  it("reads an unreadable 2xx to a payout as ambiguous (kind timeout), to a query as http", function()
+    for _, body in ipairs({ '{"hello":"world"}', "<html>OK</html>", "" }) do
+      local _, err = interpret(200, body)
+      assert.are.equal("timeout", err.kind, body)
+      assert.are.equal("ambiguous", err.outcome, body)
+      assert.matches("reconcile", err.message)
+      local _, q = gateway.interpret(200, body, { payout = false })
+      assert.are.equal("http", q.kind, body)
+    end
+  end)
+
+  it("never takes an acknowledgement naming another OCID for this payout's", function()
+    local ack, err = interpret(200, '{"ConversationID":"AG_9","OriginatorConversationID":"ocid-2",'
+      .. '"ResponseCode":"0","ResponseDescription":"Accept the service request successfully."}')
+    assert.is_nil(ack)
+    assert.are.equal("timeout", err.kind)
+    assert.are.equal("ambiguous", err.outcome)
+    assert.are.equal("ocid-1", err.originatorConversationId)
+    assert.matches("reconcile", err.message)
+    assert.matches("ocid%-2", err.message)
+    -- the same through the second (errorCode present but not a string) path, and a number
+    local _, err2 = interpret(200, '{"errorCode":null,"OriginatorConversationID":7,"ResponseCode":0}')
+    assert.are.equal("timeout", err2.kind)
+  end)
+
+  it("gives every error its outcome class", function()
+    local want = {
+      { 400, daraja("400.002.02", "Bad Request - Invalid PartyB"), "rejected" },
+      { 500, daraja("500.003.02", "Spike Arrest Violation"), "rejected_retryable" },
+      { 500, daraja("500.002.1001", "Duplicate OriginatorConversationID."), "ambiguous" },
+      { 500, daraja("500.001.1001", "Internal Server Error"), "ambiguous" },
+      { 500, daraja("500.003.03", "Quota Violation"), "rejected" },
+      { 502, "Bad Gateway", "ambiguous" },
+      { 503, "", "ambiguous" },
+      { 403, "<html>Forbidden</html>", "rejected" },
+    }
+    for _, case in ipairs(want) do
+      local _, err = interpret(case[1], case[2])
+      assert.are.equal(case[3], err.outcome, case[2])
+    end
   end)
 end)
 
@@ -104,7 +146,9 @@ describe("gateway.interpret on Daraja's sample answers", function()
   end
   for _, file in ipairs({ "b2c_v3_response_docs.json", "accountbalance_response_docs_v3.json" }) do
     it("reads " .. file .. " as an acknowledgement", function()
-      local ack = assert(interpret(200, fixture(file)))
+      local body = fixture(file)
+      local ocid = body:match('"OriginatorConversationID"%s*:%s*"([^"]*)"')
+      local ack = assert(gateway.interpret(200, body, { ocid = ocid, payout = true }))
       assert.are.equal("0", ack.ResponseCode)
       assert.matches("^AG_", ack.ConversationID)
     end)

@@ -110,4 +110,45 @@ describe("b2c.describe", function()
       { code = "400.002.02" })
     assert.are.equal("recipient", (b2c.describe(party)))
   end)
+
+  it("reads a synchronous ResponseCode apart from a callback ResultCode", function()
+    -- ResponseCode "1" on a synchronous answer is a refusal, not "insufficient funds"
+    local gateway = require("b2c.gateway")
+    local _, err = gateway.interpret(200, '{"ResponseCode":"1","ResponseDescription":"Rejected"}',
+      { ocid = "o-1", payout = true })
+    local class, advice = b2c.describe(err)
+    assert.are_not.equal("insufficient_funds", class)
+    assert.are.equal("configuration", class)
+    assert.matches("ResponseCode 1", advice)
+    assert.are.equal("configuration", (b2c.describe({ kind = "api", code = "1", message = "m" })))
+    assert.are.equal("configuration", (b2c.describe({ ResponseCode = "1", ResponseDescription = "x" })))
+    assert.are_not.equal("success", (b2c.describe({ ResponseCode = "0" })))
+    -- a callback ResultCode 1 is still insufficient funds
+    assert.are.equal("insufficient_funds", (b2c.describe({ Result = { ResultCode = 1 } })))
+  end)
+
+  it("calls every outcome that may have moved money transient, with reconcile advice", function()
+    local gateway = require("b2c.gateway")
+    local ctx = { ocid = "o-7", payout = true }
+    local cut = gateway.transport_error({ outcome = "too_large", message = "response larger than "
+      .. "1024 bytes", status = 200 }, ctx)
+    local _, not_json = gateway.interpret(200, "<html>ok</html>", ctx)
+    local _, other = gateway.interpret(200, '{"ResponseCode":"0","OriginatorConversationID":"x"}', ctx)
+    local _, bare = gateway.interpret(502, "", ctx)
+    local _, dup = gateway.interpret(500, '{"errorCode":"500.002.1001","errorMessage":"Duplicate"}', ctx)
+    for name, err in pairs({ cut = cut, not_json = not_json, other = other, bare = bare, dup = dup }) do
+      assert.are.equal("ambiguous", err.outcome, name)
+      local class, advice = b2c.describe(err)
+      assert.are.equal("transient", class, name)
+      assert.matches("reconcile", advice, 1, true)
+      assert.is_nil(advice:find("stop the batch", 1, true), name)
+      -- a plain copy without the outcome field is read the same way
+      local copy = {}
+      for k, v in pairs(err) do copy[k] = v end
+      copy.outcome = nil
+      assert.are.equal("transient", (b2c.describe(copy)), name)
+    end
+    -- a plain http 200 error (a copy from before outcomes existed) is not "configuration"
+    assert.are.equal("transient", (b2c.describe({ kind = "http", status = 200, message = "m" })))
+  end)
 end)

@@ -139,3 +139,17 @@ describe("validate.callback_url", function()
     assert.matches("is required", rule)
   end)
 end)
+
+describe("validate.reference", function()
+  it("keeps numbers and short text, and nothing else", function()
+    assert.is_nil((validate.reference(nil)))
+    assert.are.equal(17, validate.reference(17))
+    assert.are.equal("payroll:2026-03/17", validate.reference("payroll:2026-03/17"))
+    assert.are.equal(string.rep("é", 128), validate.reference(string.rep("é", 128)))
+    for _, bad in ipairs({ {}, true, "", string.rep("r", 129), "a\0b", "a\nb", 0 / 0, math.huge }) do
+      local v, rule = validate.reference(bad)
+      assert.is_nil(v)
+      assert.is_string(rule)
+    end
+  end)
+end)
