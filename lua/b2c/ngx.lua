@@ -27,7 +27,7 @@ M.MODULE = "b2c.ngx"   -- the module name given to ngx.run_worker_thread
 
 local ERROR_FIELDS = {
   "kind", "message", "field", "status", "code", "requestId", "retryable",
-  "originatorConversationId",
+  "originatorConversationId", "outcome", "responseCode", "reference", "cause",
 }
 
 -- A copy with only strings, numbers, booleans and tables of them (no

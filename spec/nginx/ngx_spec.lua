@@ -120,6 +120,7 @@ describe("b2c.ngx in nginx (1 worker)", function()
     assert.is_true(spike.err.retryable)
     assert.are.equal("nginx-spike-1", spike.err.originatorConversationId)
     assert.is_string(spike.err.requestId)
+    assert.are.equal("rejected_retryable", spike.err.outcome)
 
     local sent = s:stats().requests[PAYMENT]
     local nopool = get_json(n, "/pay-nopool?ocid=nginx-nopool")

@@ -15,7 +15,7 @@ b2c_ngx.thread_pool("b2c", { maxQueue = cfg.maxQueue })
 b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
 
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
-  "originatorConversationId" }
+  "originatorConversationId", "outcome" }
 
 local function reply(t)
   ngx.say(json.encode(t))
