@@ -33,6 +33,7 @@ typedef struct client {
     char *credential;           /* secret */
     b2c_token_entry *tokens;    /* shared with every client of the same app */
     char *token;                /* secret: this client's copy of the shared token */
+    b2c_redactor redactor;      /* takes the secrets above out of what servers send */
     unsigned long token_generation;
     b2c_buf request;            /* the body being sent: holds the credential */
     b2c_buf url, auth;          /* of the request being set up; auth is a secret */
@@ -69,6 +70,7 @@ static void release(client *c)
     c->tokens = NULL;
     b2c_secret_free(c->consumer_secret);
     b2c_secret_free(c->basic);
+    b2c_redactor_free(&c->redactor);
     b2c_secret_free(c->credential);
     b2c_secret_free(c->token);
     free(c->base_url);
@@ -278,16 +280,17 @@ static void client_secrets(const client *c, const char *sent_token, b2c_secrets 
 
 /* Pushes text from a server, every secret of the client taken out (a
  * server may echo what it was sent); text is wiped. */
-static void push_redacted(lua_State *L, const client *c, const char *sent_token, b2c_buf *text)
+static void push_redacted(lua_State *L, client *c, const char *sent_token, b2c_buf *text)
 {
     b2c_secrets set;
     client_secrets(c, sent_token, &set);
-    b2c_redact(text, &set); /* out of memory: only the mask is left */
+    b2c_redactor_update(&c->redactor, &set);
+    b2c_redact(text, &c->redactor); /* out of memory: only the mask is left */
     lua_pushlstring(L, text->data ? text->data : "", text->len);
     b2c_buf_clear(text);
 }
 
-static void push_redacted_string(lua_State *L, const client *c, const char *sent_token,
+static void push_redacted_string(lua_State *L, client *c, const char *sent_token,
                                  const char *s)
 {
     b2c_buf text = {NULL, 0, 0};
@@ -300,7 +303,7 @@ static void push_redacted_string(lua_State *L, const client *c, const char *sent
 
 /* nil, { outcome, message, status, retryable, timedOut, curlCode, body }
  * The message and body redacted of the client's secrets. */
-static int push_failure(lua_State *L, const client *c, const char *sent_token, b2c_buf *response,
+static int push_failure(lua_State *L, client *c, const char *sent_token, b2c_buf *response,
                         const b2c_http_result *r)
 {
     lua_pushnil(L);
@@ -491,7 +494,7 @@ static void out_of_memory(b2c_http_result *r)
 
 /* status, body | nil, failure; redacted of the client's secrets (Daraja
  * echoes the token sent in "Invalid Access Token - <token>"). */
-static int push_answer(lua_State *L, const client *c, b2c_buf *response,
+static int push_answer(lua_State *L, client *c, b2c_buf *response,
                        const b2c_http_result *r, const char *token)
 {
     if (r->outcome != B2C_RESPONSE)

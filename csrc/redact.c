@@ -25,13 +25,11 @@ int b2c_secrets_add(b2c_secrets *set, const char *s)
     return 0;
 }
 
-/* ---- every B2C_REDACT_RUN-byte run of the secrets, as 64-bit words ---- */
+/* ---- the redactor: every B2C_REDACT_RUN-byte run of the secrets, as
+ * 64-bit words in an open-addressed hash set (0: an empty slot; a secret
+ * has no NUL, so no run is 0) ---- */
 
-typedef struct grams {
-    uint64_t *slot; /* 0: empty (a secret has no NUL, so no run is 0) */
-    unsigned bits;
-    size_t size;
-} grams;
+#define PAIRS_BYTES (65536 / 8)
 
 static uint64_t load8(const unsigned char *p)
 {
@@ -40,55 +38,104 @@ static uint64_t load8(const unsigned char *p)
     return v;
 }
 
-static size_t slot_of(const grams *g, uint64_t v)
+static size_t slot_of(const b2c_redactor *r, uint64_t v)
 {
-    return (size_t)((v * 0x9E3779B97F4A7C15u) >> (64 - g->bits));
+    return (size_t)((v * 0x9E3779B97F4A7C15u) >> (64 - r->bits));
 }
 
-static int grams_build(grams *g, const b2c_secrets *set)
+static unsigned pair_at(const unsigned char *p)
 {
-    size_t total = 0, i, j;
+    return (unsigned)p[0] | (unsigned)p[1] << 8;
+}
+
+static size_t slots(const b2c_redactor *r)
+{
+    return (size_t)1 << r->bits;
+}
+
+void b2c_redactor_free(b2c_redactor *r)
+{
+    int i;
+    for (i = 0; i < r->set.n; i++)
+        b2c_secret_free(r->copy[i]);
+    if (r->runs != NULL) {
+        OPENSSL_cleanse(r->runs, slots(r) * sizeof *r->runs); /* the secrets, in pieces */
+        free(r->runs);
+    }
+    if (r->pairs != NULL) {
+        OPENSSL_cleanse(r->pairs, PAIRS_BYTES);
+        free(r->pairs);
+    }
+    memset(r, 0, sizeof *r);
+}
+
+static int same_secrets(const b2c_redactor *r, const b2c_secrets *set)
+{
+    int i;
+    if (r->failed || r->set.n != set->n)
+        return 0;
+    for (i = 0; i < set->n; i++)
+        if (r->set.len[i] != set->len[i] || memcmp(r->set.s[i], set->s[i], set->len[i]) != 0)
+            return 0;
+    return 1;
+}
+
+static void add_run(b2c_redactor *r, const unsigned char *p)
+{
+    uint64_t v = load8(p);
+    unsigned pair = pair_at(p);
+    size_t j;
+    for (j = slot_of(r, v); r->runs[j] != 0 && r->runs[j] != v; j = (j + 1) & (slots(r) - 1))
+        ;
+    r->runs[j] = v;
+    r->pairs[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+}
+
+int b2c_redactor_update(b2c_redactor *r, const b2c_secrets *set)
+{
+    size_t total = 0, i;
     int k;
+    if (same_secrets(r, set))
+        return 0;
+    b2c_redactor_free(r);
     for (k = 0; k < set->n; k++)
         if (set->len[k] >= B2C_REDACT_RUN)
             total += set->len[k] - B2C_REDACT_RUN + 1;
-    g->bits = 4;
-    while (((size_t)1 << g->bits) < 2 * total)
-        g->bits++;
-    g->size = (size_t)1 << g->bits;
-    g->slot = (uint64_t *)calloc(g->size, sizeof *g->slot);
-    if (g->slot == NULL)
-        return -1;
+    r->bits = 4;
+    while (slots(r) < 2 * total)
+        r->bits++;
+    r->runs = (uint64_t *)calloc(slots(r), sizeof *r->runs);
+    r->pairs = (unsigned char *)calloc(PAIRS_BYTES, 1);
+    if (r->runs == NULL || r->pairs == NULL)
+        goto oom;
     for (k = 0; k < set->n; k++) {
-        const unsigned char *s = (const unsigned char *)set->s[k];
-        for (i = 0; i + B2C_REDACT_RUN <= set->len[k]; i++) {
-            uint64_t v = load8(s + i);
-            for (j = slot_of(g, v); g->slot[j] != 0 && g->slot[j] != v; j = (j + 1) & (g->size - 1))
-                ;
-            g->slot[j] = v;
-        }
+        if ((r->copy[k] = b2c_secret_dup(set->s[k], set->len[k])) == NULL)
+            goto oom;
+        r->set.s[k] = r->copy[k];
+        r->set.len[k] = set->len[k];
+        r->set.n = k + 1;
+        for (i = 0; i + B2C_REDACT_RUN <= set->len[k]; i++)
+            add_run(r, (const unsigned char *)r->copy[k] + i);
     }
     return 0;
+oom:
+    b2c_redactor_free(r);
+    r->failed = 1;
+    return -1;
 }
 
-static int grams_has(const grams *g, uint64_t v)
+static int has_run(const b2c_redactor *r, const unsigned char *p)
 {
+    unsigned pair = pair_at(p);
+    uint64_t v;
     size_t j;
-    if (v == 0)
-        return 0;
-    for (j = slot_of(g, v); g->slot[j] != 0; j = (j + 1) & (g->size - 1))
-        if (g->slot[j] == v)
+    if (!(r->pairs[pair >> 3] & (1u << (pair & 7))))
+        return 0; /* most of any text: no run starts with these two bytes */
+    v = load8(p);
+    for (j = slot_of(r, v); r->runs[j] != 0; j = (j + 1) & (slots(r) - 1))
+        if (r->runs[j] == v)
             return 1;
     return 0;
-}
-
-static void grams_free(grams *g)
-{
-    if (g->slot != NULL) {
-        OPENSSL_cleanse(g->slot, g->size * sizeof *g->slot); /* the secrets, in pieces */
-        free(g->slot);
-    }
-    g->slot = NULL;
 }
 
 /* ---- decoding: one layer of escapes ---- */
@@ -209,13 +256,14 @@ static int mark(marks *mk, const uint32_t *from, size_t start, size_t end)
     return 0;
 }
 
-static int find(const unsigned char *d, const uint32_t *from, size_t m, const grams *g,
-                const b2c_secrets *set, marks *mk)
+static int find(const unsigned char *d, const uint32_t *from, size_t m, const b2c_redactor *r,
+                marks *mk)
 {
+    const b2c_secrets *set = &r->set;
     size_t i, k, len;
     int s;
     for (i = 0; i + B2C_REDACT_RUN <= m; i++)
-        if (grams_has(g, load8(d + i)) && mark(mk, from, i, i + B2C_REDACT_RUN) < 0)
+        if (has_run(r, d + i) && mark(mk, from, i, i + B2C_REDACT_RUN) < 0)
             return -1;
     for (s = 0; s < set->n; s++) {
         const unsigned char *sec = (const unsigned char *)set->s[s];
@@ -236,13 +284,49 @@ static int find(const unsigned char *d, const uint32_t *from, size_t m, const gr
     return 0;
 }
 
+/* p (n bytes, the end of the text) is the start of an escape, cut short */
+static int cut_escape(const unsigned char *p, size_t n)
+{
+    static const char *const named[] = {"&amp;", "&quot;", "&lt;", "&gt;", "&apos;"};
+    size_t i, start = 1;
+    if (p[0] == '%' && n <= 2)
+        start = 1;
+    else if (p[0] == '\\' && (n == 1 || (p[1] == 'u' && n <= 5)))
+        start = 2;
+    else if (p[0] == '&' && n >= 2 && p[1] == '#')
+        start = n >= 3 && (p[2] == 'x' || p[2] == 'X') ? 3 : 2;
+    else if (p[0] == '&') {
+        for (i = 0; i < sizeof named / sizeof named[0]; i++)
+            if (n < strlen(named[i]) && memcmp(p, named[i], n) == 0)
+                return 1;
+        return 0;
+    } else
+        return 0;
+    for (i = start; i < n; i++)
+        if (hex(p[i]) < 0)
+            return 0;
+    return 1;
+}
+
+/* An escape cut short at the very end, right after a redacted run, is the
+ * rest of that run ("...%3" of "%3D"). */
+static void mark_cut_escape(const b2c_buf *text, marks *mk)
+{
+    size_t i = text->len;
+    while (i > 0 && !mk->at[i - 1] && text->len - i < 6)
+        i--;
+    if (i > 0 && i < text->len && mk->at[i - 1] &&
+        cut_escape((const unsigned char *)text->data + i, text->len - i))
+        memset(mk->at + i, 1, text->len - i);
+}
+
 static int may_be_encoded(const char *p, size_t n)
 {
     return memchr(p, '\\', n) != NULL || memchr(p, '%', n) != NULL || memchr(p, '&', n) != NULL;
 }
 
 /* Every decoded reading of text, each searched. */
-static int find_encoded(const b2c_buf *text, const grams *g, const b2c_secrets *set, marks *mk)
+static int find_encoded(const b2c_buf *text, const b2c_redactor *r, marks *mk)
 {
     size_t n = text->len, m, i;
     unsigned char *buf[2];
@@ -263,7 +347,7 @@ static int find_encoded(const b2c_buf *text, const grams *g, const b2c_secrets *
     /* a layer that decodes nothing ends the search: the next is the same */
     for (layer = 0; m < n; layer++) {
         int cur = layer % 2;
-        if (find(buf[cur], from[cur], m, g, set, mk) < 0) {
+        if (find(buf[cur], from[cur], m, r, mk) < 0) {
             rc = -1;
             break;
         }
@@ -309,23 +393,21 @@ oom:
     return -1;
 }
 
-int b2c_redact(b2c_buf *text, const b2c_secrets *set)
+int b2c_redact(b2c_buf *text, const b2c_redactor *r)
 {
-    grams g = {NULL, 0, 0};
     marks mk = {NULL, 0};
-    int rc = 0;
-    if (text->data == NULL || text->len == 0 || set->n == 0)
+    int rc = r->failed || text->len > UINT32_MAX - 1 ? -1 : 0;
+    if (rc == 0 && (text->data == NULL || text->len == 0 || r->set.n == 0))
         return 0;
-    if (text->len > UINT32_MAX - 1 || grams_build(&g, set) < 0)
-        rc = -1;
     mk.n = text->len;
     if (rc == 0)
-        rc = find((const unsigned char *)text->data, NULL, text->len, &g, set, &mk);
+        rc = find((const unsigned char *)text->data, NULL, text->len, r, &mk);
     if (rc == 0 && may_be_encoded(text->data, text->len))
-        rc = find_encoded(text, &g, set, &mk);
-    if (rc == 0 && mk.at != NULL)
+        rc = find_encoded(text, r, &mk);
+    if (rc == 0 && mk.at != NULL) {
+        mark_cut_escape(text, &mk);
         rc = rewrite(text, &mk);
-    grams_free(&g);
+    }
     free(mk.at);
     if (rc < 0) {
         b2c_buf_clear(text);

@@ -15,6 +15,7 @@
 #define B2C_REDACT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "secret.h"
 
@@ -35,8 +36,26 @@ typedef struct b2c_secrets {
  * secrets, -1. */
 int b2c_secrets_add(b2c_secrets *set, const char *s);
 
+/* What b2c_redact searches with, kept between texts: built again only when
+ * the secrets change (a new token). Holds copies of the secrets, wiped by
+ * b2c_redactor_free. Zeroed memory is an empty redactor. */
+typedef struct b2c_redactor {
+    b2c_secrets set;           /* the copies below */
+    char *copy[B2C_REDACT_MAX];
+    uint64_t *runs;            /* hash set of every B2C_REDACT_RUN-byte run */
+    unsigned bits;             /* runs has 2^bits slots */
+    unsigned char *pairs;      /* bit per 2-byte sequence a run starts with */
+    int failed;                /* the last update ran out of memory */
+} b2c_redactor;
+
+/* Makes r search for exactly the secrets of set. 0, or -1 when out of
+ * memory (r is then empty and b2c_redact fails closed). */
+int b2c_redactor_update(b2c_redactor *r, const b2c_secrets *set);
+void b2c_redactor_free(b2c_redactor *r);
+
 /* Redacts text in place (it may grow). Returns 0, or -1 when out of
- * memory: text is then wiped and holds only the mask. */
-int b2c_redact(b2c_buf *text, const b2c_secrets *set);
+ * memory or r could not be built: text is then wiped and holds only the
+ * mask. */
+int b2c_redact(b2c_buf *text, const b2c_redactor *r);
 
 #endif
