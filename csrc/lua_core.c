@@ -1,9 +1,10 @@
 /* The Lua binding: module b2c.core. It only moves values between Lua and
- * the pure-C parts (http, oauth, token_cache, crypto); sequencing and
- * error objects live in the Lua modules. Every Lua call that can raise
+ * the pure-C parts (http, oauth, token_cache, crypto, redact); sequencing
+ * and error objects live in the Lua modules. Every Lua call that can raise
  * happens before C resources are taken, or the resources belong to a
  * userdata whose __gc releases them. Secrets (consumer secret, security
- * credential, access token) stay in C and are wiped when released. */
+ * credential, access token) stay in C and are wiped when released; every
+ * text from a server is redacted of them before it reaches Lua. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
