@@ -5,12 +5,14 @@
 --
 -- The consumer key names the fault (the token it hands out carries it on):
 --   basic      the OAuth answer is a 400 echoing the Authorization header
+--   pair       the OAuth answer is a 400 echoing key:secret, decoded
 --   body500    a payout gets a 500 whose text is the request body as sent
 --   cut500     the same, cut by the server at 100 bytes (ends inside the
 --              SecurityCredential)
 --   escaped    a 400 JSON error echoing the Bearer token JSON-escaped (\/)
 --   urlencoded a 400 JSON error echoing the Bearer token URL-encoded
 --   unicode    a 400 JSON error echoing the credential as \u00XX escapes
+--   html       a 502 HTML page echoing the request body HTML-escaped
 local socket = require("socket")
 
 -- Every token has a "/": JSON encoders may write it "\/".
@@ -18,6 +20,7 @@ local TOKENS = {
   basic = "Tk/basic+0aZ9bX8cY7dW6eV5", body500 = "Tk/body500+1aZ9bX8cY7dW6eV",
   cut500 = "Tk/cut500+2aZ9bX8cY7dW6eV", escaped = "Tk/escaped+3aZ9bX8cY7dW6e",
   urlencoded = "Tk/urlenc+4aZ9bX8cY7dW6eV", unicode = "Tk/unicode+5aZ9bX8cY7dW6e",
+  html = "Tk/html+6aZ9bX8cY7dW6eV5uT",
 }
 local MODES = {}
 for mode, token in pairs(TOKENS) do MODES[token] = mode end
@@ -73,7 +76,11 @@ local function serve(conn)
   if length > 0 then body = conn:receive(length) or "" end
   local auth = headers.authorization or ""
   if request:find("/oauth/", 1, true) then
-    local mode = unbase64(auth:match("^Basic (%S+)") or ""):match("^([^:]*)")
+    local pair = unbase64(auth:match("^Basic (%S+)") or "")
+    local mode = pair:match("^([^:]*)")
+    if mode == "pair" then
+      return answer(conn, 400, api_error(json_string("Invalid credentials " .. pair)))
+    end
     if mode == "basic" or not TOKENS[mode] then
       return answer(conn, 400, api_error(json_string("Invalid Authentication passed: " .. auth)))
     end
@@ -93,6 +100,11 @@ local function serve(conn)
   if mode == "unicode" then
     local credential = body:match('"SecurityCredential":"([^"]*)"') or ""
     return answer(conn, 400, api_error('"Bad credential ' .. json_string(credential, true):sub(2)))
+  end
+  if mode == "html" then
+    local escaped = body:gsub('[&<>"/+]', function(c) return string.format("&#x%X;", c:byte()) end)
+    return answer(conn, 502, "<html><body><h1>502 Bad Gateway</h1><pre>" .. escaped
+      .. "</pre></body></html>", "text/html")
   end
   answer(conn, 401, api_error('"unknown token"'))
 end
