@@ -192,8 +192,7 @@ build/fuzz/%: fuzz/%.c $(SOURCES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(SAN_CC) $(SAN_FLAGS) -fsanitize=fuzzer -std=c99 -D_POSIX_C_SOURCE=200809L -pthread \
 	  -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS) -o $@ $< \
-	  $(CORE_C) $(if $(filter build/fuzz/redact,$@),-llua5.4) \
-	  $(CURL_LIBS) $(OPENSSL_LIBS)
+	  $(CORE_C) $(CURL_LIBS) $(OPENSSL_LIBS)
 
 fuzz-build: $(FUZZ_BINS)
 

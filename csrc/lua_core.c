@@ -1,9 +1,10 @@
 /* The Lua binding: module b2c.core. It only moves values between Lua and
- * the pure-C parts (http, oauth, token_cache, crypto); sequencing and
- * error objects live in the Lua modules. Every Lua call that can raise
+ * the pure-C parts (http, oauth, token_cache, crypto, redact); sequencing
+ * and error objects live in the Lua modules. Every Lua call that can raise
  * happens before C resources are taken, or the resources belong to a
  * userdata whose __gc releases them. Secrets (consumer secret, security
- * credential, access token) stay in C and are wiped when released. */
+ * credential, access token) stay in C and are wiped when released; every
+ * text from a server is redacted of them before it reaches Lua. */
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -16,6 +17,7 @@
 #include "http.h"
 #include "json_scan.h"
 #include "oauth.h"
+#include "redact.h"
 #include "secret.h"
 #include "token_cache.h"
 #include "transfers.h"
@@ -28,9 +30,11 @@ typedef struct client {
     char *base_url;
     char *consumer_key;
     char *consumer_secret;      /* secret */
+    char *basic;                /* secret: base64 of key:secret, as the OAuth request sends it */
     char *credential;           /* secret */
     b2c_token_entry *tokens;    /* shared with every client of the same app */
     char *token;                /* secret: this client's copy of the shared token */
+    b2c_redactor redactor;      /* takes the secrets above out of what servers send */
     unsigned long token_generation;
     b2c_buf request;            /* the body being sent: holds the credential */
     b2c_buf url, auth;          /* of the request being set up; auth is a secret */
@@ -66,11 +70,13 @@ static void release(client *c)
     b2c_token_entry_release(c->tokens);
     c->tokens = NULL;
     b2c_secret_free(c->consumer_secret);
+    b2c_secret_free(c->basic);
+    b2c_redactor_free(&c->redactor);
     b2c_secret_free(c->credential);
     b2c_secret_free(c->token);
     free(c->base_url);
     free(c->consumer_key);
-    c->consumer_secret = c->credential = c->token = c->base_url = c->consumer_key = NULL;
+    c->consumer_secret = c->basic = c->credential = c->token = c->base_url = c->consumer_key = NULL;
     b2c_buf_free(&c->request);
     b2c_buf_free(&c->url);
     b2c_buf_free(&c->auth);
@@ -150,6 +156,21 @@ static int identity(const char *base, const char *key, const char *secret, unsig
     return ok ? 0 : -1;
 }
 
+/* The OAuth request's Basic credential (base64 of key:secret): a server
+ * may echo it, so it is redacted like the secret itself. */
+static char *basic_credential(const char *key, size_t key_len, const char *secret,
+                              size_t secret_len)
+{
+    b2c_buf pair = {NULL, 0, 0};
+    char *b64 = NULL;
+    if (b2c_buf_append(&pair, key, key_len) == 0 && b2c_buf_append(&pair, ":", 1) == 0 &&
+        b2c_buf_append(&pair, secret, secret_len) == 0 &&
+        (b64 = (char *)malloc(4 * ((pair.len + 2) / 3) + 1)) != NULL)
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair.data, (int)pair.len);
+    b2c_buf_free(&pair);
+    return b64;
+}
+
 /* core.client{ baseUrl, consumerKey, consumerSecret, securityCredential |
  *   initiatorPassword + certificate, userAgent, caFile, timeout,
  *   connectTimeout, maxResponseBytes } -> client | nil, message, field */
@@ -207,7 +228,9 @@ static int core_client(lua_State *L)
     c->timeout_ms = timeout_ms;
     c->connect_timeout_ms = connect_ms;
     c->max_response = (size_t)max_response;
+    c->basic = basic_credential(key, key_len, secret, secret_len);
     if (c->base_url == NULL || c->consumer_key == NULL || c->consumer_secret == NULL ||
+        c->basic == NULL ||
         c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
         identity(base, key, secret, id) < 0 || (c->tokens = b2c_token_entry_get(id)) == NULL) {
         release(c);
@@ -244,14 +267,51 @@ static const char *outcome_name(b2c_outcome o)
     }
 }
 
-/* nil, { outcome, message, status, retryable, timedOut, curlCode, body } */
-static int push_failure(lua_State *L, b2c_buf *response, const b2c_http_result *r)
+/* Every secret the client holds; sent_token: the token a request went
+ * with, when the client may have replaced it since. */
+static void client_secrets(const client *c, const char *sent_token, b2c_secrets *set)
+{
+    set->n = 0;
+    b2c_secrets_add(set, c->consumer_secret);
+    b2c_secrets_add(set, c->basic);
+    b2c_secrets_add(set, c->credential);
+    b2c_secrets_add(set, c->token);
+    b2c_secrets_add(set, sent_token);
+}
+
+/* Pushes text from a server, every secret of the client taken out (a
+ * server may echo what it was sent); text is wiped. */
+static void push_redacted(lua_State *L, client *c, const char *sent_token, b2c_buf *text)
+{
+    b2c_secrets set;
+    client_secrets(c, sent_token, &set);
+    b2c_redactor_update(&c->redactor, &set);
+    b2c_redact(text, &c->redactor); /* out of memory: only the mask is left */
+    lua_pushlstring(L, text->data ? text->data : "", text->len);
+    b2c_buf_clear(text);
+}
+
+static void push_redacted_string(lua_State *L, client *c, const char *sent_token,
+                                 const char *s)
+{
+    b2c_buf text = {NULL, 0, 0};
+    if (b2c_buf_append(&text, s, strlen(s)) < 0)
+        lua_pushliteral(L, "out of memory");
+    else
+        push_redacted(L, c, sent_token, &text);
+    b2c_buf_free(&text);
+}
+
+/* nil, { outcome, message, status, retryable, timedOut, curlCode, body }
+ * The message and body redacted of the client's secrets. */
+static int push_failure(lua_State *L, client *c, const char *sent_token, b2c_buf *response,
+                        const b2c_http_result *r)
 {
     lua_pushnil(L);
     lua_createtable(L, 0, 7);
     lua_pushstring(L, outcome_name(r->outcome));
     lua_setfield(L, -2, "outcome");
-    lua_pushstring(L, r->message);
+    push_redacted_string(L, c, sent_token, r->message);
     lua_setfield(L, -2, "message");
     if (r->status > 0) {
         lua_pushinteger(L, (lua_Integer)r->status);
@@ -266,7 +326,7 @@ static int push_failure(lua_State *L, b2c_buf *response, const b2c_http_result *
     /* Only a plain error answer is handed over: a 200 the core could not
      * use may carry a token. */
     if (r->outcome == B2C_RESPONSE) {
-        lua_pushlstring(L, response->data ? response->data : "", response->len);
+        push_redacted(L, c, sent_token, response);
         lua_setfield(L, -2, "body");
     }
     b2c_buf_clear(response);
@@ -295,7 +355,7 @@ static int client_token(lua_State *L)
                       &c->token_generation) < 0) {
         if (c->failure.message[0] == '\0')
             strcpy(c->failure.message, "out of memory");
-        return push_failure(L, &c->http.response, &c->failure);
+        return push_failure(L, c, NULL, &c->http.response, &c->failure);
     }
     b2c_buf_clear(&c->http.response); /* held the OAuth answer */
     lua_pushboolean(L, 1);
@@ -393,37 +453,6 @@ static int client_drop_token(lua_State *L)
     return 0;
 }
 
-/* Replaces every occurrence of the token in the answer: Daraja echoes it in
- * "Invalid Access Token - <token>" messages. */
-static void redact_token(b2c_buf *body, const char *token)
-{
-    static const char mask[] = "[redacted]";
-    size_t tn = strlen(token), mn = sizeof mask - 1, i = 0;
-    if (tn == 0 || body->data == NULL)
-        return;
-    if (tn < mn)
-        mn = tn; /* a short token: asterisks (never part of a token) */
-    while (i + tn <= body->len) {
-        /* to the next place the token's first character appears */
-        const char *hit = memchr(body->data + i, token[0], body->len - tn + 1 - i);
-        if (hit == NULL)
-            return;
-        i = (size_t)(hit - body->data);
-        if (memcmp(body->data + i, token, tn) == 0) {
-            if (mn == tn && tn < sizeof mask - 1)
-                memset(body->data + i, '*', tn);
-            else
-                memcpy(body->data + i, mask, mn);
-            memmove(body->data + i + mn, body->data + i + tn, body->len - i - tn);
-            body->len -= tn - mn;
-            body->data[body->len] = '\0';
-            i += mn;
-        } else {
-            i++;
-        }
-    }
-}
-
 /* Checks post()/start_post() arguments and builds the body (with the
  * credential added by the core when asked), the URL and the Authorization
  * value. Returns 0, or -1 when out of memory. */
@@ -464,16 +493,15 @@ static void out_of_memory(b2c_http_result *r)
     strcpy(r->message, "out of memory");
 }
 
-/* status, body (the token sent redacted) | nil, failure */
-static int push_answer(lua_State *L, b2c_buf *response, const b2c_http_result *r,
-                       const char *token)
+/* status, body | nil, failure; redacted of the client's secrets (Daraja
+ * echoes the token sent in "Invalid Access Token - <token>"). */
+static int push_answer(lua_State *L, client *c, b2c_buf *response,
+                       const b2c_http_result *r, const char *token)
 {
     if (r->outcome != B2C_RESPONSE)
-        return push_failure(L, response, r);
-    redact_token(response, token);
+        return push_failure(L, c, token, response, r);
     lua_pushinteger(L, (lua_Integer)r->status);
-    lua_pushlstring(L, response->data ? response->data : "", response->len);
-    b2c_buf_clear(response);
+    push_redacted(L, c, token, response);
     return 2;
 }
 
@@ -493,7 +521,7 @@ static int client_post(lua_State *L)
     b2c_buf_clear(&c->url);
     b2c_buf_clear(&c->auth);
     b2c_buf_clear(&c->request);
-    return push_answer(L, &c->http.response, &r, c->token);
+    return push_answer(L, c, &c->http.response, &r, c->token);
 }
 
 static b2c_transfer *reserve_transfer(client *c, int *id, b2c_http_result *r)
@@ -521,7 +549,7 @@ static int client_start_post(lua_State *L)
     b2c_transfer *tr = reserve_transfer(c, &id, &r);
 
     if (tr == NULL)
-        return push_failure(L, &c->http.response, &r);
+        return push_failure(L, c, NULL, &c->http.response, &r);
     ok = build_request(L, c, &tr->body, &url, &auth) == 0 &&
          (tr->token = b2c_secret_dup(c->token, strlen(c->token))) != NULL;
     if (!ok)
@@ -536,7 +564,7 @@ static int client_start_post(lua_State *L)
     b2c_buf_free(&auth);
     if (!ok) {
         b2c_transfers_release(&c->transfers, tr);
-        return push_failure(L, &c->http.response, &r);
+        return push_failure(L, c, NULL, &c->http.response, &r);
     }
     lua_pushinteger(L, id);
     lua_pushnumber(L, (lua_Number)c->token_generation);
@@ -572,7 +600,7 @@ static int client_start_token(lua_State *L)
     if (r.message[0] == '\0')
         out_of_memory(&r);
     b2c_token_end(c->tokens, NULL, 0, &unused);
-    return push_failure(L, &c->http.response, &r);
+    return push_failure(L, c, NULL, &c->http.response, &r);
 }
 
 /* client:step(seconds) -> number of transfers still running. Waits at most
@@ -624,11 +652,11 @@ static int client_finish(lua_State *L)
             lua_pushboolean(L, 1);
             n = 1;
         } else {
-            n = push_failure(L, &tr->http.response, &r);
+            n = push_failure(L, c, NULL, &tr->http.response, &r);
         }
     } else {
         b2c_http_end(&tr->http, tr->rc, &r);
-        n = push_answer(L, &tr->http.response, &r, tr->token);
+        n = push_answer(L, c, &tr->http.response, &r, tr->token);
     }
     b2c_transfers_release(&c->transfers, tr);
     return n;

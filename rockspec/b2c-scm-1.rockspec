@@ -30,7 +30,7 @@ build = {
     ["b2c.core"] = {
       sources = {
         "csrc/crypto.c", "csrc/http.c", "csrc/json_scan.c", "csrc/lua_core.c",
-        "csrc/oauth.c", "csrc/random.c", "csrc/secret.c", "csrc/token_cache.c",
+        "csrc/oauth.c", "csrc/random.c", "csrc/redact.c", "csrc/secret.c", "csrc/token_cache.c",
         "csrc/transfers.c",
       },
       defines = { "_POSIX_C_SOURCE=200809L" },

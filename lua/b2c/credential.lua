@@ -18,8 +18,15 @@ function credential.certificate(cert, environment)
   if cert:find("[%z\n<]") or cert:find("-----BEGIN", 1, true) or cert:byte(1) == 0x30 then
     return cert
   end
-  local f = io.open(cert, "rb")
-  if not f then return nil, errors.config("certificate", "cannot read file " .. cert) end
+  local f, why = io.open(cert, "rb")
+  if not f then
+    -- The value is not echoed: a password given here by mistake would be.
+    -- io.open's reason starts with the path: only what follows is kept.
+    local reason = type(why) == "string" and why:sub(1, #cert + 2) == cert .. ": "
+      and " (" .. why:sub(#cert + 3) .. ")" or ""
+    return nil, errors.config("certificate", "cannot read the file it names" .. reason
+      .. "; give the certificate's PEM/DER text or the path of a readable file")
+  end
   local data = f:read("*a")
   f:close()
   return data

@@ -46,7 +46,22 @@ describe("b2c.securityCredential", function()
     end
     local c, err = b2c.securityCredential("pw", "/no/such/file.cer")
     assert.is_nil(c)
-    assert.matches("cannot read file", err.message)
+    assert.are.equal("certificate: cannot read the file it names (No such file or directory); "
+      .. "give the certificate's PEM/DER text or the path of a readable file", err.message)
+  end)
+
+  it("never echoes a certificate value it cannot read (a secret given there by mistake)", function()
+    local secret = "Sup3r/S3cret:Pa55word"
+    local c, err = b2c.securityCredential("pw", secret)
+    assert.is_nil(c)
+    assert.are.equal("certificate", err.field)
+    assert.is_nil(tostring(err):find("S3cret", 1, true), tostring(err))
+    local mpesa
+    mpesa, err = b2c.new({ consumerKey = "k", consumerSecret = "s", shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = "pw", certificate = secret })
+    assert.is_nil(mpesa)
+    assert.are.equal("certificate", err.field)
+    assert.is_nil(tostring(err):find("S3cret", 1, true), tostring(err))
   end)
 
   it("refuses a password too long for the key, without echoing it", function()
