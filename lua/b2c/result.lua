@@ -27,17 +27,19 @@ end
 
 -- A decoded table from the caller, copied with raw access (next, type):
 -- no metamethod runs, so reading it cannot raise. Only strings, numbers,
--- booleans and tables are kept (JSON null is absent); nil when nested
--- deeper than the scanner allows (or cyclic).
-local function plain(t, depth)
+-- booleans and tables are kept (JSON null is absent). A table met twice
+-- (shared or cyclic) is copied once, so the work stays linear; nil when
+-- nested deeper than the scanner allows.
+local function plain(t, depth, copies)
   if depth > MAX_DEPTH then return nil end
   local out = {}
+  copies[t] = out
   local k, v = next(t)
   while k ~= nil do
     local kt, vt = type(k), type(v)
     if kt == "string" or kt == "number" then
       if vt == "table" then
-        local copy = plain(v, depth + 1)
+        local copy = copies[v] or plain(v, depth + 1, copies)
         if copy == nil then return nil end
         out[k] = copy
       elseif vt == "string" or vt == "number" or vt == "boolean" then
@@ -58,10 +60,9 @@ end
 -- scanner, in C.
 local function decode(body)
   if type(body) == "table" then
-    local doc = plain(body, 1)
+    local doc = plain(body, 1, {})
     if not doc then
-      return nil, callback_error("callback table is nested deeper than " .. MAX_DEPTH
-        .. " levels (or holds itself)")
+      return nil, callback_error("callback table is nested deeper than " .. MAX_DEPTH .. " levels")
     end
     return doc
   end
