@@ -18,6 +18,9 @@ local function callback_error(message, field)
   return errors.new("callback", message, field and { field = field } or nil)
 end
 
+-- Present, and not JSON null.
+local function given(v) return v ~= nil and v ~= json.null end
+
 -- A name from the callback, fit for an error message and a log line:
 -- printable ASCII only, at most 64 bytes.
 local function shown(name)
@@ -90,7 +93,7 @@ end
 -- number such as 1e400 has no single text to match a record against.
 local function id(t, name, where)
   local v = t[name]
-  if v == nil or v == json.null then return true, nil end
+  if not given(v) then return true, nil end
   if type(v) == "string" and v ~= "" then return true, v end
   local field = where .. name
   return false, callback_error(field .. " must be a non-empty string (got "
@@ -174,9 +177,9 @@ end
 -- there, no Result). Returns the object and the path to its ResultCode.
 local function result_fields(doc)
   local r = doc.Result
-  if r == nil or r == json.null then
-    if doc.ResultCode ~= nil and doc.ResultDesc ~= nil
-      and (doc.ConversationID ~= nil or doc.OriginatorConversationID ~= nil) then
+  if not given(r) then
+    if given(doc.ResultCode) and given(doc.ResultDesc)
+      and (given(doc.ConversationID) or given(doc.OriginatorConversationID)) then
       return doc, "", "ResultCode"
     end
     return nil, callback_error("callback has no Result object")
@@ -184,7 +187,7 @@ local function result_fields(doc)
   if type(r) ~= "table" then
     return nil, callback_error("callback has no Result object (Result is a " .. type(r) .. ")", "Result")
   end
-  if doc.ResultCode ~= nil then
+  if given(doc.ResultCode) then
     return nil, callback_error("callback has both a Result object and a top-level ResultCode",
       "ResultCode")
   end
