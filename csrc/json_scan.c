@@ -312,6 +312,13 @@ static int key_compare(const key_ref *a, const key_ref *b)
     }
 }
 
+static int key_equal(const key_ref *a, const key_ref *b)
+{
+    if (!a->escaped && !b->escaped)
+        return a->n == b->n && memcmp(a->p, b->p, a->n) == 0;
+    return key_compare(a, b) == 0;
+}
+
 /* Whether the name decodes to the C string `want`. */
 static int key_is(const b2c_json_span *name, int escaped, const char *want)
 {
@@ -322,7 +329,7 @@ static int key_is(const b2c_json_span *name, int escaped, const char *want)
     b.p = want;
     b.n = strlen(want);
     b.escaped = 0;
-    return key_compare(&a, &b) == 0;
+    return key_equal(&a, &b);
 }
 
 static int push_key(scanner *s, const b2c_json_span *name)
@@ -397,7 +404,7 @@ static void check_names(scanner *s, size_t base)
     if (n <= PAIRWISE_MAX) {
         for (i = 1; i < n; i++)
             for (j = 0; j < i; j++)
-                if (key_compare(&k[i], &k[j]) == 0) {
+                if (key_equal(&k[i], &k[j])) {
                     note_duplicate(s, &k[i], &k[j]);
                     return;
                 }

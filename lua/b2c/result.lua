@@ -104,8 +104,9 @@ end
 -- 1e-99999999999, 0.0 and -0 decode to 0 but do not say 0. From a table
 -- (no text) it must be a whole finite number.
 local function integer_code(v, literal)
+  if literal == "0" then return 0 end -- the usual case
   if literal then
-    if not literal:match("^%-?%d+$") or literal == "-0" or ("%.0f"):format(v) ~= literal then
+    if not literal:find("^%-?%d+$") or literal == "-0" or ("%.0f"):format(v) ~= literal then
       return nil
     end
   elseif v ~= v or v % 1 ~= 0 then
