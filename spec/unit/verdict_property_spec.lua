@@ -3,12 +3,15 @@
 -- already parsed ({ raw = 1, parameters = { 1 } }), cycles, and metatables
 -- whose every metamethod raises. statusVerdict must return a verdict or
 -- nil, err (kind "callback"); the other readers share its decoder.
--- B2C_VERDICT_CASES sets the number of values (default 300000),
--- B2C_VERDICT_SEED the seed (default pinned, so CI is deterministic).
+-- B2C_VERDICT_CASES sets the number of values (default 300000, or three
+-- times B2C_HOSTILE_CASES where that is set: make asan and make valgrind
+-- lower it), B2C_VERDICT_SEED the seed (default pinned, so CI is
+-- deterministic).
 local b2c = require("b2c")
 local read = require("support.files").must
 
-local CASES = tonumber(os.getenv("B2C_VERDICT_CASES") or "") or 300000
+local HOSTILE = tonumber(os.getenv("B2C_HOSTILE_CASES") or "")
+local CASES = tonumber(os.getenv("B2C_VERDICT_CASES") or "") or (HOSTILE and 3 * HOSTILE) or 300000
 local SEED = tonumber(os.getenv("B2C_VERDICT_SEED") or "") or 20261201
 
 local random = math.random
