@@ -703,10 +703,11 @@ static int core_json_valid(lua_State *L)
  * number written 0 from one written 1e-400 (both decode to 0). */
 static int core_json_literal(lua_State *L)
 {
-    size_t n, i, len = (size_t)lua_gettop(L) - 1;
+    size_t n, i, len;
     const char *text = luaL_checklstring(L, 1, &n);
     const char *path[8];
     b2c_json_span value;
+    len = (size_t)lua_gettop(L) - 1;
     luaL_argcheck(L, len >= 1 && len <= 8, 2, "1 to 8 member names");
     for (i = 0; i < len; i++)
         path[i] = luaL_checkstring(L, (int)i + 2);
