@@ -700,14 +700,49 @@ static int core_decrypt_credential(lua_State *L)
     return 1;
 }
 
-/* core.json_valid(text) -> true when text is strict JSON (RFC 8259, UTF-8).
- * lua-cjson reads more than JSON (0x0, 01, NaN, raw control bytes, invalid
- * UTF-8); a payment result must not be read from anything else. */
+/* core.json_valid(text) -> true | false, why[, name]: strict JSON (RFC
+ * 8259, UTF-8) in which no object names a member twice. lua-cjson reads
+ * more than JSON (0x0, 01, NaN, raw control bytes, invalid UTF-8) and keeps
+ * the last of repeated names; a payment result must not be read from
+ * anything else. why: "syntax", "duplicate" (name: the repeated name as
+ * written) or "memory". */
 static int core_json_valid(lua_State *L)
 {
     size_t n;
     const char *text = luaL_checklstring(L, 1, &n);
-    lua_pushboolean(L, b2c_json_valid(text, n));
+    b2c_json_span duplicate;
+    int rc = b2c_json_check(text, n, &duplicate);
+    if (rc == B2C_JSON_OK) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    lua_pushboolean(L, 0);
+    if (rc == B2C_JSON_DUPLICATE) {
+        lua_pushliteral(L, "duplicate");
+        lua_pushlstring(L, duplicate.p, duplicate.n);
+        return 3;
+    }
+    lua_pushstring(L, rc == B2C_JSON_NOMEM ? "memory" : "syntax");
+    return 2;
+}
+
+/* core.json_literal(text, name, ...) -> the source text of the value at
+ * that path of member names, or nil; for text json_valid accepted. Tells a
+ * number written 0 from one written 1e-400 (both decode to 0). */
+static int core_json_literal(lua_State *L)
+{
+    size_t n, i, len;
+    const char *text = luaL_checklstring(L, 1, &n);
+    const char *path[8];
+    b2c_json_span value;
+    len = (size_t)lua_gettop(L) - 1;
+    luaL_argcheck(L, len >= 1 && len <= 8, 2, "1 to 8 member names");
+    for (i = 0; i < len; i++)
+        path[i] = luaL_checkstring(L, (int)i + 2);
+    if (b2c_json_path(text, n, path, len, &value) == 1)
+        lua_pushlstring(L, value.p, value.n);
+    else
+        lua_pushnil(L);
     return 1;
 }
 
@@ -859,6 +894,7 @@ static const luaL_Reg core_functions[] = {
     {"uuid", core_uuid},
     {"now", core_now},
     {"json_valid", core_json_valid},
+    {"json_literal", core_json_literal},
     {"sleep", core_sleep},
     {"token_key", core_token_key},
     {"certificate_info", core_certificate_info},

@@ -9,14 +9,21 @@ local as_integer = require("b2c.validate").as_integer
 
 local reconcile = {}
 
-local NOT_FOUND = { [2032] = true, [2033] = true }
+-- Codes compared exactly as sent: "02032" or "2032 " is not 2032.
+local NOT_FOUND = { [2032] = true, [2033] = true, ["2032"] = true, ["2033"] = true }
 local FAILED_STATES = {
   failed = true, cancelled = true, canceled = true, declined = true, reversed = true, expired = true,
 }
 
 -- A parsed result from a parsed result, a decoded callback or JSON text.
+-- A table that looks parsed is read again from its raw document: its
+-- other fields may have been changed or made up, and reading them must not
+-- raise (rawget: no metamethod runs).
 local function parsed(x)
-  if type(x) == "table" and x.raw ~= nil and type(x.parameters) == "table" then return x end
+  if type(x) == "table" then
+    local raw = rawget(x, "raw")
+    if raw ~= nil then return result.parse(raw) end
+  end
   return result.parse(x)
 end
 
@@ -67,9 +74,10 @@ local function text(v)
   return nil
 end
 
-local function code_number(code)
-  if type(code) == "string" and code:match("^%d+$") then return as_integer(tonumber(code)) end
-  return code
+-- Ids and receipts only as strings: a number has no one text to match.
+local function id_text(v)
+  if type(v) == "string" and v ~= "" then return v end
+  return nil
 end
 
 local ADVICE = {
@@ -85,14 +93,14 @@ function reconcile.status_verdict(x)
   local r, err = parsed(x)
   if not r then return nil, err end
   local all = collect(r.parameters)
-  local code = code_number(r.ResultCode)
+  local code = r.ResultCode
   local v = {
     resultCode = r.ResultCode,
     resultDesc = r.ResultDesc,
     queryConversationId = r.ConversationID, -- the query's, as in its ack
     result = r,
   }
-  if code == 0 then
+  if r.ok then
     local status = text(first(all, "TransactionStatus"))
     v.status = status
     local s = status and status:lower() or ""
@@ -120,10 +128,10 @@ function reconcile.status_verdict(x)
       .. tostring(r.ResultDesc) .. "): " .. advice .. "; do not pay again until a query answers"
   end
 
-  v.originatorConversationId = text(first(all, "OriginatorConversationID"))
-  v.conversationId = text(first(all, "ConversationID"))
+  v.originatorConversationId = id_text(first(all, "OriginatorConversationID"))
+  v.conversationId = id_text(first(all, "ConversationID"))
   v.amount = number(first(all, "Amount") or first(all, "TransactionAmount"))
-  v.receipt = text(first(all, "ReceiptNo") or first(all, "TransactionReceipt"))
+  v.receipt = id_text(first(all, "ReceiptNo") or first(all, "TransactionReceipt"))
   if not v.receipt and v.verdict == "completed" and r.TransactionID
     and not r.TransactionID:match("0000000$") then
     v.receipt = r.TransactionID -- a placeholder such as MBN0000000 is not a receipt
@@ -131,7 +139,7 @@ function reconcile.status_verdict(x)
   v.time = timestamp(first(all, "FinalisedTime") or first(all, "TransactionCompletedDateTime"))
   v.initiatedTime = timestamp(first(all, "InitiatedTime"))
   v.reason = text(first(all, "TransactionReason"))
-  if v.verdict ~= "completed" and not v.reason and code ~= 0 then v.reason = r.ResultDesc end
+  if v.verdict ~= "completed" and not v.reason and not r.ok then v.reason = r.ResultDesc end
   -- DebitPartyName may appear twice: the business, then (in some results)
   -- the customer, where CreditPartyName belongs.
   local debit = all.DebitPartyName or {}

@@ -1,7 +1,9 @@
 -- A strict RFC 8259 JSON decoder, written independently of the SDK, as the
--- oracle of the generative specs: decode(text) -> value | nil, why.
+-- oracle of the generative specs: decode(text[, number]) -> value | nil, why.
 -- Objects and arrays become tables; null becomes M.null. Text must be UTF-8
--- (no overlong forms, no surrogates encoded directly).
+-- (no overlong forms, no surrogates encoded directly), and an object may
+-- not name a member twice (names compared decoded). number, when given,
+-- turns each number's text into its value (default: tonumber).
 local M = {}
 M.null = setmetatable({}, { __tostring = function() return "null" end })
 
@@ -95,7 +97,7 @@ local function decode_string(s, i) -- s:sub(i, i) == '"'
   end
 end
 
-local function decode_number(s, i)
+local function decode_number(s, i, number)
   local text = s:match("^%-?%d+%.?%d*[eE]?[%+%-]?%d*", i)
   if not text then return nil, "bad number" end
   local int, frac, exp = text:match("^%-?(%d+)(%.?%d*)([eE]?[%+%-]?%d*)$")
@@ -103,6 +105,7 @@ local function decode_number(s, i)
     (exp ~= "" and not exp:match("^[eE][%+%-]?%d+$")) then
     return nil, "bad number"
   end
+  if number then return number(text), i + #text end
   local value = tonumber(text)
   if value == nil then
     -- LuaJIT's tonumber gives up on exponents of many digits (1e4002001),
@@ -113,7 +116,7 @@ local function decode_number(s, i)
   return value, i + #text
 end
 
-local function decode_container(s, i, depth, close)
+local function decode_container(s, i, depth, close, number)
   if depth > MAX_DEPTH then return nil, "too deep" end
   local t, j, n = {}, skip(s, i + 1), 0
   if s:sub(j, j) == close then return t, j + 1 end
@@ -127,10 +130,11 @@ local function decode_container(s, i, depth, close)
       if s:sub(j, j) ~= ":" then return nil, "expected :" end
       j = skip(s, j + 1)
     end
-    v, err = decode_value(s, j, depth + 1)
+    v, err = decode_value(s, j, depth + 1, number)
     if v == nil then return nil, err end
     if close == "}" then
-      t[key] = v -- the last of duplicated keys wins, as in lua-cjson
+      if t[key] ~= nil then return nil, "duplicate key" end
+      t[key] = v
     else
       n = n + 1
       t[n] = v
@@ -143,20 +147,20 @@ local function decode_container(s, i, depth, close)
   end
 end
 
-decode_value = function(s, i, depth)
+decode_value = function(s, i, depth, number)
   local c = s:sub(i, i)
-  if c == "{" then return decode_container(s, i, depth, "}") end
-  if c == "[" then return decode_container(s, i, depth, "]") end
+  if c == "{" then return decode_container(s, i, depth, "}", number) end
+  if c == "[" then return decode_container(s, i, depth, "]", number) end
   if c == '"' then return decode_string(s, i) end
   if s:sub(i, i + 3) == "true" then return true, i + 4 end
   if s:sub(i, i + 4) == "false" then return false, i + 5 end
   if s:sub(i, i + 3) == "null" then return M.null, i + 4 end
-  return decode_number(s, i)
+  return decode_number(s, i, number)
 end
 
-function M.decode(s)
+function M.decode(s, number)
   if type(s) ~= "string" then return nil, "not a string" end
-  local v, j = decode_value(s, skip(s, 1), 1)
+  local v, j = decode_value(s, skip(s, 1), 1, number)
   if v == nil then return nil, j end
   if skip(s, j) <= #s then return nil, "trailing text" end
   return v
