@@ -176,8 +176,10 @@ describe("b2c.ngx in nginx (1 worker)", function()
       assert.is_true(slowest < 3, "20 payouts took " .. slowest .. " s: not concurrent")
       -- ...while the worker's event loop kept serving.
       assert.is_true(#latencies >= 20, "too few pings: " .. #latencies)
-      -- The first wave creates 20 Lua VMs on the event loop: slower on a busy machine.
-      local bound = tag == "first" and 1 or 0.25
+      -- A blocked loop would hold a ping for the payouts' whole 1 s; the bound
+      -- leaves room for a busy machine (the printed figures are the measure).
+      -- The first wave creates 20 Lua VMs on the event loop: slower still.
+      local bound = tag == "first" and 1 or 0.6
       assert.is_true(max < bound, "a ping took " .. max .. " s")
     end
     no_severe_log(n)
