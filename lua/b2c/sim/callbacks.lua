@@ -91,7 +91,11 @@ function Dispatcher:schedule(url, body, delay, info)
       end
       record.attempts = attempt
       local started = socket.gettime()
-      local status, err = http.post(loop, url, body, { timeout = s.callbackTimeout or 5 })
+      local status, err = http.post(loop, url, body, { timeout = s.callbackTimeout or 5,
+        cancelled = function() return self.epoch ~= epoch end })
+      if self.epoch ~= epoch then
+        return -- reset while it waited for a socket
+      end
       local entry = { at = started, seconds = socket.gettime() - started }
       if status then
         entry.status = status

@@ -877,7 +877,8 @@ local function exchange(conn, u, body, opts, deadline)
 end
 
 --- POST `body` to `url` from inside a task. Returns status, response body,
--- or nil and an error message.
+-- or nil and an error message. opts: timeout (seconds, from the moment a
+-- socket is free), user_agent, cancelled() (true: give up before sending).
 function M.post(loop, url, body, opts)
   opts = opts or {}
   local u, err = M.parse_url(url)
@@ -887,6 +888,10 @@ function M.post(loop, url, body, opts)
   -- queued while the loop holds all the sockets it may; the attempt's time
   -- starts once it has a socket
   loop:acquire_outgoing()
+  if opts.cancelled and opts.cancelled() then
+    loop:release()
+    return nil, "cancelled"
+  end
   local deadline = socket.gettime() + (opts.timeout or 5)
   local ok_connect, sock, cerr = pcall(connect, loop, u, deadline)
   if not ok_connect or not sock then
