@@ -409,7 +409,8 @@ local function result_kind(r, keys)
 end
 
 -- Fields of a request: a body that echoes them with its OCID is the queue
--- timeout notification (the original request, per Daraja's G2 spec).
+-- timeout notification (the original request, per Daraja's G2 spec, which
+-- spells the id originatorConversationID).
 local REQUEST_FIELDS = { "CommandID", "InitiatorName", "Initiator", "Amount", "PartyA", "PartyB",
   "Remarks", "QueueTimeOutURL", "ResultURL", "IdentifierType" }
 
@@ -423,7 +424,7 @@ local function shape(doc)
   if doc.errorCode ~= nil then return "error" end
   if doc.ResultCode ~= nil then return "flat" end
   if doc.ResponseCode ~= nil then return "ack" end
-  if doc.OriginatorConversationID ~= nil then
+  if doc.OriginatorConversationID ~= nil or doc.originatorConversationID ~= nil then
     for _, name in ipairs(REQUEST_FIELDS) do
       if doc[name] ~= nil then return "timeout" end
     end
