@@ -146,8 +146,12 @@ local function collect(set, list)
   end
 end
 
--- A socket select() can watch: open, with a descriptor below FD_SETSIZE.
+-- A socket select() can watch: open, with a descriptor below FD_SETSIZE
+-- (an object without getfd is left to select, which skips it).
 local function selectable(sock)
+  if type(sock.getfd) ~= "function" then
+    return true
+  end
   local ok, fd = pcall(sock.getfd, sock)
   return ok and type(fd) == "number" and fd >= 0 and fd < M.FD_SETSIZE
 end
