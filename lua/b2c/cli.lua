@@ -5,6 +5,7 @@
 local b2c = require("b2c")
 local core = require("b2c.core")
 local certs = require("b2c.certs")
+local json = require("b2c.json")
 
 local cli = {}
 
@@ -19,8 +20,9 @@ commands:
                  from a prompt that does not echo (or one line of stdin)
   cert FILE      show a certificate's name, dates and SPKI sha256, and whether
                  it is Safaricom's sandbox or production encryption certificate
-  parse [FILE]   explain a result callback (JSON; stdin when FILE is absent or -):
-                 verdict, what the ResultCode means, parameters
+  parse [FILE]   explain a result callback or an answer from Daraja (JSON;
+                 stdin when FILE is absent or -): verdict, what the code
+                 means, parameters
   help [COMMAND] this text, or a command's
 
 options:
@@ -28,7 +30,7 @@ options:
   --version      print the version
 
 exit status: 0 done, 1 failed (unreadable input, not a certificate, not a
-callback), 2 wrong usage.
+callback or answer), 2 wrong usage.
 ]]
 
 local HELP = {
@@ -67,6 +69,16 @@ Reads a callback Daraja posted to your ResultURL or QueueTimeOutURL (JSON;
 stdin when FILE is absent or -) and explains it: which API it answers, the
 ResultCode with its class and advice, the verdict of a Transaction Status
 result, the accounts of an Account Balance result, and every parameter.
+A result with its fields at the top level (no "Result" object) is read as
+a result. It also explains Daraja's synchronous answers: an
+acknowledgement (ResponseCode) and an error body (errorCode). At most
+1 MiB is read.
+]],
+  help = [[
+usage: b2c help [COMMAND]
+
+Prints the list of commands, or the help of COMMAND (credential, cert,
+parse). `b2c COMMAND --help` prints the same.
 ]],
 }
 
@@ -82,27 +94,114 @@ local function succeeded(a, _, code)
   return a == true and (code == nil or code == 0)
 end
 
+-- Turning echo off starts a watchdog: Lua cannot catch SIGTERM or SIGHUP,
+-- so a shell that ignores them waits for this process ($PPID of the shell
+-- io.popen starts) to end, then puts the terminal back as it was (on the
+-- terminal as its stdin, passed by fd 3: a background job's own stdin is
+-- /dev/null). Turning
+-- echo on does that at once and stops the watchdog.
+local ECHO_OFF = [[
+saved=$(stty -g 2>/dev/null) || exit 0
+owner=$PPID
+stty -echo 2>/dev/null
+exec 3<&0
+( trap '' HUP INT TERM QUIT
+  while kill -0 "$owner" 2>/dev/null; do sleep 0.1; done
+  stty "$saved" 2>/dev/null ) <&3 >/dev/null 2>&1 &
+echo "$! $saved"
+]]
+
+local function terminal_echo()
+  local watchdog
+  return function(on)
+    if not on then
+      local p = io.popen(ECHO_OFF, "r")
+      local line = p and p:read("*l")
+      if p then p:close() end
+      local pid, saved = (line or ""):match("^(%d+) ([%x:]+)$")
+      if pid then watchdog = { pid = pid, saved = saved } end
+    elseif watchdog then
+      os.execute("stty " .. watchdog.saved .. " 2>/dev/null; kill -9 " .. watchdog.pid .. " 2>/dev/null")
+      watchdog = nil
+    else
+      os.execute("stty echo 2>/dev/null")
+    end
+  end
+end
+
 local function default_sys()
   return {
     stdin = io.stdin, stdout = io.stdout, stderr = io.stderr,
     isatty = function() return succeeded(os.execute("test -t 0")) end,
-    echo = function(on) os.execute(on and "stty echo 2>/dev/null" or "stty -echo 2>/dev/null") end,
+    echo = terminal_echo(),
   }
 end
 
--- Callback text is untrusted: no terminal control sequences reach the screen.
+-- Text from input is untrusted: no terminal control sequence reaches the
+-- screen. C0 controls, DEL and bytes that are not UTF-8 show as \xHH, the
+-- C1 controls U+0080-U+009F (8-bit CSI, OSC...) as \u00HH; other UTF-8
+-- text stays as it is.
 local function clean(v)
-  return (tostring(v):gsub("[%z\1-\31\127]", "?"))
+  local s = tostring(v)
+  if not s:find("[%z\1-\31\127-\255]") then return s end
+  local out, i, n = {}, 1, #s
+  while i <= n do
+    local b = s:byte(i)
+    local len = b < 0x80 and 1 or (b >= 0xC2 and b <= 0xDF and 2) or (b >= 0xE0 and b <= 0xEF and 3)
+      or (b >= 0xF0 and b <= 0xF4 and 4) or 0
+    local seq = len > 0 and s:sub(i, i + len - 1)
+    if seq and len > 1 and (#seq < len or not seq:find("^.[\128-\191]+$")
+        or (b == 0xE0 and seq:byte(2) < 0xA0) or (b == 0xED and seq:byte(2) > 0x9F)
+        or (b == 0xF0 and seq:byte(2) < 0x90) or (b == 0xF4 and seq:byte(2) > 0x8F)) then
+      seq = nil -- overlong, surrogate, beyond U+10FFFF or cut short
+    end
+    if not seq then
+      out[#out + 1] = string.format("\\x%02x", b)
+      i = i + 1
+    elseif len == 1 and (b < 32 or b == 127) then
+      out[#out + 1] = string.format("\\x%02x", b)
+      i = i + 1
+    elseif b == 0xC2 and seq:byte(2) <= 0x9F then
+      out[#out + 1] = string.format("\\u%04x", seq:byte(2))
+      i = i + 2
+    else
+      out[#out + 1] = seq
+      i = i + len
+    end
+  end
+  return table.concat(out)
+end
+cli.clean = clean
+
+-- Reading stops past the limit: /dev/zero or a wrong file must not fill
+-- the memory.
+local LIMITS = { parse = 1024 * 1024, cert = 64 * 1024 }
+
+local function size_text(n)
+  if n % (1024 * 1024) == 0 then return string.format("%d MiB", n / (1024 * 1024)) end
+  return string.format("%d KiB", n / 1024)
 end
 
-local function read_file(sys, path)
-  if path == nil or path == "-" then return sys.stdin:read("*a") end
+local function read_limited(f, limit)
+  local parts, size = {}, 0
+  while true do
+    local chunk = f:read(math.min(64 * 1024, limit + 1 - size))
+    if chunk == nil or chunk == "" then break end
+    parts[#parts + 1] = chunk
+    size = size + #chunk
+    if size > limit then return nil, "larger than " .. size_text(limit) end
+  end
+  return table.concat(parts)
+end
+
+local function read_file(sys, path, limit)
+  if path == nil or path == "-" then return read_limited(sys.stdin, limit) end
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local data = f:read("*a")
+  local ok, data, rerr = pcall(read_limited, f, limit)
   f:close()
-  if data == nil then return nil, path .. ": cannot read" end
-  return data
+  if not ok then return nil, tostring(data) end
+  return data, rerr
 end
 
 -- What a certificate is, for an operator: kind ("sandbox", "production",
@@ -198,7 +297,7 @@ local function options(args, first, takes)
 end
 
 local function usage_error(sys, command, message)
-  sys.stderr:write("b2c " .. command .. ": " .. message .. "\n")
+  sys.stderr:write("b2c " .. command .. ": " .. clean(message) .. "\n")
   sys.stderr:write("see: b2c help " .. command .. "\n")
   return 2
 end
@@ -240,9 +339,9 @@ function commands.credential(sys, args)
   end
   local bytes, err
   if opts["--cert"] then
-    bytes, err = read_file(sys, opts["--cert"])
+    bytes, err = read_file(sys, opts["--cert"], LIMITS.cert)
     if not bytes then
-      sys.stderr:write("b2c credential: cannot read " .. opts["--cert"] .. ": " .. tostring(err) .. "\n")
+      sys.stderr:write("b2c credential: cannot read " .. clean(opts["--cert"]) .. ": " .. clean(err) .. "\n")
       return 1
     end
   else
@@ -250,7 +349,7 @@ function commands.credential(sys, args)
   end
   local info, why = core.certificate_info(bytes)
   if not info then
-    sys.stderr:write("b2c credential: " .. opts["--cert"] .. ": " .. why .. why_not_certificate(bytes) .. "\n")
+    sys.stderr:write("b2c credential: " .. clean(opts["--cert"]) .. ": " .. why .. why_not_certificate(bytes) .. "\n")
     return 1
   end
   local password = read_password(sys)
@@ -261,14 +360,14 @@ function commands.credential(sys, args)
   local credential
   credential, err = b2c.securityCredential(password, bytes)
   if not credential then
-    sys.stderr:write("b2c credential: " .. tostring(err) .. "\n")
+    sys.stderr:write("b2c credential: " .. clean(err) .. "\n")
     return 1
   end
   sys.stdout:write(credential, "\n")
   local kind, says = cli.identify(info)
   sys.stderr:write(string.format("certificate: CN=%s, SPKI sha256 %s\n", clean(info.commonName),
     info.spkiSha256))
-  sys.stderr:write("             " .. says .. "\n")
+  sys.stderr:write("             " .. clean(says) .. "\n")
   if env and (kind == "sandbox" or kind == "production") and kind ~= env then
     sys.stderr:write("warning: --env " .. env .. " but this is the " .. kind .. " certificate\n")
   elseif kind ~= "sandbox" and kind ~= "production" then
@@ -283,14 +382,14 @@ function commands.cert(sys, args)
   if opts.help then sys.stdout:write(HELP.cert); return 0 end
   if #positional ~= 1 then return usage_error(sys, "cert", "give one certificate file (- for stdin)") end
   local path = positional[1]
-  local data, err = read_file(sys, path)
+  local data, err = read_file(sys, path, LIMITS.cert)
   if not data then
-    sys.stderr:write("b2c cert: cannot read " .. path .. ": " .. tostring(err) .. "\n")
+    sys.stderr:write("b2c cert: cannot read " .. clean(path) .. ": " .. clean(err) .. "\n")
     return 1
   end
   local info, why = core.certificate_info(data)
   if not info then
-    sys.stderr:write("b2c cert: " .. path .. ": " .. why .. why_not_certificate(data) .. "\n")
+    sys.stderr:write("b2c cert: " .. clean(path) .. ": " .. why .. why_not_certificate(data) .. "\n")
     return 1
   end
   show_certificate(sys.stdout, info)
@@ -309,26 +408,87 @@ local function result_kind(r, keys)
   return "result", "Daraja result"
 end
 
+-- Fields of a request: a body that echoes them with its OCID is the queue
+-- timeout notification (the original request, per Daraja's G2 spec, which
+-- spells the id originatorConversationID).
+local REQUEST_FIELDS = { "CommandID", "InitiatorName", "Initiator", "Amount", "PartyA", "PartyB",
+  "Remarks", "QueueTimeOutURL", "ResultURL", "IdentifierType" }
+
+-- What a decoded body is: "result" (a Result object), "flat" (result
+-- fields without the wrapper, as a real 2020 Account Balance failure
+-- came), "error" (a gateway error), "ack" (a synchronous
+-- acknowledgement), "timeout", or nil.
+local function shape(doc)
+  if type(doc) ~= "table" then return nil end
+  if doc.Result ~= nil then return "result" end
+  if doc.errorCode ~= nil then return "error" end
+  if doc.ResultCode ~= nil then return "flat" end
+  if doc.ResponseCode ~= nil then return "ack" end
+  if doc.OriginatorConversationID ~= nil or doc.originatorConversationID ~= nil then
+    for _, name in ipairs(REQUEST_FIELDS) do
+      if doc[name] ~= nil then return "timeout" end
+    end
+  end
+  return nil
+end
+
+-- The lines for a synchronous answer (gateway error or acknowledgement).
+local function explain_answer(row, kind, doc)
+  if kind == "error" then
+    local code = tostring(doc.errorCode)
+    local message = type(doc.errorMessage) == "string" and doc.errorMessage or ""
+    local class, advice = b2c.describe({ kind = "api", code = code, message = message })
+    row("kind", "Daraja error answer (synchronous" .. (code:match("^%d%d%d%.") and ", HTTP "
+      .. code:sub(1, 3) or "") .. "; not a callback)")
+    row("errorCode", string.format("%s (%s) %s", code, class, message))
+    row("advice", advice)
+    row("requestId", doc.requestId)
+    return
+  end
+  local code = tostring(doc.ResponseCode)
+  row("kind", "synchronous acknowledgement (Daraja's answer to the request; not a callback)")
+  if code == "0" then
+    row("ResponseCode", "0 (accepted for processing) " .. tostring(doc.ResponseDescription or ""))
+    row("advice", "an acknowledgement only: the outcome comes later by callback to the ResultURL; "
+      .. "keep the OriginatorConversationID to reconcile")
+  else
+    row("ResponseCode", code .. " (not accepted) " .. tostring(doc.ResponseDescription or ""))
+    row("advice", "Daraja did not take the request; reconcile by the OriginatorConversationID "
+      .. "before sending it again")
+  end
+  row("OriginatorConversationID", doc.OriginatorConversationID)
+  row("ConversationID", doc.ConversationID)
+end
+
 function commands.parse(sys, args)
   local opts, positional = options(args, 2, {})
   if not opts then return usage_error(sys, "parse", positional) end
   if opts.help then sys.stdout:write(HELP.parse); return 0 end
   if #positional > 1 then return usage_error(sys, "parse", "give at most one file") end
   local path = positional[1]
-  local data, err = read_file(sys, path)
+  local data, err = read_file(sys, path, LIMITS.parse)
   if not data then
-    sys.stderr:write("b2c parse: cannot read " .. tostring(path) .. ": " .. tostring(err) .. "\n")
+    sys.stderr:write("b2c parse: cannot read " .. clean(path or "stdin") .. ": " .. clean(err) .. "\n")
     return 1
   end
   local out = sys.stdout
   local function row(label, value)
     if value ~= nil then out:write(string.format("%-25s %s\n", label .. ":", clean(value))) end
   end
-  local r, perr = b2c.parseDarajaResult(data)
+  local doc = core.json_valid(data) and json.decode(data)
+  local form = shape(doc)
+  if form == "error" or form == "ack" then
+    explain_answer(row, form, doc)
+    return 0
+  end
+  -- the flat result goes through the same strict reading, wrapped as text
+  local r, perr = b2c.parseDarajaResult(form == "flat" and ('{"Result":' .. data .. "}") or data)
   if not r then
-    local note = perr.message:find("no Result", 1, true) and b2c.parseQueueTimeout(data)
+    local note = form == "timeout" and b2c.parseQueueTimeout(data)
     if not note then
-      sys.stderr:write("b2c parse: " .. (path or "stdin") .. ": " .. perr.message .. "\n")
+      local why = form == nil and doc and "not a Daraja callback or answer (no Result, ResultCode, "
+        .. "ResponseCode or errorCode, and not an echoed request)" or clean(perr.message)
+      sys.stderr:write("b2c parse: " .. clean(path or "stdin") .. ": " .. why .. "\n")
       return 1
     end
     row("kind", "queue timeout notification (QueueTimeOutURL)")
@@ -412,7 +572,9 @@ function cli.main(args, sys)
   if command == "help" then
     local topic = args[2]
     if topic == nil then sys.stdout:write(USAGE); return 0 end
-    if not HELP[topic] then return usage_error(sys, "help", "no command " .. topic) end
+    if not HELP[topic] then
+      return usage_error(sys, "help", "no command " .. clean(topic) .. " (the commands: credential, cert, parse)")
+    end
     sys.stdout:write(HELP[topic])
     return 0
   end
@@ -423,7 +585,7 @@ function cli.main(args, sys)
   end
   local ok, status = pcall(run, sys, args)
   if not ok then
-    sys.stderr:write("b2c " .. command .. ": " .. tostring(status) .. "\n")
+    sys.stderr:write("b2c " .. command .. ": " .. clean(status) .. "\n")
     return 1
   end
   return status

@@ -90,6 +90,19 @@ describe("b2c-sim OAuth", function()
     assert.are.equal(0, #s:stats().payouts)
   end)
 
+  it("takes the scheme as Daraja documents it, `Bearer`, and no other spelling", function()
+    local token = s:token()
+    for _, auth in ipairs({ "bearer " .. token, "BEARER " .. token, "Bearer  " .. token, "Bearer\t" .. token }) do
+      local res = assert(s:request("POST", H.PAY, { json = H.payment(s, nil, credential),
+        headers = { Authorization = auth } }))
+      assert.are.equal(404, res.status)
+      assert.are.equal("404.001.03", res.json.errorCode)
+      assert.are.equal("Invalid Access Token", res.json.errorMessage)
+    end
+    assert.are.equal(0, #s:stats().payouts)
+    assert.are.equal(200, pay(token).status)
+  end)
+
   it("invalidates the previous token when a new one is issued", function()
     local first = s:token()
     local second = s:token()

@@ -131,11 +131,13 @@ describe("b2c-sim B2C payment request", function()
       assert.are.equal(200, send({ Amount = "100" }).status)
     end)
 
-    it("PartyA is a shortcode", function()
-      expect_bad("PartyA", { PartyA = false })
-      expect_bad("PartyA", { PartyA = "abc" })
-      expect_bad("PartyA", { PartyA = "12" })
-      assert.are.equal(200, send({ PartyA = 600992 }).status)
+    it("PartyA is a shortcode of 5-10 digits, as b2c.new takes", function()
+      for _, bad in ipairs({ false, "abc", "12", "1234", "12345678901", "60099 2", "+600992", 12.5 }) do
+        expect_bad("PartyA", { PartyA = bad })
+      end
+      for _, good in ipairs({ 600992, "12345", "123456789", "1234567890", 1234567890 }) do
+        assert.are.equal(200, send({ PartyA = good }).status, tostring(good))
+      end
     end)
 
     it("PartyB is 2547XXXXXXXX or 2541XXXXXXXX", function()

@@ -171,3 +171,67 @@ describe("b2c-sim in process", function()
     assert.matches('"expires_in":"42"', got)
   end)
 end)
+
+describe("b2c-sim event loop limits", function()
+  -- stands for a socket whose descriptor select() cannot take
+  local function beyond_setsize()
+    return { getfd = function() return http.FD_SETSIZE + 10 end }
+  end
+
+  it("fails the wait on a socket past FD_SETSIZE instead of dying in select", function()
+    local logged = {}
+    local loop = http.loop({ log = function(m) logged[#logged + 1] = m end })
+    local got = "not resumed"
+    loop:spawn(function() got = loop:wait_io(beyond_setsize(), "r") end)
+    local slept = false
+    loop:spawn(function() loop:sleep(0) slept = true end)
+    loop:step(0)
+    loop:step(0)
+    assert.is_false(got)
+    assert.is_true(slept)
+    assert.matches("descriptor >= 1024", logged[1])
+  end)
+
+  it("queues outgoing connections beyond its sockets, oldest first", function()
+    local loop = http.loop({ max_sockets = http.INBOUND_RESERVE + 2 })
+    local order = {}
+    for i = 1, 4 do
+      loop:spawn(function()
+        loop:acquire_outgoing()
+        order[#order + 1] = i
+        loop:sleep(0)
+        loop:release()
+      end)
+    end
+    assert.are.same({ 1, 2 }, order)
+    assert.are.equal(http.INBOUND_RESERVE + 2, loop.max_sockets)
+    for _ = 1, 4 do loop:step(0) end
+    assert.are.same({ 1, 2, 3, 4 }, order)
+    assert.are.equal(0, loop.sockets)
+  end)
+end)
+
+describe("b2c-sim whole-number settings", function()
+  it("refuses a balance that is not KES up to 1e13 with at most 2 decimals, naming it", function()
+    for _, bad in ipairs({ "1e300", "-1", "10.555", "1e14", "inf", "nan", "lots", "0.001" }) do
+      local o, err = init.parse_args({ "--balance", bad })
+      assert.is_nil(o, bad)
+      assert.matches("^%-%-balance: balance must be KES from 0 to 10000000000000 with at most 2 decimals", err)
+    end
+    assert.are.equal(10000000000000, init.parse_args({ "--balance", "1e13" }).balance)
+    assert.are.equal(0, init.parse_args({ "--balance", "0" }).balance)
+    assert.are.equal(1234.5, init.parse_args({ "--balance", "1234.5" }).balance)
+  end)
+
+  it("takes --callback-history, a whole number", function()
+    assert.are.equal(10, init.parse_args({ "--callback-history", "10" }).callbackHistory)
+    assert.is_nil(init.parse_args({ "--callback-history", "1.5" }))
+    assert.is_nil(init.parse_args({ "--callback-history", "-1" }))
+  end)
+
+  it("refuses them given to new() too", function()
+    local s, err = init.new({ port = 0, balance = 1e300 }):start()
+    assert.is_nil(s)
+    assert.matches("^balance must be", err)
+  end)
+end)

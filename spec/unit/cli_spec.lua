@@ -256,7 +256,7 @@ describe("b2c (the command)", function()
         .. '"ConversationID":"c"}}')
       assert.are.equal(0, code)
       assert.is_nil(out:find("\27", 1, true))
-      assert.matches("x%?%[2Jy", out)
+      assert.matches("x\\x1b[2Jy", out, 1, true)
     end)
 
     it("fails with 1 on what is not a callback", function()

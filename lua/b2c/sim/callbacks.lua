@@ -3,7 +3,9 @@
 -- Each delivery is a task on the simulator's event loop: it sleeps for the
 -- callback delay, then POSTs the JSON. A refused connection, a timeout or a
 -- non-2xx answer is retried after the configured backoff, up to the
--- configured number of attempts. Every attempt is recorded for /sim/stats.
+-- configured number of attempts. Every attempt is recorded for /sim/stats;
+-- the records keep the newest `callbackHistory` deliveries, the counts
+-- cover all of them.
 local http = require("b2c.sim.http")
 local json = require("b2c.sim.json")
 local socket = require("socket")
@@ -14,13 +16,15 @@ local Dispatcher = {}
 Dispatcher.__index = Dispatcher
 
 --- settings() must return a table with callbackAttempts, callbackBackoff
--- (list of seconds), callbackTimeout.
+-- (list of seconds), callbackTimeout, callbackHistory.
 function M.new(loop, settings, log)
   return setmetatable({
     loop = loop,
     settings = settings,
     log = log or function() end,
     records = {},
+    first = 1,      -- records[first..last] is the history kept
+    last = 0,
     epoch = 0,
     next_id = 0,
   }, Dispatcher)
@@ -29,7 +33,27 @@ end
 --- Forget every record and abandon deliveries not made yet.
 function Dispatcher:reset()
   self.records = {}
+  self.first, self.last = 1, 0
+  self.counts = { total = 0, delivered = 0, failed = 0, truncated = 0 }
   self.epoch = self.epoch + 1
+end
+
+-- Drop the oldest records beyond `limit`.
+function Dispatcher:trim(limit)
+  while self.last - self.first + 1 > limit do
+    self.records[self.first] = nil
+    self.first = self.first + 1
+    self.counts.truncated = self.counts.truncated + 1
+  end
+end
+
+--- The records kept, oldest first.
+function Dispatcher:history()
+  local list = {}
+  for i = self.first, self.last do
+    list[#list + 1] = self.records[i]
+  end
+  return list
 end
 
 --- Deliver `body` (JSON text) to `url` after `delay` seconds.
@@ -49,11 +73,11 @@ function Dispatcher:schedule(url, body, delay, info)
     attemptLog = json.array(),
     payload = json.raw(body),
   }
-  local records = self.records
-  records[#records + 1] = record
-  if #records > 5000 then
-    table.remove(records, 1)
-  end
+  self.last = self.last + 1
+  self.records[self.last] = record
+  local counts = self.counts
+  counts.total = counts.total + 1
+  self:trim(self.settings().callbackHistory)
   local epoch = self.epoch
   local loop = self.loop
   loop:spawn(function()
@@ -67,7 +91,11 @@ function Dispatcher:schedule(url, body, delay, info)
       end
       record.attempts = attempt
       local started = socket.gettime()
-      local status, err = http.post(loop, url, body, { timeout = s.callbackTimeout or 5 })
+      local status, err = http.post(loop, url, body, { timeout = s.callbackTimeout or 5,
+        cancelled = function() return self.epoch ~= epoch end })
+      if self.epoch ~= epoch then
+        return -- reset while it waited for a socket
+      end
       local entry = { at = started, seconds = socket.gettime() - started }
       if status then
         entry.status = status
@@ -92,6 +120,13 @@ function Dispatcher:schedule(url, body, delay, info)
       end
     end
     record.pending = false
+    if self.epoch == epoch then
+      if record.delivered then
+        counts.delivered = counts.delivered + 1
+      else
+        counts.failed = counts.failed + 1
+      end
+    end
   end)
   return record
 end

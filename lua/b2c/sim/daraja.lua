@@ -44,6 +44,7 @@ M.DEFAULTS = {
   callbackAttempts = 3,
   callbackBackoff = { 0.2, 0.5 },
   callbackTimeout = 5,
+  callbackHistory = 5000,   -- callback records /sim/stats keeps (newest)
   balance = 1000000,        -- utility account, KES
   workingBalance = 500000,  -- working account, KES
 }
@@ -149,9 +150,11 @@ local function whole_amount(v)
   return nil
 end
 
+-- Daraja publishes no length for a shortcode (sandbox ones have 6 digits):
+-- 5-10 digits, the rule b2c.new applies to shortCode.
 local function is_shortcode(v)
   local s = as_text(v)
-  return s ~= nil and s:match("^%d%d%d%d%d%d?%d?%d?$") ~= nil, s
+  return s ~= nil and s:match("^%d+$") ~= nil and #s >= 5 and #s <= 10
 end
 
 local function msisdn(v)
@@ -314,7 +317,7 @@ function Sim:reset()
   self.queries = {}
   self.lastHeaders = nil
   self.lastPaymentRequest = nil
-  self.utility = math.floor(self.config.balance * 100 + 0.5)
+  self.utility = M.cents(self.config.balance)
   self.working = math.floor(self.config.workingBalance * 100 + 0.5)
   self.charges = 0
   self.callbacks:reset()
@@ -371,7 +374,10 @@ end
 -- nil when the request carries a valid token, else the error response.
 function Sim:check_token(req)
   local auth = req.headers.authorization or ""
-  local token = auth:match("^[Bb][Ee][Aa][Rr][Ee][Rr]%s+(.-)%s*$")
+  -- the scheme exactly as Daraja documents it: `Bearer`, one space (no
+  -- capture shows another spelling accepted; a client sending one is caught
+  -- here, not in production)
+  local token = auth:match("^Bearer (%S+)$")
   local entry = token and self.tokens[token]
   if entry and self.latest[entry.key] == token and entry.expires > socket.gettime()
       and not self.config.rejectAllTokens then
@@ -718,6 +724,7 @@ function Sim:public_config()
     callbackAttempts = c.callbackAttempts,
     callbackBackoff = json.array(copy(c.callbackBackoff)),
     callbackTimeout = c.callbackTimeout,
+    callbackHistory = c.callbackHistory,
     faults = json.array(faults.describe(c.faults)),
   }
 end
@@ -765,10 +772,8 @@ function Sim:stats()
       credentialValid = q.credentialValid,
     }
   end
-  local cbs = json.array()
-  for _, r in ipairs(self.callbacks.records) do
-    cbs[#cbs + 1] = r
-  end
+  local cbs = json.array(self.callbacks:history())
+  local counts = self.callbacks.counts
   local valid = 0
   local now = socket.gettime()
   for token, e in pairs(self.tokens) do
@@ -784,6 +789,12 @@ function Sim:stats()
     payouts = payouts,
     queries = queries,
     callbacks = cbs,
+    -- exact counts; `callbacks` holds the newest callbackHistory of them
+    callbacksTotal = counts.total,
+    callbacksDelivered = counts.delivered,
+    callbacksFailed = counts.failed,
+    callbacksPending = counts.total - counts.delivered - counts.failed,
+    callbacksTruncated = counts.truncated,
     lastHeaders = self.lastHeaders or json.null,
     lastPaymentRequest = self.lastPaymentRequest or json.null,
     paymentsPerSecond = per_second(self.paymentsBySecond),
@@ -796,6 +807,41 @@ function Sim:stats()
     config = self:public_config(),
     scenarios = scenarios.list(),
   }
+end
+
+-- Bounds of the settings given as whole numbers.
+M.MAX_BALANCE = 1e13        -- KES: every cent below it is exact in a double
+M.MAX_CALLBACK_HISTORY = 1000000
+
+--- Whole cents of a balance check_setting accepted.
+function M.cents(kes)
+  return math.tointeger(math.floor(kes * 100 + 0.5))
+end
+
+local function shown(v)
+  local t = type(v)
+  if t == "number" or t == "boolean" then
+    return tostring(v)
+  end
+  return t == "string" and string.format("%q", v:sub(1, 40)) or t
+end
+
+--- nil when v suits setting k (balance, callbackHistory), else why not.
+-- Also used for the command line's --balance and --callback-history.
+function M.check_setting(k, v)
+  if k == "balance" then
+    if type(v) ~= "number" or not (v >= 0 and v <= M.MAX_BALANCE)
+        or tonumber(string.format("%.2f", v)) ~= v then
+      return string.format("balance must be KES from 0 to %.0f with at most 2 decimals, got %s",
+        M.MAX_BALANCE, shown(v))
+    end
+  elseif k == "callbackHistory" then
+    if type(v) ~= "number" or not math.tointeger(v) or v < 0 or v > M.MAX_CALLBACK_HISTORY then
+      return string.format("callbackHistory must be a whole number from 0 to %d, got %s",
+        M.MAX_CALLBACK_HISTORY, shown(v))
+    end
+  end
+  return nil
 end
 
 local function positive(v)
@@ -839,11 +885,16 @@ function Sim:configure(t)
         if type(x) ~= "number" or x < 0 or x > 600 then return nil, "callbackBackoff must be a list of seconds" end
       end
       c.callbackBackoff = v
+    elseif k == "callbackHistory" then
+      local err = M.check_setting(k, v)
+      if err then return nil, err end
+      c.callbackHistory = math.tointeger(v)
     elseif k == "callbackTimeout" then
       if not positive(v) then return nil, "callbackTimeout must be a positive number" end
       c.callbackTimeout = v
     elseif k == "balance" then
-      if type(v) ~= "number" or v < 0 then return nil, "balance must be a number >= 0" end
+      local err = M.check_setting(k, v)
+      if err then return nil, err end
       set_balance = v
     elseif k == "consumerKey" or k == "consumerSecret" or k == "initiatorPassword" then
       if type(v) ~= "string" or v == "" then return nil, k .. " must be a non-empty string" end
@@ -873,8 +924,9 @@ function Sim:configure(t)
   end
   self.config = c
   if set_balance then
-    self.utility = math.floor(set_balance * 100 + 0.5)
+    self.utility = M.cents(set_balance)
   end
+  self.callbacks:trim(c.callbackHistory)
   return true
 end
 

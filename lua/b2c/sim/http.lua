@@ -31,6 +31,18 @@ M.REASONS = REASONS
 local Loop = {}
 Loop.__index = Loop
 
+-- select() cannot watch a descriptor at or above FD_SETSIZE (1024 on
+-- Linux): LuaSocket raises instead. The loop holds at most MAX_SOCKETS
+-- sockets, so with stdio and the listening socket every descriptor stays
+-- below it; a socket that is above it anyway is failed, never selected.
+M.FD_SETSIZE = 1024
+M.MAX_SOCKETS = 960
+-- Slots outgoing connections leave free, so that the control endpoints
+-- still answer while callbacks queue, and slots incoming connections leave
+-- free, so that callbacks still go out while clients hold connections open.
+M.INBOUND_RESERVE = 32
+M.OUTBOUND_RESERVE = 64
+
 function M.loop(opts)
   opts = opts or {}
   return setmetatable({
@@ -39,6 +51,9 @@ function M.loop(opts)
     sleepers = {},  -- list of {t=, co=}
     log = opts.log or function() end,
     tasks = 0,
+    sockets = 0,    -- slots held (open sockets the loop may wait on)
+    max_sockets = opts.max_sockets or M.MAX_SOCKETS,
+    slot_waiters = {}, -- tasks queued for an outgoing slot, oldest first
   }, Loop)
 end
 
@@ -65,12 +80,25 @@ function Loop:spawn(fn, ...)
 end
 
 --- Wait (inside a task) until sock is readable ("r") or writable ("w").
--- Returns true when ready, false when `deadline` (absolute time) passed.
+-- Returns true when ready, false when `deadline` (absolute time) passed or
+-- the wait was cancelled.
 function Loop:wait_io(sock, mode, deadline)
   local co = coroutine.running()
   local set = mode == "w" and self.writers or self.readers
   set[sock] = { co = co, deadline = deadline }
   return coroutine.yield()
+end
+
+--- End every wait on sock: its task resumes with false on the next round.
+function Loop:cancel(sock)
+  for _, set in ipairs({ self.readers, self.writers }) do
+    local w = set[sock]
+    if w then
+      set[sock] = nil
+      local sleepers = self.sleepers
+      sleepers[#sleepers + 1] = { t = 0, co = w.co, value = false }
+    end
+  end
 end
 
 --- Sleep (inside a task) for `seconds`.
@@ -88,15 +116,68 @@ function Loop:after(seconds, fn)
   end)
 end
 
+--- Take a socket slot for an outgoing connection (inside a task), waiting
+-- in line while all but INBOUND_RESERVE of them are held.
+function Loop:acquire_outgoing()
+  local waiters = self.slot_waiters
+  if #waiters == 0 and self.sockets < self.max_sockets - M.INBOUND_RESERVE then
+    self.sockets = self.sockets + 1
+    return
+  end
+  waiters[#waiters + 1] = coroutine.running()
+  coroutine.yield()
+  -- release() handed this task its slot
+end
+
+--- Give a slot back; the oldest queued outgoing connection gets it.
+function Loop:release()
+  self.sockets = self.sockets - 1
+  local waiters = self.slot_waiters
+  if #waiters > 0 and self.sockets < self.max_sockets - M.INBOUND_RESERVE then
+    self.sockets = self.sockets + 1
+    local sleepers = self.sleepers
+    sleepers[#sleepers + 1] = { t = 0, co = table.remove(waiters, 1) }
+  end
+end
+
 local function collect(set, list)
   for sock in pairs(set) do
     list[#list + 1] = sock
   end
 end
 
+-- A socket select() can watch: open, with a descriptor below FD_SETSIZE
+-- (an object without getfd is left to select, which skips it).
+local function selectable(sock)
+  if type(sock.getfd) ~= "function" then
+    return true
+  end
+  local ok, fd = pcall(sock.getfd, sock)
+  return ok and type(fd) == "number" and fd >= 0 and fd < M.FD_SETSIZE
+end
+
+-- Fail the waits on sockets select() cannot watch (their tasks see false,
+-- as after a timeout): one bad socket never stops the loop.
+function Loop:drop_unselectable()
+  for _, set in ipairs({ self.readers, self.writers }) do
+    local bad = {}
+    for sock in pairs(set) do
+      if not selectable(sock) then
+        bad[#bad + 1] = sock
+      end
+    end
+    for _, sock in ipairs(bad) do
+      self.log("socket cannot be watched by select (closed or descriptor >= "
+        .. M.FD_SETSIZE .. "): failing its wait")
+      self:cancel(sock)
+    end
+  end
+end
+
 --- Run one round: wait at most `max_wait` seconds for something to happen,
 -- then resume every task that became ready.
 function Loop:step(max_wait)
+  self:drop_unselectable()
   local now = gettime()
   local timeout = max_wait or 1
   for _, s in ipairs(self.sleepers) do
@@ -115,23 +196,23 @@ function Loop:step(max_wait)
   local recvt, sendt = {}, {}
   collect(self.readers, recvt)
   collect(self.writers, sendt)
-  local readable, writable, err = socket.select(recvt, sendt, timeout)
-  if type(readable) ~= "table" or type(writable) ~= "table" then
-    -- should not happen (closed sockets are skipped); do not spin
-    self.log("select failed: " .. tostring(err))
+  local ok, readable, writable, err = pcall(socket.select, recvt, sendt, timeout)
+  if not ok or type(readable) ~= "table" or type(writable) ~= "table" then
+    -- should not happen (unwatchable sockets were dropped); do not spin
+    self.log("select failed: " .. tostring(ok and err or readable))
     readable, writable = {}, {}
     socket.sleep(0.01)
   end
 
   local ready = {}
-  for _, sock in ipairs(readable or {}) do
+  for _, sock in ipairs(readable) do
     local w = self.readers[sock]
     if w then
       self.readers[sock] = nil
       ready[#ready + 1] = w.co
     end
   end
-  for _, sock in ipairs(writable or {}) do
+  for _, sock in ipairs(writable) do
     local w = self.writers[sock]
     if w then
       self.writers[sock] = nil
@@ -167,7 +248,7 @@ function Loop:step(max_wait)
   self.sleepers = keep
   table.sort(due, function(a, b) return a.t < b.t end)
   for _, s in ipairs(due) do
-    resume(self, s.co)
+    resume(self, s.co, s.value)
   end
 end
 
@@ -178,9 +259,11 @@ end
 local Conn = {}
 Conn.__index = Conn
 
-function M.conn(loop, sock)
+-- `slot`: the connection holds one of the loop's socket slots, given back
+-- on close.
+function M.conn(loop, sock, slot)
   sock:settimeout(0)
-  return setmetatable({ loop = loop, sock = sock, buf = "" }, Conn)
+  return setmetatable({ loop = loop, sock = sock, buf = "", slot = slot }, Conn)
 end
 
 -- Read more bytes into the buffer. Returns true, or nil and "closed",
@@ -283,6 +366,9 @@ function Conn:close()
   if not self.closed then
     self.closed = true
     self.sock:close()
+    if self.slot then
+      self.loop:release()
+    end
   end
 end
 
@@ -441,8 +527,9 @@ function M.server(loop, opts)
     max_body = opts.max_body or 64 * 1024,
     idle_timeout = opts.idle_timeout or 60,
     read_timeout = opts.read_timeout or 30,
-    max_connections = opts.max_connections or 900,
+    max_connections = opts.max_connections or (M.MAX_SOCKETS - M.OUTBOUND_RESERVE),
     connections = 0,
+    idle = {},      -- conn -> time it began waiting for a request
     log = opts.log or function() end,
   }, Server)
   self.host, self.port = sock:getsockname()
@@ -450,15 +537,59 @@ function M.server(loop, opts)
   return self
 end
 
+-- Make room for one more connection: close the one idle the longest
+-- (waiting for a request; its client reconnects as after a keep-alive
+-- timeout). False when every connection is inside a request.
+function Server:evict()
+  local oldest, since
+  for conn, t in pairs(self.idle) do
+    if not since or t < since then
+      oldest, since = conn, t
+    end
+  end
+  if not oldest then
+    return false
+  end
+  self.loop:cancel(oldest.sock)
+  self:forget(oldest)
+  return true
+end
+
+-- Close a connection and stop counting it (once).
+function Server:forget(conn)
+  self.idle[conn] = nil
+  if not conn.forgotten then
+    conn.forgotten = true
+    conn:close()
+    self.connections = self.connections - 1
+  end
+end
+
+function Server:full()
+  return self.connections >= self.max_connections or self.loop.sockets >= self.loop.max_sockets
+end
+
 function Server:accept_loop()
   while not self.closed do
-    local client = self.sock:accept()
+    local client, err = self.sock:accept()
     if client then
-      if self.connections >= self.max_connections then
-        client:close()
-      else
-        self.loop:spawn(function() self:serve(client) end)
+      local room = true
+      if self:full() then
+        room = self:evict()
+        self.log("at capacity (" .. self.connections .. " connections, " .. self.loop.sockets
+          .. " sockets): " .. (room and "closed the longest idle connection"
+          or "every connection is busy, closing the new one"))
       end
+      if room then
+        self.loop.sockets = self.loop.sockets + 1
+        self.loop:spawn(function() self:serve(client) end)
+      else
+        client:close()
+      end
+    elseif err ~= "timeout" then
+      -- e.g. out of descriptors: the listening socket stays readable
+      self.log("accept failed: " .. tostring(err))
+      self.loop:sleep(0.1)
     else
       self.loop:wait_io(self.sock, "r")
     end
@@ -488,6 +619,7 @@ function Server:read_request(conn, first_deadline)
     end
     return nil, err
   end
+  self.idle[conn] = nil -- a request has begun
   local deadline = socket.gettime() + self.read_timeout
   local method, target, version = line:match("^(%u+) (%S+) HTTP/(%d%.%d)$")
   if not method then
@@ -541,13 +673,29 @@ end
 
 function Server:serve(client)
   self.connections = self.connections + 1
-  local conn = M.conn(self.loop, client)
+  local conn = M.conn(self.loop, client, true)
   conn.peer = client:getpeername()
+  local ok, err = pcall(self.converse, self, conn)
+  if not ok then
+    self.log("connection error: " .. tostring(err))
+  end
+  self:forget(conn)
+end
+
+-- Requests and answers on one connection until it closes.
+function Server:converse(conn)
   local first = true
-  while true do
+  while not conn.closed do
     local wait = first and self.read_timeout or self.idle_timeout
     first = false
+    if conn.buf == "" then
+      self.idle[conn] = socket.gettime()
+    end
     local req, err, reply = self:read_request(conn, socket.gettime() + wait)
+    self.idle[conn] = nil
+    if conn.closed then
+      break
+    end
     if not req then
       if reply then
         conn:send(format_response(reply, false) .. reply.body, socket.gettime() + 5)
@@ -586,8 +734,6 @@ function Server:serve(client)
       break
     end
   end
-  conn:close()
-  self.connections = self.connections - 1
 end
 
 ---------------------------------------------------------------------------
@@ -698,20 +844,8 @@ local function connect(loop, u, deadline)
   end
 end
 
---- POST `body` to `url` from inside a task. Returns status, response body,
--- or nil and an error message.
-function M.post(loop, url, body, opts)
-  opts = opts or {}
-  local u, err = M.parse_url(url)
-  if not u then
-    return nil, "refused URL: " .. err
-  end
-  local deadline = socket.gettime() + (opts.timeout or 5)
-  local sock, cerr = connect(loop, u, deadline)
-  if not sock then
-    return nil, cerr
-  end
-  local conn = M.conn(loop, sock)
+-- Send one POST on conn and read the answer: status, body or nil, error.
+local function exchange(conn, u, body, opts, deadline)
   local default_port = (u.scheme == "https" and 443 or 80)
   local host = u.host:find(":", 1, true) and ("[" .. u.host .. "]") or u.host
   if u.port ~= default_port then
@@ -728,17 +862,14 @@ function M.post(loop, url, body, opts)
   }
   local ok, serr = conn:send(table.concat(head, "\r\n") .. "\r\n\r\n" .. body, deadline)
   if not ok then
-    conn:close()
     return nil, "send failed: " .. tostring(serr)
   end
   local status_line, lerr = conn:line(deadline, M.MAX_HEADER_BYTES)
   if not status_line then
-    conn:close()
     return nil, "no response: " .. tostring(lerr)
   end
   local status = tonumber(status_line:match("^HTTP/%d%.%d (%d%d%d)"))
   if not status then
-    conn:close()
     return nil, "bad status line"
   end
   local headers = read_headers(conn, deadline)
@@ -746,7 +877,37 @@ function M.post(loop, url, body, opts)
   if headers then
     rbody = read_body(conn, headers, 64 * 1024, deadline, true) or ""
   end
+  return status, rbody
+end
+
+--- POST `body` to `url` from inside a task. Returns status, response body,
+-- or nil and an error message. opts: timeout (seconds, from the moment a
+-- socket is free), user_agent, cancelled() (true: give up before sending).
+function M.post(loop, url, body, opts)
+  opts = opts or {}
+  local u, err = M.parse_url(url)
+  if not u then
+    return nil, "refused URL: " .. err
+  end
+  -- queued while the loop holds all the sockets it may; the attempt's time
+  -- starts once it has a socket
+  loop:acquire_outgoing()
+  if opts.cancelled and opts.cancelled() then
+    loop:release()
+    return nil, "cancelled"
+  end
+  local deadline = socket.gettime() + (opts.timeout or 5)
+  local ok_connect, sock, cerr = pcall(connect, loop, u, deadline)
+  if not ok_connect or not sock then
+    loop:release()
+    return nil, ok_connect and cerr or ("connect failed: " .. tostring(sock))
+  end
+  local conn = M.conn(loop, sock, true)
+  local ok, status, rbody = pcall(exchange, conn, u, body, opts, deadline)
   conn:close()
+  if not ok then
+    return nil, "callback failed: " .. tostring(status)
+  end
   return status, rbody
 end
 

@@ -38,7 +38,10 @@ Options:
   --callback-attempts N       delivery attempts per callback (default 3)
   --callback-backoff LIST     seconds between attempts, e.g. 0.2,0.5
   --callback-timeout SECONDS  time allowed for one attempt (default 5)
-  --balance KES               starting utility account balance (default 1000000)
+  --balance KES               starting utility account balance, 0 to 1e13 with
+                              at most 2 decimals (default 1000000)
+  --callback-history N        callback records /sim/stats keeps, the newest
+                              (default 5000; the counts cover every one)
   --key FILE --cert FILE      RSA private key and certificate (PEM) used for
                               SecurityCredential (default: the test pair in
                               spec/fixtures/sim, else one generated with openssl)
@@ -61,6 +64,17 @@ local function number_opt(name, v, min)
   local n = tonumber(v)
   if not n or (min and n < min) then
     error(string.format("%s needs a number%s, got %s", name, min and (" >= " .. min) or "", tostring(v)), 0)
+  end
+  return n
+end
+
+-- A whole-number setting, checked by the rule /sim/config applies.
+local function setting_opt(setting, name, v)
+  local n = tonumber(v)
+  n = n and (math.tointeger(n) or n)
+  local err = daraja.check_setting(setting, n or v)
+  if err then
+    error(name .. ": " .. err, 0)
   end
   return n
 end
@@ -96,7 +110,10 @@ local VALUE_OPTIONS = {
     o.callbackBackoff = list
   end,
   ["--callback-timeout"] = function(o, v) o.callbackTimeout = number_opt("--callback-timeout", v, 0.001) end,
-  ["--balance"] = function(o, v) o.balance = number_opt("--balance", v, 0) end,
+  ["--balance"] = function(o, v) o.balance = setting_opt("balance", "--balance", v) end,
+  ["--callback-history"] = function(o, v)
+    o.callbackHistory = setting_opt("callbackHistory", "--callback-history", v)
+  end,
   ["--key"] = function(o, v) o.key = v end,
   ["--cert"] = function(o, v) o.cert = v end,
   ["--fault"] = function(o, v)
@@ -168,7 +185,7 @@ Sim.__index = Sim
 local SETTINGS = {
   "consumerKey", "consumerSecret", "initiatorPassword", "tokenTtl", "expiresInNumber",
   "invalidTokenStyle", "callbackDelay", "callbackAttempts", "callbackBackoff",
-  "callbackTimeout", "balance",
+  "callbackTimeout", "callbackHistory", "balance",
 }
 
 --- A simulator (not started). opts: host, port, key, cert, faults (list of
@@ -191,6 +208,13 @@ function Sim:start()
     log = function() end
   end
   self.log = log
+
+  for _, k in ipairs({ "balance", "callbackHistory" }) do
+    local err = opts[k] ~= nil and daraja.check_setting(k, opts[k])
+    if err then
+      return nil, err
+    end
+  end
 
   local key, cert = credential.locate(opts)
   if not key then
@@ -253,14 +277,19 @@ function Sim:start()
 end
 
 --- Serve for at most `max_wait` seconds (one round of the event loop).
+-- An error inside the round is logged: the state and the other
+-- connections live on.
 function Sim:step(max_wait)
-  self.loop:step(max_wait or 0.05)
+  local ok, err = pcall(self.loop.step, self.loop, max_wait or 0.05)
+  if not ok then
+    self.log("event loop error: " .. tostring(err))
+  end
 end
 
 --- Serve until keep_going() returns false (forever without it).
 function Sim:run(keep_going)
   while not keep_going or keep_going() do
-    self.loop:step(0.5)
+    self:step(0.5)
   end
 end
 
