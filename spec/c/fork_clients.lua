@@ -1,7 +1,8 @@
--- Run by spec/c/lua_fork_host.c (spec/unit/fork_spec.lua): one client used
+-- Run by spec/c/lua_fork_host.c (spec/integration/fork_spec.lua): one client used
 -- on both sides of a real fork(). Prints one "name value" line per fact;
 -- the spec reads them. Arguments: mode, baseUrl, key, secret, password,
 -- certificate, [caFile].
+-- luacheck: globals fork wait getpid exit_now
 local mode, url, key, secret, password, certificate, ca_file = ...
 local b2c = require("b2c")
 

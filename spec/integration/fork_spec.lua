@@ -7,7 +7,6 @@ local sim = require("support.sim")
 local shell = require("support.shell")
 local socket = require("socket")
 
-local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
 -- The core this busted run loads (build/, build/asan/ ...), for the host.
 local function core_cpath()

@@ -46,12 +46,11 @@ describe("waits", function()
   it("a token fetch another client started and never drives does not stop the rest", function()
     local a, b = client(), client()
     local stuck = assert(a.b2c.start(payout())) -- its token fetch: started, never stepped
-    local t0 = socket.gettime()
     local pending = b:step(0.05) -- nothing of b's own: nothing to do, but no busy return
     assert.are.equal(0, pending)
     local h = assert(b.b2c.start(payout()))
     local steps, waited = 0, 0
-    t0 = socket.gettime()
+    local t0 = socket.gettime()
     within(10, function()
       while not h.done do
         local s0 = socket.gettime()

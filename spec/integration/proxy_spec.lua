@@ -4,7 +4,6 @@
 -- baseUrl only. A recording "proxy" on 127.0.0.1 shows what reached it.
 local b2c = require("b2c")
 local sim = require("support.sim")
-local shell = require("support.shell")
 local socket = require("socket")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
@@ -98,7 +97,7 @@ describe("proxies", function()
     end
     os.execute(string.format("env %s NO_PROXY= no_proxy= LUA_PATH='lua/?.lua;lua/?/init.lua;;' "
       .. "LUA_CPATH='%s' lua5.4 %s >%s 2>&1 &", env, package.cpath, script, out))
-    local deadline, text = socket.gettime() + 30, ""
+    local deadline, text = socket.gettime() + 30
     repeat
       proxy.poll(0.05)
       text = require("support.files").read(out) or ""
