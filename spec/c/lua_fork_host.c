@@ -1,7 +1,8 @@
-/* A minimal Lua 5.4 host for specs that need a real fork(): it runs the Lua
- * file argv[1] with the other arguments as `...`, and gives it fork(),
- * wait(pid) -> exit status, getpid() and exit_now(code) (_exit: no atexit
- * handlers, no Lua state close). */
+/* A minimal Lua 5.4 host for specs that need a real fork() or a resolver
+ * of their own: it runs the Lua file argv[1] with the other arguments as
+ * `...`, and gives it fork(), wait(pid) -> exit status, getpid() and
+ * exit_now(code) (_exit: no atexit handlers, no Lua state close). Built
+ * with -DSLOW_RESOLVER and spec/c/slow_resolver.c, also slow_lookups(). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -45,6 +46,16 @@ static int l_exit_now(lua_State *L)
     _exit((int)luaL_checkinteger(L, 1));
 }
 
+#ifdef SLOW_RESOLVER
+int b2c_spec_slow_lookups(void);
+
+static int l_slow_lookups(lua_State *L)
+{
+    lua_pushinteger(L, b2c_spec_slow_lookups());
+    return 1;
+}
+#endif
+
 int main(int argc, char **argv)
 {
     lua_State *L;
@@ -59,6 +70,9 @@ int main(int argc, char **argv)
     lua_register(L, "wait", l_wait);
     lua_register(L, "getpid", l_getpid);
     lua_register(L, "exit_now", l_exit_now);
+#ifdef SLOW_RESOLVER
+    lua_register(L, "slow_lookups", l_slow_lookups);
+#endif
     if (luaL_loadfile(L, argv[1]) != LUA_OK) {
         fprintf(stderr, "%s\n", lua_tostring(L, -1));
         return 2;
