@@ -20,14 +20,14 @@ typedef struct b2c_sockets {
 
 typedef struct b2c_http_config {
     const char *base_url;   /* https://host[:port]; http only for loopback hosts */
-    const char *proxy;      /* NULL: none (proxy variables of the environment are
-                             * ignored); else http://host:port, for https only */
-    b2c_sockets *sockets;   /* where this handle's sockets are recorded */
     const char *user_agent;
     const char *ca_file;    /* NULL: the system trust store */
     long timeout_ms;
     long connect_timeout_ms;
     size_t max_response;    /* larger bodies are refused */
+    const char *proxy;      /* NULL: none (proxy variables of the environment are
+                             * ignored); else http://host:port, for https only */
+    b2c_sockets *sockets;   /* where this handle's sockets are recorded, or NULL */
 } b2c_http_config;
 
 typedef struct b2c_http {
