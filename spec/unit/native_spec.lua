@@ -13,9 +13,9 @@ local function compile_and_run(sources, args)
 end
 
 describe("the C core", function()
-  it("token cache: one fetch for many concurrent threads, invalidation by generation", function()
+  it("token cache: one fetch for many threads, invalidation by generation, stalls, fork", function()
     local passed, out = compile_and_run("spec/c/token_cache_test.c csrc/token_cache.c csrc/secret.c")
-    assert.are.equal(10, passed, out)
+    assert.are.equal(16, passed, out)
   end)
 
   it("random pool: distinct bytes across threads and across fork", function()
