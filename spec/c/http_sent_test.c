@@ -1,10 +1,11 @@
 /* "Was the POST sent" is judged by the attempt count (libcurl was cleared
  * to send it), never by the bytes libcurl reports written: a connection
  * reset just before the write leaves zero bytes counted, while the request
- * may have been on its way. A server on 127.0.0.1 resets every connection
- * it accepts; a slowed pre-request callback (the core's own bookkeeping,
- * then a pause) lets the reset arrive before the write. Prints "ok: ..."
- * per check and exits non-zero on a failure. */
+ * may have been on its way. A server on 127.0.0.1 accepts a connection and
+ * resets it when told; the pre-request callback (the core's own
+ * bookkeeping, then that word to the server) makes the reset arrive after
+ * the connection is up and before the write. Prints "ok: ..." per check
+ * and exits non-zero on a failure. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -16,28 +17,35 @@
 
 #include "../../csrc/http.h"
 
-static int listener;
+static int listener, go[2], done[2];
 
-static void *reset_all(void *arg)
+static void *reset_when_told(void *arg)
 {
     struct linger hard = {1, 0};
+    char c;
     (void)arg;
     for (;;) {
         int fd = accept(listener, NULL, NULL);
-        if (fd < 0)
+        if (fd < 0 || read(go[0], &c, 1) != 1)
             return NULL;
         setsockopt(fd, SOL_SOCKET, SO_LINGER, &hard, sizeof hard);
         close(fd); /* RST */
+        if (write(done[1], "x", 1) != 1)
+            return NULL;
     }
 }
 
-/* What the core's callback does for the first attempt, then a pause. */
-static int slow_before_request(void *ud, char *a, char *b, int c, int d)
+/* What the core's callback does for the first attempt, then the reset. */
+static int before_request_reset(void *ud, char *a, char *b, int c, int d)
 {
-    struct timespec pause = {0, 300 * 1000 * 1000};
+    struct timespec settle = {0, 50 * 1000 * 1000};
+    char x;
     (void)a, (void)b, (void)c, (void)d;
-    ((b2c_http *)ud)->attempts++;
-    nanosleep(&pause, NULL);
+    if (++((b2c_http *)ud)->attempts > 1)
+        return CURL_PREREQFUNC_ABORT;
+    if (write(go[1], "x", 1) != 1 || read(done[0], &x, 1) != 1)
+        return CURL_PREREQFUNC_ABORT;
+    nanosleep(&settle, NULL); /* the RST reaches this end */
     return CURL_PREREQFUNC_OK;
 }
 
@@ -68,7 +76,9 @@ int main(void)
     if (bind(listener, (struct sockaddr *)&addr, sizeof addr) < 0 || listen(listener, 16) < 0 ||
         getsockname(listener, (struct sockaddr *)&addr, &len) < 0)
         return 2;
-    pthread_create(&server, NULL, reset_all, NULL);
+    if (pipe(go) < 0 || pipe(done) < 0)
+        return 2;
+    pthread_create(&server, NULL, reset_when_told, NULL);
     snprintf(url, sizeof url, "http://127.0.0.1:%d", ntohs(addr.sin_port));
 
     memset(&cfg, 0, sizeof cfg);
@@ -77,13 +87,12 @@ int main(void)
     cfg.timeout_ms = 5000;
     cfg.connect_timeout_ms = 5000;
     cfg.max_response = 65536;
-    /* A reset while writing can still land after some bytes: a few tries
-     * for one where libcurl counted none. */
+    /* A few tries, should the reset land late. */
     for (tries = 0; tries < 5 && !unwritten; tries++) {
         memset(&h, 0, sizeof h);
         if (b2c_http_open(&h, &cfg, msg) < 0)
             return 2;
-        curl_easy_setopt(h.easy, CURLOPT_PREREQFUNCTION, slow_before_request);
+        curl_easy_setopt(h.easy, CURLOPT_PREREQFUNCTION, before_request_reset);
         b2c_http_perform(&h, url, "Bearer x", "{\"a\":1}", 7, &r);
         curl_easy_getinfo(h.easy, CURLINFO_REQUEST_SIZE, &written);
         if (written == 0 && h.attempts == 1) {
