@@ -94,12 +94,12 @@ static void release(client *c)
         c->token_transfer = 0;
     }
     b2c_transfers_close(&c->transfers);
-    b2c_sockets_free(&c->sockets);
     free(c->user_agent);
     free(c->ca_file);
     free(c->proxy);
     c->user_agent = c->ca_file = c->proxy = NULL;
     b2c_http_close(&c->http);
+    b2c_sockets_free(&c->sockets); /* after every handle: libcurl reports each close to it */
     b2c_token_entry_release(c->tokens);
     c->tokens = NULL;
     b2c_secret_free(c->consumer_secret);
