@@ -165,13 +165,15 @@ int b2c_http_check_base_url(const char *url, char msg[B2C_MSG_SIZE])
  * secret in it) would be read by another host. */
 int b2c_http_check_proxy(const char *proxy, const char *base_url, char msg[B2C_MSG_SIZE])
 {
+    const char *host_end = NULL; /* where a ":port" may start */
     if (strncmp(base_url, "https://", 8) != 0) {
         snprintf(msg, B2C_MSG_SIZE, "proxy: only for an https:// baseUrl (through a proxy, "
                                     "plain http would show every secret to it)");
         return -1;
     }
-    if (strncmp(proxy, "http://", 7) != 0 || check_authority(proxy + 7, msg) < 0 ||
-        strchr(proxy + 7, ':') == NULL) {
+    if (strncmp(proxy, "http://", 7) == 0)
+        host_end = proxy[7] == '[' ? strchr(proxy + 7, ']') : proxy + 7;
+    if (host_end == NULL || check_authority(proxy + 7, msg) < 0 || strchr(host_end, ':') == NULL) {
         snprintf(msg, B2C_MSG_SIZE, "proxy: must be http://host:port (a CONNECT proxy; no "
                                     "user info, path or spaces)");
         return -1;
