@@ -64,6 +64,7 @@ describe("#lua54 a client across fork()", function()
     assert.are.equal("3", facts.parent.after, out)
     for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
     assert.are.equal(24, #s:stats().payouts)
+    assert.are.equal(1, s:stats().tokensIssued) -- the child kept the parent's token
   end)
 
   describe("over https", function()
