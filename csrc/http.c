@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 
@@ -98,6 +100,135 @@ static int is_loopback_http(const char *url)
     return *end == '\0' || (*end == '/' && end[1] == '\0');
 }
 
+/* host[:port] and an optional final "/" from p on, nothing else: a name
+ * (letters, digits, '-', non-empty labels) or an IPv6 literal in brackets,
+ * and a port of 1-65535. */
+static int check_authority(const char *p, char msg[B2C_MSG_SIZE])
+{
+    const char *q = p;
+    if (*q == '[') {
+        for (q++; (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'f') ||
+                  (*q >= 'A' && *q <= 'F') || *q == ':' || *q == '.';
+             q++)
+            ;
+        if (q == p + 1 || *q++ != ']')
+            goto bad;
+    } else {
+        for (; (*q >= '0' && *q <= '9') || (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') ||
+               *q == '-' || *q == '.';
+             q++)
+            if (*q == '.' && (q == p || q[-1] == '.'))
+                goto bad; /* an empty label */
+        if (q == p || q[-1] == '.' || q[-1] == '-')
+            goto bad;
+    }
+    if (*q == ':') {
+        long port = 0;
+        const char *digits = ++q;
+        while (*q >= '0' && *q <= '9' && q - digits < 6)
+            port = port * 10 + (*q++ - '0');
+        if (q == digits || port < 1 || port > 65535 || (*q >= '0' && *q <= '9')) {
+            snprintf(msg, B2C_MSG_SIZE, "baseUrl: the port must be a number 1-65535");
+            return -1;
+        }
+    }
+    if (*q == '/')
+        q++;
+    if (*q == '\0')
+        return 0;
+bad:
+    snprintf(msg, B2C_MSG_SIZE, "baseUrl: must be https://host[:port] and nothing else "
+                                "(no spaces, control characters, user info, path or query)");
+    return -1;
+}
+
+int b2c_http_check_base_url(const char *url, char msg[B2C_MSG_SIZE])
+{
+    int plain = strncmp(url, "http://", 7) == 0;
+    if (!plain && strncmp(url, "https://", 8) != 0) {
+        snprintf(msg, B2C_MSG_SIZE, "baseUrl: must start with https://");
+        return -1;
+    }
+    if (check_authority(url + (plain ? 7 : 8), msg) < 0)
+        return -1;
+    if (plain && !is_loopback_http(url)) {
+        snprintf(msg, B2C_MSG_SIZE,
+                 "baseUrl: plain http is allowed only for loopback hosts; use https://");
+        return -1;
+    }
+    return 0;
+}
+
+/* An explicit proxy, http://host:port, and only for an https baseUrl: the
+ * request then goes through a CONNECT tunnel, TLS from end to end, and the
+ * proxy sees no secret. Through a proxy a plain http request (and every
+ * secret in it) would be read by another host. */
+int b2c_http_check_proxy(const char *proxy, const char *base_url, char msg[B2C_MSG_SIZE])
+{
+    const char *host_end = NULL; /* where a ":port" may start */
+    if (strncmp(base_url, "https://", 8) != 0) {
+        snprintf(msg, B2C_MSG_SIZE, "proxy: only for an https:// baseUrl (through a proxy, "
+                                    "plain http would show every secret to it)");
+        return -1;
+    }
+    if (strncmp(proxy, "http://", 7) == 0)
+        host_end = proxy[7] == '[' ? strchr(proxy + 7, ']') : proxy + 7;
+    if (host_end == NULL || check_authority(proxy + 7, msg) < 0 || strchr(host_end, ':') == NULL) {
+        snprintf(msg, B2C_MSG_SIZE, "proxy: must be http://host:port (a CONNECT proxy; no "
+                                    "user info, path or spaces)");
+        return -1;
+    }
+    return 0;
+}
+
+/* Every socket is recorded, so that a child after fork() can let go of its
+ * copies (b2c_sockets_drop). */
+static curl_socket_t on_open_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    b2c_sockets *s = (b2c_sockets *)ud;
+    curl_socket_t fd;
+    (void)purpose;
+    if (s->count == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 8;
+        curl_socket_t *grown = (curl_socket_t *)realloc(s->fds, cap * sizeof *grown);
+        if (grown == NULL)
+            return CURL_SOCKET_BAD;
+        s->fds = grown;
+        s->cap = cap;
+    }
+    fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+    if (fd != CURL_SOCKET_BAD)
+        s->fds[s->count++] = fd;
+    return fd;
+}
+
+static int on_close_socket(void *ud, curl_socket_t fd)
+{
+    b2c_sockets *s = (b2c_sockets *)ud;
+    size_t i;
+    for (i = 0; i < s->count; i++)
+        if (s->fds[i] == fd) {
+            s->fds[i] = s->fds[--s->count];
+            break;
+        }
+    return close(fd);
+}
+
+void b2c_sockets_drop(b2c_sockets *s)
+{
+    size_t i;
+    for (i = 0; i < s->count; i++)
+        close(s->fds[i]);
+    s->count = 0;
+}
+
+void b2c_sockets_free(b2c_sockets *s)
+{
+    free(s->fds);
+    s->fds = NULL;
+    s->count = s->cap = 0;
+}
+
 static void set_protocols(CURL *e, const char *list)
 {
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -113,15 +244,9 @@ int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE])
 {
     CURL *e;
     int plain = strncmp(c->base_url, "http://", 7) == 0;
-    if (!plain && strncmp(c->base_url, "https://", 8) != 0) {
-        snprintf(msg, B2C_MSG_SIZE, "baseUrl: must start with https://");
+    if (b2c_http_check_base_url(c->base_url, msg) < 0 ||
+        (c->proxy != NULL && b2c_http_check_proxy(c->proxy, c->base_url, msg) < 0))
         return -1;
-    }
-    if (plain && !is_loopback_http(c->base_url)) {
-        snprintf(msg, B2C_MSG_SIZE,
-                 "baseUrl: plain http is allowed only for loopback hosts; use https://");
-        return -1;
-    }
     if (b2c_http_global_init() < 0 || (e = curl_easy_init()) == NULL) {
         snprintf(msg, B2C_MSG_SIZE, "libcurl could not be initialised");
         return -1;
@@ -146,10 +271,39 @@ int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE])
     curl_easy_setopt(e, CURLOPT_WRITEDATA, h);
     curl_easy_setopt(e, CURLOPT_PREREQFUNCTION, on_before_request);
     curl_easy_setopt(e, CURLOPT_PREREQDATA, h);
+    /* http_proxy, https_proxy, ALL_PROXY and NO_PROXY are ignored: "" is
+     * libcurl's "no proxy, whatever the environment says". */
+    curl_easy_setopt(e, CURLOPT_PROXY, c->proxy != NULL ? c->proxy : "");
+    if (c->proxy != NULL) {
+        curl_easy_setopt(e, CURLOPT_PROXYTYPE, (long)CURLPROXY_HTTP);
+        curl_easy_setopt(e, CURLOPT_HTTPPROXYTUNNEL, 1L);
+        curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+    }
+#if LIBCURL_VERSION_NUM >= 0x075700
+    /* A resolver thread still waiting for a slow DNS answer is left to end
+     * on its own: otherwise libcurl waits for it when the transfer ends,
+     * past every timeout. */
+    curl_easy_setopt(e, CURLOPT_QUICK_EXIT, 1L);
+#endif
+    if (c->sockets != NULL) {
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETFUNCTION, on_open_socket);
+        curl_easy_setopt(e, CURLOPT_OPENSOCKETDATA, c->sockets);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETFUNCTION, on_close_socket);
+        curl_easy_setopt(e, CURLOPT_CLOSESOCKETDATA, c->sockets);
+    }
     return 0;
 }
 
 static void free_headers(struct curl_slist *list);
+
+void b2c_http_abandon(b2c_http *h)
+{
+    free_headers(h->headers);
+    h->headers = NULL;
+    h->easy = NULL;
+    h->active = 0;
+    b2c_buf_free(&h->response);
+}
 
 void b2c_http_close(b2c_http *h)
 {

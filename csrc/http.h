@@ -10,6 +10,14 @@
 #include "crypto.h"
 #include "secret.h"
 
+/* The sockets libcurl opened for one client's handles: after fork() the
+ * child closes its copies of them (close() only: no TLS close_notify, no
+ * shutdown, so the parent's connections live on). */
+typedef struct b2c_sockets {
+    curl_socket_t *fds;
+    size_t count, cap;
+} b2c_sockets;
+
 typedef struct b2c_http_config {
     const char *base_url;   /* https://host[:port]; http only for loopback hosts */
     const char *user_agent;
@@ -17,6 +25,9 @@ typedef struct b2c_http_config {
     long timeout_ms;
     long connect_timeout_ms;
     size_t max_response;    /* larger bodies are refused */
+    const char *proxy;      /* NULL: none (proxy variables of the environment are
+                             * ignored); else http://host:port, for https only */
+    b2c_sockets *sockets;   /* where this handle's sockets are recorded, or NULL */
 } b2c_http_config;
 
 typedef struct b2c_http {
@@ -54,9 +65,25 @@ typedef struct b2c_http_result {
 /* Once per process; returns 0 or -1. Skipped when the host owns libcurl. */
 int b2c_http_global_init(void);
 
+/* Checks a baseUrl: 0, or -1 with a message naming the rule. */
+int b2c_http_check_base_url(const char *url, char msg[B2C_MSG_SIZE]);
+
+/* Checks a proxy setting for a baseUrl: 0, or -1 with a message. */
+int b2c_http_check_proxy(const char *proxy, const char *base_url, char msg[B2C_MSG_SIZE]);
+
 /* 0 on success; -1 with a message naming the problem. */
 int b2c_http_open(b2c_http *h, const b2c_http_config *c, char msg[B2C_MSG_SIZE]);
 void b2c_http_close(b2c_http *h);
+
+/* In a child after fork(): forgets the easy handle without a libcurl call
+ * (a cleanup would shut down the parent's TLS session, or wait for a
+ * resolver thread that exists only in the parent: the handle's memory is
+ * left behind on purpose), and wipes and frees what is only memory. */
+void b2c_http_abandon(b2c_http *h);
+
+/* In a child after fork(): close() of every recorded socket. */
+void b2c_sockets_drop(b2c_sockets *s);
+void b2c_sockets_free(b2c_sockets *s);
 
 /* GET when body is NULL, else POST of body as JSON. authorization is the
  * whole header value ("Bearer ...", "Basic ..."), wiped after use.

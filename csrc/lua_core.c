@@ -5,9 +5,12 @@
  * userdata whose __gc releases them. Secrets (consumer secret, security
  * credential, access token) stay in C and are wiped when released; every
  * text from a server is redacted of them before it reaches Lua. */
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 #include <openssl/err.h>
@@ -41,32 +44,66 @@ typedef struct client {
     b2c_http_result failure;    /* details of the last failed token fetch */
     b2c_transfers transfers;    /* requests driven by polling (client:step) */
     int token_transfer;         /* id of the polled token fetch in flight, or 0 */
+    unsigned long token_ticket; /* names that fetch in the token cache */
+    int token_waiting;          /* a polled request waits for another's fetch */
+    b2c_sockets sockets;        /* every socket of this client's handles */
+    pid_t pid;                  /* the process whose handles these are */
     char *user_agent, *ca_file; /* to open an easy handle per polled transfer */
+    char *proxy;                /* NULL: none */
     long timeout_ms, connect_timeout_ms;
     size_t max_response;
     int open;
 } client;
+
+static void http_config(const client *c, b2c_http_config *hc);
+
+/* In a child after fork(): the connections, polled transfers and token
+ * fetch are the parent's. The child lets go of them without a word on the
+ * wire (see b2c_http_abandon: their memory is left behind on purpose, and
+ * each socket is only close()d) and starts clean. The parent's polled
+ * transfers end here with a failure; the token stays (still valid). */
+static void forget_parent(client *c)
+{
+    b2c_http_abandon(&c->http);
+    b2c_transfers_abandon(&c->transfers);
+    b2c_sockets_drop(&c->sockets);
+    c->token_transfer = 0;
+    c->token_waiting = 0;
+    c->pid = getpid();
+}
 
 static client *check_client(lua_State *L)
 {
     client *c = (client *)luaL_checkudata(L, 1, CLIENT_MT);
     if (!c->open)
         luaL_error(L, "b2c client is closed");
+    if (c->pid != getpid()) {
+        b2c_http_config hc;
+        char msg[B2C_MSG_SIZE];
+        forget_parent(c);
+        http_config(c, &hc);
+        if (b2c_http_open(&c->http, &hc, msg) < 0)
+            luaL_error(L, "b2c client: after fork(): %s", msg);
+    }
     return c;
 }
 
 static void release(client *c)
 {
+    if (c->open && c->pid != getpid())
+        forget_parent(c);
     if (c->token_transfer != 0) {
         unsigned long unused;
-        b2c_token_end(c->tokens, NULL, 0, &unused); /* let others fetch */
+        b2c_token_end(c->tokens, c->token_ticket, NULL, 0, &unused); /* let others fetch */
         c->token_transfer = 0;
     }
     b2c_transfers_close(&c->transfers);
     free(c->user_agent);
     free(c->ca_file);
-    c->user_agent = c->ca_file = NULL;
+    free(c->proxy);
+    c->user_agent = c->ca_file = c->proxy = NULL;
     b2c_http_close(&c->http);
+    b2c_sockets_free(&c->sockets); /* after every handle: libcurl reports each close to it */
     b2c_token_entry_release(c->tokens);
     c->tokens = NULL;
     b2c_secret_free(c->consumer_secret);
@@ -113,6 +150,13 @@ static const char *field_string(lua_State *L, int t, const char *name, size_t *l
     return s;
 }
 
+/* Whole milliseconds, rounded up: libcurl reads 0 as "no timeout". */
+static long seconds_to_ms(double v)
+{
+    long ms = (long)(v * 1000);
+    return (double)ms < v * 1000 ? ms + 1 : ms;
+}
+
 static long field_ms(lua_State *L, int t, const char *name, double dflt_seconds)
 {
     double v;
@@ -121,7 +165,7 @@ static long field_ms(lua_State *L, int t, const char *name, double dflt_seconds)
     lua_pop(L, 1);
     if (!(v > 0 && v <= 86400))
         luaL_error(L, "b2c.core.client: %s must be 0 < seconds <= 86400", name);
-    return (long)(v * 1000 + 0.5);
+    return seconds_to_ms(v);
 }
 
 /* The connection settings, for the client's own handle and each polled one. */
@@ -133,6 +177,8 @@ static void http_config(const client *c, b2c_http_config *hc)
     hc->timeout_ms = c->timeout_ms;
     hc->connect_timeout_ms = c->connect_timeout_ms;
     hc->max_response = c->max_response;
+    hc->proxy = c->proxy;
+    hc->sockets = (b2c_sockets *)&c->sockets;
 }
 
 static int fail_config(lua_State *L, const char *field, const char *message)
@@ -176,8 +222,8 @@ static char *basic_credential(const char *key, size_t key_len, const char *secre
  *   connectTimeout, maxResponseBytes } -> client | nil, message, field */
 static int core_client(lua_State *L)
 {
-    size_t base_len, key_len, secret_len, cred_len = 0, pass_len = 0, cert_len = 0;
-    const char *base, *key, *secret, *cred, *pass, *cert, *agent, *ca_file;
+    size_t base_len, key_len, secret_len, cred_len = 0, pass_len = 0, cert_len = 0, proxy_len = 0;
+    const char *base, *key, *secret, *cred, *pass, *cert, *agent, *ca_file, *proxy;
     long timeout_ms, connect_ms;
     lua_Integer max_response;
     char msg[B2C_MSG_SIZE];
@@ -194,6 +240,7 @@ static int core_client(lua_State *L)
     cert = field_string(L, 1, "certificate", &cert_len);
     agent = field_string(L, 1, "userAgent", NULL);
     ca_file = field_string(L, 1, "caFile", NULL);
+    proxy = field_string(L, 1, "proxy", &proxy_len);
     timeout_ms = field_ms(L, 1, "timeout", 30);
     connect_ms = field_ms(L, 1, "connectTimeout", 10);
     lua_getfield(L, 1, "maxResponseBytes");
@@ -210,7 +257,7 @@ static int core_client(lua_State *L)
     if (max_response < 1024 || max_response > 64 * 1024 * 1024)
         return fail_config(L, "maxResponseBytes", "maxResponseBytes: must be 1024..67108864");
     if (strlen(base) != base_len || strlen(key) != key_len || strlen(secret) != secret_len ||
-        (cred != NULL && strlen(cred) != cred_len))
+        (cred != NULL && strlen(cred) != cred_len) || (proxy != NULL && strlen(proxy) != proxy_len))
         return fail_config(L, "baseUrl", "configuration strings must not contain NUL bytes");
 
     /* From here on, resources belong to the userdata and __gc frees them. */
@@ -225,6 +272,8 @@ static int core_client(lua_State *L)
     c->consumer_secret = b2c_secret_dup(secret, secret_len);
     c->user_agent = b2c_secret_dup(agent, strlen(agent));
     c->ca_file = ca_file != NULL ? b2c_secret_dup(ca_file, strlen(ca_file)) : NULL;
+    c->proxy = proxy != NULL ? b2c_secret_dup(proxy, strlen(proxy)) : NULL;
+    c->pid = getpid();
     c->timeout_ms = timeout_ms;
     c->connect_timeout_ms = connect_ms;
     c->max_response = (size_t)max_response;
@@ -232,6 +281,7 @@ static int core_client(lua_State *L)
     if (c->base_url == NULL || c->consumer_key == NULL || c->consumer_secret == NULL ||
         c->basic == NULL ||
         c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
+        (proxy != NULL && c->proxy == NULL) ||
         identity(base, key, secret, id) < 0 || (c->tokens = b2c_token_entry_get(id)) == NULL) {
         release(c);
         return luaL_error(L, "b2c.core.client: out of memory");
@@ -239,7 +289,7 @@ static int core_client(lua_State *L)
     http_config(c, &hc);
     if (b2c_http_open(&c->http, &hc, msg) < 0) {
         release(c);
-        return fail_config(L, "baseUrl", msg);
+        return fail_config(L, strncmp(msg, "proxy", 5) == 0 ? "proxy" : "baseUrl", msg);
     }
     if (pass != NULL) {
         c->credential = b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert,
@@ -340,10 +390,45 @@ static int fetch_token(void *ud, char **token, double *ttl)
                            ttl, &c->failure);
 }
 
+/* Reads this client's polled token fetch once it is done: its token goes
+ * to the process cache (waking whoever waits for it) at once, not when Lua
+ * gets round to finish(). */
+static void settle_token(client *c)
+{
+    b2c_transfer *tr = b2c_transfers_get(&c->transfers, c->token_transfer);
+    char *token = NULL;
+    double ttl = 0;
+    unsigned long generation = 0;
+    if (tr == NULL || tr->state != B2C_DONE || tr->settled)
+        return;
+    tr->settled = 1;
+    tr->ok = b2c_oauth_end(&tr->http, tr->rc, &token, &ttl, &tr->result) == 0;
+    b2c_token_end(c->tokens, c->token_ticket, tr->ok ? token : NULL, ttl, &generation);
+    if (tr->ok)
+        b2c_buf_clear(&tr->http.response); /* held the token */
+    c->token_transfer = 0;
+}
+
+/* A blocking call while this client's own polled token fetch is under way:
+ * it is driven to its end here (nobody else can), rather than waited for
+ * or fetched a second time (a new token kills the one in flight). */
+static void finish_own_fetch(client *c)
+{
+    b2c_transfer *tr = b2c_transfers_get(&c->transfers, c->token_transfer);
+    while (tr != NULL && tr->state == B2C_RUNNING) {
+        b2c_token_alive(c->tokens, c->token_ticket, 0.1);
+        if (b2c_transfers_step(&c->transfers, 100) == 0 && tr->state == B2C_RUNNING)
+            return; /* not on the multi handle: b2c_token_get sees it stall */
+    }
+    settle_token(c);
+}
+
 /* client:token() -> true | nil, failure. The token itself never reaches Lua. */
 static int client_token(lua_State *L)
 {
     client *c = check_client(L);
+    if (c->token_transfer != 0)
+        finish_own_fetch(c);
     if (c->token != NULL && b2c_token_current(c->tokens, c->token_generation)) {
         lua_pushboolean(L, 1); /* the copy this client holds: no new one per send */
         return 1;
@@ -374,6 +459,7 @@ static int client_cached_token(lua_State *L)
         lua_pushboolean(L, 0);
         return 1;
     }
+    c->token_waiting = 0;
     b2c_secret_free(c->token);
     c->token = token;
     c->token_generation = generation;
@@ -582,10 +668,16 @@ static int client_start_token(lua_State *L)
     int id = 0;
     b2c_transfer *tr;
 
-    if (c->token_transfer != 0 || !b2c_token_try_begin(c->tokens)) {
+    if (c->token_transfer != 0) {
         lua_pushboolean(L, 0);
         return 1;
     }
+    if (!b2c_token_try_begin(c->tokens, &c->token_ticket)) {
+        c->token_waiting = 1; /* step() waits for that fetch, not a busy loop */
+        lua_pushboolean(L, 0);
+        return 1;
+    }
+    c->token_waiting = 0;
     tr = reserve_transfer(c, &id, &r);
     if (tr != NULL &&
         b2c_oauth_begin(&tr->http, c->base_url, c->consumer_key, c->consumer_secret, &r) == 0 &&
@@ -599,18 +691,30 @@ static int client_start_token(lua_State *L)
         b2c_transfers_release(&c->transfers, tr);
     if (r.message[0] == '\0')
         out_of_memory(&r);
-    b2c_token_end(c->tokens, NULL, 0, &unused);
+    b2c_token_end(c->tokens, c->token_ticket, NULL, 0, &unused);
     return push_failure(L, c, NULL, &c->http.response, &r);
 }
 
 /* client:step(seconds) -> number of transfers still running. Waits at most
- * the given time for I/O (0: not at all). */
+ * the given time (0: not at all; more than INT_MAX ms: INT_MAX ms) for I/O,
+ * or, with nothing running, for another client's token fetch this one
+ * waits for. */
 static int client_step(lua_State *L)
 {
     client *c = check_client(L);
     lua_Number seconds = luaL_optnumber(L, 2, 0);
-    long ms = seconds > 0 ? (long)(seconds * 1000 + 0.5) : 0;
-    lua_pushinteger(L, b2c_transfers_step(&c->transfers, ms));
+    long ms;
+    int running;
+    if (!(seconds >= 0))
+        return luaL_error(L, "b2c client: step() needs a number of seconds >= 0");
+    ms = seconds * 1000 >= (lua_Number)INT_MAX ? INT_MAX : seconds_to_ms((double)seconds);
+    if (c->token_transfer != 0)
+        b2c_token_alive(c->tokens, c->token_ticket, (double)ms / 1000);
+    running = b2c_transfers_step(&c->transfers, ms);
+    settle_token(c);
+    if (running == 0 && ms > 0 && c->token_waiting)
+        b2c_token_wait(c->tokens, (double)ms / 1000);
+    lua_pushinteger(L, running);
     return 1;
 }
 
@@ -641,25 +745,32 @@ static int client_finish(lua_State *L)
     if (tr->state != B2C_DONE)
         return luaL_error(L, "b2c client: finish() before the transfer is done");
     if (tr->is_token) {
-        char *token = NULL;
-        double ttl = 0;
-        unsigned long generation = 0;
-        int rc = b2c_oauth_end(&tr->http, tr->rc, &token, &ttl, &r);
-        b2c_token_end(c->tokens, rc == 0 ? token : NULL, ttl, &generation);
-        c->token_transfer = 0;
-        if (rc == 0) {
-            b2c_buf_clear(&tr->http.response); /* held the token */
+        if (c->token_transfer == (int)luaL_checkinteger(L, 2))
+            settle_token(c);
+        if (tr->ok) {
             lua_pushboolean(L, 1);
             n = 1;
         } else {
-            n = push_failure(L, c, NULL, &tr->http.response, &r);
+            n = push_failure(L, c, NULL, &tr->http.response, &tr->result);
         }
+    } else if (tr->settled) {
+        n = push_failure(L, c, NULL, &tr->http.response, &tr->result);
     } else {
         b2c_http_end(&tr->http, tr->rc, &r);
         n = push_answer(L, c, &tr->http.response, &r, tr->token);
     }
     b2c_transfers_release(&c->transfers, tr);
     return n;
+}
+
+/* client:pid() -> the process this client's connections belong to: after
+ * fork() it is the child's own (its polled requests from before the fork
+ * ended with a failure; the caller's own records of them are the parent's). */
+static int client_pid(lua_State *L)
+{
+    client *c = check_client(L);
+    lua_pushinteger(L, (lua_Integer)c->pid);
+    return 1;
 }
 
 /* core.encrypt_credential(password, certificate) -> base64 | nil, message */
@@ -884,6 +995,7 @@ static const luaL_Reg client_methods[] = {
     {"step", client_step},
     {"done", client_done},
     {"finish", client_finish},
+    {"pid", client_pid},
     {"close", client_close},
     {NULL, NULL}};
 

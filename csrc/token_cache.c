@@ -13,6 +13,8 @@ struct b2c_token_entry {
     double refresh_at;       /* monotonic seconds */
     unsigned long generation;
     int fetching;
+    unsigned long fetch_ticket; /* names the fetch under way: a new one on each begin */
+    double live_until;       /* monotonic: a fetch not vouched for by then is stalled */
     int refs;
     pthread_cond_t fetched;
     b2c_token_entry *next;
@@ -20,6 +22,37 @@ struct b2c_token_entry {
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static b2c_token_entry *entries = NULL;
+static pthread_once_t fork_once = PTHREAD_ONCE_INIT;
+
+/* fork(): the lock is taken around it, so the child never inherits it held
+ * by a thread that does not exist there. In the child no fetch is under
+ * way: each one belonged to the parent (or to a thread of it), and its end
+ * would never be seen here. The tokens stay: they are still valid. */
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(void)
+{
+    pthread_mutex_unlock(&lock);
+}
+
+static void fork_child(void)
+{
+    b2c_token_entry *e;
+    for (e = entries; e != NULL; e = e->next) {
+        e->fetching = 0;
+        e->fetch_ticket++;
+        pthread_cond_init(&e->fetched, NULL); /* its waiters were other threads */
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+static void register_fork_handlers(void)
+{
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
 
 static double now_seconds(void)
 {
@@ -49,6 +82,7 @@ static void store_locked(b2c_token_entry *e, char *token, double ttl)
 b2c_token_entry *b2c_token_entry_get(const unsigned char id[32])
 {
     b2c_token_entry *e;
+    pthread_once(&fork_once, register_fork_handlers);
     pthread_mutex_lock(&lock);
     for (e = entries; e != NULL; e = e->next)
         if (memcmp(e->id, id, 32) == 0)
@@ -87,47 +121,67 @@ void b2c_token_entry_release(b2c_token_entry *e)
     free(e);
 }
 
-static struct timespec deadline_after(double seconds)
+/* Waits on the entry's condition until the monotonic time `until` at the
+ * latest; the lock is held. Returns 0 when woken before it. */
+static int wait_until(b2c_token_entry *e, double until)
 {
     struct timespec ts;
+    double left = until - now_seconds(), whole;
+    if (left <= 0)
+        return -1;
+    if (left > 86400)
+        left = 86400;
     clock_gettime(CLOCK_REALTIME, &ts); /* pthread_cond_timedwait's clock */
-    ts.tv_sec += (time_t)seconds;
-    ts.tv_nsec += (long)((seconds - (double)(time_t)seconds) * 1e9);
+    whole = (double)(time_t)left;
+    ts.tv_sec += (time_t)whole;
+    ts.tv_nsec += (long)((left - whole) * 1e9);
     if (ts.tv_nsec >= 1000000000L) {
         ts.tv_sec++;
         ts.tv_nsec -= 1000000000L;
     }
-    return ts;
+    return pthread_cond_timedwait(&e->fetched, &lock, &ts) == 0 ? 0 : -1;
+}
+
+/* A new fetch, owned by the caller; the lock is held. */
+static unsigned long begin_locked(b2c_token_entry *e, double live_until)
+{
+    e->fetching = 1;
+    e->live_until = live_until;
+    return ++e->fetch_ticket;
 }
 
 int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wait_seconds,
                   char **token, unsigned long *generation)
 {
-    struct timespec deadline = deadline_after(wait_seconds);
+    double deadline = now_seconds() + wait_seconds;
+    unsigned long ticket;
     char *fresh = NULL;
     double ttl = 0;
     int rc;
 
     pthread_mutex_lock(&lock);
     for (;;) {
-        if (e->token != NULL && now_seconds() < e->refresh_at) {
+        double now = now_seconds();
+        if (e->token != NULL && now < e->refresh_at) {
             *token = b2c_secret_dup(e->token, strlen(e->token));
             *generation = e->generation;
             pthread_mutex_unlock(&lock);
             return *token != NULL ? 0 : -1;
         }
-        if (!e->fetching)
-            break;
-        if (pthread_cond_timedwait(&e->fetched, &lock, &deadline) != 0)
-            break; /* the other fetch is stuck or polled by this very thread */
+        if (!e->fetching || now >= e->live_until || now >= deadline)
+            break; /* none under way, a stalled polled one, or waited enough */
+        wait_until(e, e->live_until < deadline ? e->live_until : deadline);
     }
-    e->fetching = 1;
+    /* Blocking in another thread: always making progress, bounded by the
+     * waiters' own deadline. */
+    ticket = begin_locked(e, 1e300);
     pthread_mutex_unlock(&lock);
 
     rc = fetch(ud, &fresh, &ttl); /* the network call runs unlocked */
 
     pthread_mutex_lock(&lock);
-    e->fetching = 0;
+    if (ticket == e->fetch_ticket)
+        e->fetching = 0;
     if (rc == 0) {
         store_locked(e, fresh, ttl);
         *token = b2c_secret_dup(fresh, strlen(fresh));
@@ -149,25 +203,57 @@ int b2c_token_current(b2c_token_entry *e, unsigned long generation)
     return current;
 }
 
-int b2c_token_try_begin(b2c_token_entry *e)
+int b2c_token_try_begin(b2c_token_entry *e, unsigned long *ticket)
 {
     int mine;
+    double now;
     pthread_mutex_lock(&lock);
-    mine = !e->fetching;
-    e->fetching = 1;
+    now = now_seconds();
+    mine = !e->fetching || now >= e->live_until;
+    if (mine)
+        *ticket = begin_locked(e, now + B2C_TOKEN_STALL_SECONDS);
     pthread_mutex_unlock(&lock);
     return mine;
 }
 
-void b2c_token_end(b2c_token_entry *e, char *token, double ttl, unsigned long *generation)
+void b2c_token_alive(b2c_token_entry *e, unsigned long ticket, double seconds)
+{
+    double until;
+    pthread_mutex_lock(&lock);
+    until = now_seconds() + seconds + B2C_TOKEN_STALL_SECONDS;
+    if (e->fetching && ticket == e->fetch_ticket && until > e->live_until)
+        e->live_until = until;
+    pthread_mutex_unlock(&lock);
+}
+
+void b2c_token_end(b2c_token_entry *e, unsigned long ticket, char *token, double ttl,
+                   unsigned long *generation)
 {
     pthread_mutex_lock(&lock);
+    if (ticket != e->fetch_ticket) {
+        /* taken over (or forgotten by fork): the newer fetch decides */
+        pthread_mutex_unlock(&lock);
+        b2c_secret_free(token);
+        return;
+    }
     e->fetching = 0;
     if (token != NULL) {
         store_locked(e, token, ttl);
         *generation = e->generation;
     }
     pthread_cond_broadcast(&e->fetched);
+    pthread_mutex_unlock(&lock);
+}
+
+void b2c_token_wait(b2c_token_entry *e, double seconds)
+{
+    double until;
+    pthread_mutex_lock(&lock);
+    until = now_seconds() + seconds;
+    /* until it ends, stalls (the waiter may take over) or time is up */
+    while (e->fetching && now_seconds() < e->live_until &&
+           wait_until(e, e->live_until < until ? e->live_until : until) == 0)
+        ;
     pthread_mutex_unlock(&lock);
 }
 

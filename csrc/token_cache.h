@@ -6,11 +6,19 @@
  * deliberate piece of global mutable state: a list of entries guarded by a
  * mutex, each entry reference-counted by the clients using it and wiped
  * when the last one lets go. At most one fetch per entry runs at a time;
- * other threads wait for its outcome instead of fetching their own. */
+ * other threads wait for its outcome instead of fetching their own.
+ *
+ * A fetch driven by polling progresses only while its owner polls: one
+ * left unpolled for B2C_TOKEN_STALL_SECONDS is stalled, and the next
+ * caller takes over (the stalled owner's result is then ignored). After
+ * fork() the child forgets every fetch under way in the parent (it would
+ * never see it end) and keeps the tokens, which are still valid. */
 #ifndef B2C_TOKEN_CACHE_H
 #define B2C_TOKEN_CACHE_H
 
 #include <stddef.h>
+
+#define B2C_TOKEN_STALL_SECONDS 1.0
 
 typedef struct b2c_token_entry b2c_token_entry;
 
@@ -36,10 +44,19 @@ int b2c_token_get(b2c_token_entry *e, b2c_token_fetch fetch, void *ud, double wa
 int b2c_token_current(b2c_token_entry *e, unsigned long generation);
 
 /* For fetches driven by polling: returns 1 when the caller is now the
- * one fetcher, 0 when another fetch is running. End it with
- * b2c_token_end(): token (malloc'd, taken over) or NULL when it failed. */
-int b2c_token_try_begin(b2c_token_entry *e);
-void b2c_token_end(b2c_token_entry *e, char *token, double ttl, unsigned long *generation);
+ * one fetcher (*ticket names its fetch), 0 when another live fetch is
+ * running. The owner calls b2c_token_alive() each time it polls, saying
+ * how long it will drive the fetch from now. End it with b2c_token_end():
+ * token (malloc'd, taken over; wiped and ignored when the fetch was taken
+ * over meanwhile) or NULL when it failed. */
+int b2c_token_try_begin(b2c_token_entry *e, unsigned long *ticket);
+void b2c_token_alive(b2c_token_entry *e, unsigned long ticket, double seconds);
+void b2c_token_end(b2c_token_entry *e, unsigned long ticket, char *token, double ttl,
+                   unsigned long *generation);
+
+/* For a polled waiter: waits at most seconds for a fetch under way to end
+ * (returns at once when none runs). */
+void b2c_token_wait(b2c_token_entry *e, double seconds);
 
 /* The cached token when it is still fresh, without fetching: returns 0 with
  * a malloc'd copy, its remaining life and generation, or -1 when there is

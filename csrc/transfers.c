@@ -1,5 +1,6 @@
 #include "transfers.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,8 +21,11 @@ int b2c_transfers_reserve(b2c_transfers *t, const b2c_http_config *c, char msg[B
         return 0;
     }
     for (i = 0; i < t->count; i++)
-        if (t->slots[i]->state == B2C_FREE)
+        if (t->slots[i]->state == B2C_FREE) {
+            if (t->slots[i]->http.easy == NULL && b2c_http_open(&t->slots[i]->http, c, msg) < 0)
+                return 0; /* abandoned after fork(): a new handle */
             return (int)i + 1;
+        }
     if (t->count >= 1 << 20) {
         snprintf(msg, B2C_MSG_SIZE, "too many transfers in flight");
         return 0;
@@ -86,7 +90,7 @@ int b2c_transfers_step(b2c_transfers *t, long timeout_ms)
         return 0;
     curl_multi_perform(t->multi, &running);
     if (running > 0 && timeout_ms > 0) {
-        curl_multi_poll(t->multi, NULL, 0, (int)timeout_ms, NULL);
+        curl_multi_poll(t->multi, NULL, 0, timeout_ms > INT_MAX ? INT_MAX : (int)timeout_ms, NULL);
         curl_multi_perform(t->multi, &running);
     }
     collect(t);
@@ -107,6 +111,7 @@ void b2c_transfers_release(b2c_transfers *t, b2c_transfer *tr)
     tr->token = NULL;
     tr->state = B2C_FREE;
     tr->is_token = 0;
+    tr->settled = tr->ok = 0;
 }
 
 void b2c_transfers_close(b2c_transfers *t)
@@ -125,4 +130,26 @@ void b2c_transfers_close(b2c_transfers *t)
         curl_multi_cleanup(t->multi);
         t->multi = NULL;
     }
+}
+
+void b2c_transfers_abandon(b2c_transfers *t)
+{
+    size_t i;
+    for (i = 0; i < t->count; i++) {
+        b2c_transfer *tr = t->slots[i];
+        b2c_http_abandon(&tr->http);
+        if (tr->state == B2C_FREE)
+            continue;
+        tr->state = B2C_DONE;
+        tr->settled = 1;
+        tr->ok = 0;
+        memset(&tr->result, 0, sizeof tr->result);
+        /* A request may have left (the parent goes on with it): ambiguous.
+         * A token fetch moves no money: not sent from here. */
+        tr->result.outcome = tr->is_token ? B2C_UNSENT : B2C_AMBIGUOUS;
+        tr->result.retryable = tr->is_token;
+        snprintf(tr->result.message, sizeof tr->result.message,
+                 "started by the parent process before fork(); its answer goes there");
+    }
+    t->multi = NULL;
 }

@@ -20,6 +20,9 @@ typedef struct b2c_transfer {
     int is_token;            /* an OAuth fetch rather than an API call */
     char *token;             /* the bearer token sent (a secret), to redact echoes */
     CURLcode rc;             /* libcurl's result, once DONE */
+    int settled;             /* its outcome is already read into result */
+    int ok;                  /* settled token fetch: it succeeded */
+    b2c_http_result result;  /* when settled */
 } b2c_transfer;
 
 typedef struct b2c_transfers {
@@ -47,5 +50,11 @@ void b2c_transfers_release(b2c_transfers *t, b2c_transfer *tr);
 
 /* Ends everything: every transfer is aborted and freed. Idempotent. */
 void b2c_transfers_close(b2c_transfers *t);
+
+/* In a child after fork(): the multi handle and every easy handle are
+ * forgotten without a libcurl call (see b2c_http_abandon), and each
+ * transfer the parent started ends here with a settled failure: its
+ * answer goes to the parent. A slot gets a new easy handle when reused. */
+void b2c_transfers_abandon(b2c_transfers *t);
 
 #endif

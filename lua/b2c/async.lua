@@ -5,6 +5,7 @@
 -- an invalid token as the blocking send, and the same ack / err.
 local errors = require("b2c.errors")
 local gateway = require("b2c.gateway")
+local errors = require("b2c.errors")
 
 local Handle = {}
 Handle.__index = Handle
@@ -21,7 +22,7 @@ Queue.__index = Queue
 local async = {}
 
 function async.new(core)
-  return setmetatable({ core = core, handles = {}, fetch = nil }, Queue)
+  return setmetatable({ core = core, handles = {}, fetch = nil, pid = core:pid() }, Queue)
 end
 
 local function finish(h, ack, err)
@@ -46,7 +47,25 @@ function Queue:advance(h)
   if id then self.fetch = id end -- false: another client of the app is fetching
 end
 
+-- After fork() the child holds copies of the parent's handles, and the
+-- parent sends them: the child must not. Those already sending end through
+-- the core (it fails them); those still waiting for a token end here.
+function Queue:check_process()
+  local pid = self.core:pid()
+  local parent = self.pid
+  if pid == parent then return end
+  self.pid = pid
+  for _, h in ipairs(self.handles) do
+    if h.state == "token" then
+      finish(h, nil, errors.new("timeout", "started before fork() by process " .. parent
+        .. ", which sends it; this process does not: reconcile by OriginatorConversationID "
+        .. tostring(h.ctx.ocid), { originatorConversationId = h.ctx.ocid, retryable = false }))
+    end
+  end
+end
+
 function Queue:start(path, body, ctx)
+  self:check_process()
   local h = setmetatable({ done = false, originatorConversationId = ctx.ocid, state = "token",
     path = path, body = body, ctx = ctx, attempt = 1, reference = ctx.reference }, Handle)
   self.handles[#self.handles + 1] = h
@@ -118,6 +137,7 @@ end
 
 -- Returns the number of handles not done yet.
 function Queue:step(timeout)
+  self:check_process()
   local advance = function(h) self:advance(h) end
   each_in(self.handles, "token", advance)
   self.core:step(timeout)

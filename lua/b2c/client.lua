@@ -24,6 +24,7 @@ local CONFIG_FIELDS = {
   initiatorName = true, securityCredential = true, initiatorPassword = true, certificate = true,
   resultUrl = true, queueTimeOutUrl = true, baseUrl = true, timeout = true, connectTimeout = true,
   caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
+  proxy = true,
 }
 local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
 
@@ -104,6 +105,14 @@ local function check_config(cfg)
     end
     c.baseUrl = cfg.baseUrl:gsub("/$", "")
   end
+  -- Proxy variables of the environment are ignored; an explicit proxy is a
+  -- CONNECT tunnel for an https baseUrl only (the core checks the rest).
+  if cfg.proxy ~= nil then
+    if type(cfg.proxy) ~= "string" then
+      return nil, errors.config("proxy", "must be a string: http://host:port")
+    end
+    c.proxy = cfg.proxy
+  end
   c.timeout, err = check_seconds(cfg, "timeout", 30)
   if err then return nil, err end
   c.connectTimeout, err = check_seconds(cfg, "connectTimeout", 10)
@@ -179,7 +188,7 @@ function client.new(cfg)
     baseUrl = c.baseUrl, consumerKey = c.consumerKey, consumerSecret = c.consumerSecret,
     securityCredential = c.securityCredential, initiatorPassword = c.initiatorPassword,
     certificate = c.certificate, userAgent = USER_AGENT, caFile = c.caFile, timeout = c.timeout,
-    connectTimeout = c.connectTimeout, maxResponseBytes = c.maxResponseBytes,
+    connectTimeout = c.connectTimeout, maxResponseBytes = c.maxResponseBytes, proxy = c.proxy,
   })
   if not handle then return nil, errors.config(field or "baseUrl", (message:gsub("^%w+: ", ""))) end
   local self = setmetatable({

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "../../csrc/secret.h"
 #include "../../csrc/token_cache.h"
@@ -101,6 +103,56 @@ int main(void)
         failures += check(b2c_token_put(entry, "stored-2", 60, &g3) == 0 && g3 > g1 &&
                               b2c_token_current(entry, g3),
                           "a new token is cached after a refusal");
+    }
+
+    {
+        /* Polled fetches: one owner at a time while it is driven; one left
+         * undriven is taken over, and its late result is ignored. */
+        unsigned char id2[32] = {2};
+        b2c_token_entry *p = b2c_token_entry_get(id2);
+        unsigned long t1 = 0, t2 = 0, g = 0;
+        double left;
+        struct timespec stall = {1, 200 * 1000 * 1000};
+        char *late = b2c_secret_dup("late", 4), *fresh = b2c_secret_dup("fresh", 5), *seen = NULL;
+        int first = b2c_token_try_begin(p, &t1), second = b2c_token_try_begin(p, &t2);
+        failures += check(first == 1 && second == 0, "a second polled fetch waits for the first");
+        nanosleep(&stall, NULL);
+        failures += check(b2c_token_try_begin(p, &t2) == 1 && t2 != t1,
+                          "a polled fetch left undriven past the stall time is taken over");
+        b2c_token_end(p, t1, late, 60, &g);
+        failures += check(b2c_token_peek(p, &seen, &left, &g) < 0,
+                          "the stalled fetch's late token is ignored");
+        b2c_token_end(p, t2, fresh, 60, &g);
+        failures += check(b2c_token_peek(p, &seen, &left, &g) == 0 && strcmp(seen, "fresh") == 0,
+                          "the fetch that took over decides");
+        b2c_secret_free(seen);
+        b2c_token_invalidate(p, g);
+
+        /* fork() while a fetch runs (polled, kept alive): the child does
+         * not wait for it; the parent still does. */
+        b2c_token_try_begin(p, &t1);
+        b2c_token_alive(p, t1, 60);
+        fflush(stdout);
+        {
+            pid_t child = fork();
+            int status = 0;
+            if (child == 0) {
+                struct timespec t0, t3;
+                unsigned long cg;
+                char *tok = NULL;
+                clock_gettime(CLOCK_MONOTONIC, &t0);
+                b2c_token_get(p, slow_fetch, NULL, 5, &tok, &cg);
+                clock_gettime(CLOCK_MONOTONIC, &t3);
+                _exit(tok != NULL && t3.tv_sec - t0.tv_sec < 2 ? 0 : 1);
+            }
+            waitpid(child, &status, 0);
+            failures += check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                              "a child after fork() fetches at once, not waiting for the parent's");
+        }
+        failures += check(b2c_token_try_begin(p, &t2) == 0,
+                          "the parent's own fetch is still under way in the parent");
+        b2c_token_end(p, t1, NULL, 0, &g);
+        b2c_token_entry_release(p);
     }
 
     for (i = 0; i < THREADS; i++)

@@ -159,7 +159,7 @@ int main(int argc, char **argv)
     }
     {
         b2c_http h;
-        b2c_http_config c = {"http://127.0.0.1:9", "wipe-test", NULL, 1000, 1000, 65536};
+        b2c_http_config c = {"http://127.0.0.1:9", "wipe-test", NULL, 1000, 1000, 65536, NULL, NULL};
         b2c_http_result r;
         memset(&h, 0, sizeof h);
         if (b2c_http_open(&h, &c, msg) == 0) {

@@ -13,14 +13,19 @@ local function compile_and_run(sources, args)
 end
 
 describe("the C core", function()
-  it("token cache: one fetch for many concurrent threads, invalidation by generation", function()
+  it("token cache: one fetch for many threads, invalidation by generation, stalls, fork", function()
     local passed, out = compile_and_run("spec/c/token_cache_test.c csrc/token_cache.c csrc/secret.c")
-    assert.are.equal(10, passed, out)
+    assert.are.equal(16, passed, out)
   end)
 
   it("random pool: distinct bytes across threads and across fork", function()
     local passed, out = compile_and_run("spec/c/random_test.c csrc/random.c -lcrypto")
     assert.are.equal(3, passed, out)
+  end)
+
+  it("http: a POST cleared to go counts as sent, whatever libcurl says it wrote", function()
+    local passed, out = compile_and_run("spec/c/http_sent_test.c csrc/http.c csrc/secret.c -lcurl")
+    assert.are.equal(2, passed, out)
   end)
 
   it("credential: every failure leaves OpenSSL's error queue empty", function()

@@ -35,6 +35,35 @@ describe("plain http", function()
   end)
 end)
 
+describe("baseUrl", function()
+  it("is refused at b2c.new unless it is scheme://host[:port] and nothing else", function()
+    for _, url in ipairs({ "https://api.example.com\r\nX-Injected: yes", "https://api.example.com ",
+      " https://api.example.com", "https://api.example.com:443:80", "https://api.example.com:99999",
+      "https://api.example.com:0", "https://api.example.com:", "https://api .example.com",
+      "https://api.example.com\t", "https://api..example.com", "https://.example.com",
+      "https://api.example.com:0443443", "https://[::1", "https://a_b.example.com",
+      "https://api.example.com:+443", "https://api.example.com\0" }) do
+      local mpesa, err = b2c.new(settings({ baseUrl = url }))
+      assert.is_nil(mpesa, url)
+      assert.are.equal("config", err.kind, url)
+      assert.are.equal("baseUrl", err.field, url)
+    end
+    local _, err = b2c.new(settings({ baseUrl = "https://api.example.com:99999" }))
+    assert.matches("port must be a number 1%-65535", err.message)
+    _, err = b2c.new(settings({ baseUrl = "https://api.example.com\r\nX: y" }))
+    assert.matches("control characters", err.message)
+  end)
+
+  it("is taken with a port of 1-65535, an IPv6 literal or a final slash", function()
+    for _, url in ipairs({ "https://api.example.com:1", "https://api.example.com:65535",
+      "https://[2001:db8::1]:8443", "https://api.example.com/", "https://sandbox.safaricom.co.ke" }) do
+      local mpesa, err = b2c.new(settings({ baseUrl = url }))
+      assert.is_not_nil(mpesa, url .. ": " .. tostring(err))
+      mpesa:close()
+    end
+  end)
+end)
+
 describe("TLS verification", function()
   it("has no setting that turns it off: near-miss names are refused", function()
     for _, name in ipairs({ "sslVerify", "verify", "insecure", "verifyPeer", "sslVerifyPeer",
