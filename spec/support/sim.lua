@@ -243,7 +243,7 @@ function M.start(opts)
   -- --watch-pid makes the simulator exit if this Lua process dies without
   -- stopping it; a --watch-pid in opts.args comes later and wins.
   local cmd = string.format("%s %s --watch-pid $PPID %s >%s 2>%s </dev/null & echo $!",
-    shell_quote(M.lua), shell_quote(M.root .. "/bin/b2c-sim"), table.concat(quoted, " "),
+    shell_quote(M.lua), shell_quote(M.root .. "/sim/bin/b2c-sim"), table.concat(quoted, " "),
     shell_quote(out), shell_quote(err))
   local p = assert(io.popen(cmd, "r"))
   local pid = tonumber(p:read("*l"))

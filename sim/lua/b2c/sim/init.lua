@@ -6,7 +6,7 @@
 --   while busy do sim:step(0.1) end      -- or sim:run()
 --   sim:close()
 --
--- `main(arg)` is the command line entry used by bin/b2c-sim.
+-- `main(arg)` is the command line entry used by sim/bin/b2c-sim.
 local http = require("b2c.sim.http")
 local daraja = require("b2c.sim.daraja")
 local faults = require("b2c.sim.faults")
@@ -315,7 +315,7 @@ local function process_alive(pid)
   return state ~= "Z" and state ~= "X"
 end
 
---- Entry point of bin/b2c-sim. Returns the exit status.
+--- Entry point of b2c-sim (sim/bin/b2c-sim). Returns the exit status.
 function M.main(argv)
   local opts, err = M.parse_args(argv or {})
   if not opts then
