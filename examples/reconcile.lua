@@ -6,7 +6,7 @@
 --       failed / not_found: pay again with a NEW OCID
 --       pending: wait and query again
 -- Start a simulator and point this at it:
---   lua5.4 bin/b2c-sim --port 0 --callback-delay 0.1 &   # prints the URL and certificate
+--   lua5.4 sim/bin/b2c-sim --port 0 --callback-delay 0.1 &   # prints the URL and certificate
 --   B2C_BASE_URL=http://127.0.0.1:PORT B2C_CERTIFICATE=/path/sim-cert.pem \
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;;" LUA_CPATH="build/?.so;;" lua5.4 examples/reconcile.lua
 local b2c = require("b2c")

@@ -10,15 +10,13 @@ description = {
 Send money from an M-Pesa B2C shortcode to customers' phones through
 Safaricom's Daraja API: validated payouts, a process-wide OAuth token cache,
 the security credential computed in C, callback parsing that accepts every
-known payload quirk, and b2c-sim, an offline Daraja simulator that sends the
-asynchronous result callbacks.
+known payload quirk. The Daraja simulator is its own rock, b2c-sim.
 ]],
   license = "MIT",
 }
 dependencies = {
   "lua >= 5.1",
   "lua-cjson",
-  "luasocket", -- b2c-sim only
 }
 external_dependencies = {
   CURL = { header = "curl/curl.h", library = "curl" },
@@ -56,17 +54,8 @@ build = {
     ["b2c.result"] = "lua/b2c/result.lua",
     ["b2c.validate"] = "lua/b2c/validate.lua",
     ["b2c.callback"] = "lua/b2c/callback.lua",
-    ["b2c.sim.callbacks"] = "lua/b2c/sim/callbacks.lua",
-    ["b2c.sim.credential"] = "lua/b2c/sim/credential.lua",
-    ["b2c.sim.daraja"] = "lua/b2c/sim/daraja.lua",
-    ["b2c.sim.faults"] = "lua/b2c/sim/faults.lua",
-    ["b2c.sim.http"] = "lua/b2c/sim/http.lua",
-    ["b2c.sim"] = "lua/b2c/sim/init.lua",
-    ["b2c.sim.json"] = "lua/b2c/sim/json.lua",
-    ["b2c.sim.scenarios"] = "lua/b2c/sim/scenarios.lua",
-    ["b2c.sim.util"] = "lua/b2c/sim/util.lua",
   },
   install = {
-    bin = { ["b2c-sim"] = "bin/b2c-sim", ["b2c"] = "bin/b2c" },
+    bin = { ["b2c"] = "bin/b2c" },
   },
 }

@@ -1,10 +1,10 @@
 # Sourced by scripts that need a simulator for one run (demo.sh, host.sh):
 #   start_sim [b2c-sim options...]
-# starts bin/b2c-sim on a free loopback port, waits for its ready line, sets
+# starts sim/bin/b2c-sim on a free loopback port, waits for its ready line, sets
 # SIM_URL and SIM_CERTIFICATE, and stops it (and removes $work) on exit.
 # The caller sets `work` to a temporary directory first.
 start_sim() {
-  lua5.4 bin/b2c-sim --port 0 "$@" >"$work/sim.log" 2>&1 &
+  lua5.4 sim/bin/b2c-sim --port 0 "$@" >"$work/sim.log" 2>&1 &
   sim=$!
   trap 'kill $sim 2>/dev/null || true; wait $sim 2>/dev/null || true; rm -rf "$work"' EXIT INT TERM
   i=0

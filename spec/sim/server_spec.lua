@@ -179,7 +179,7 @@ describe("b2c-sim server", function()
 
   describe("process", function()
     local function run(args)
-      local p = io.popen("lua5.4 " .. sim.root .. "/bin/b2c-sim " .. args .. " 2>&1; echo rc=$?")
+      local p = io.popen("lua5.4 " .. sim.root .. "/sim/bin/b2c-sim " .. args .. " 2>&1; echo rc=$?")
       local out = p:read("a")
       p:close()
       return out

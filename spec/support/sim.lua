@@ -206,7 +206,9 @@ end
 --- Start a simulator. opts: tokenTtl, callbackDelay, consumerKey,
 -- consumerSecret, initiatorPassword, invalidTokenStyle, expiresInNumber,
 -- callbackAttempts, callbackBackoff (list), callbackTimeout, balance,
--- faults (list of --fault specs), args (extra command line words).
+-- faults (list of --fault specs), args (extra command line words),
+-- command (shell words that run b2c-sim, e.g. an installed one; default:
+-- lua5.4 sim/bin/b2c-sim of this tree).
 function M.start(opts)
   opts = opts or {}
   local args = { "--port", "0" }
@@ -242,9 +244,9 @@ function M.start(opts)
   local out, err = os.tmpname(), os.tmpname()
   -- --watch-pid makes the simulator exit if this Lua process dies without
   -- stopping it; a --watch-pid in opts.args comes later and wins.
-  local cmd = string.format("%s %s --watch-pid $PPID %s >%s 2>%s </dev/null & echo $!",
-    shell_quote(M.lua), shell_quote(M.root .. "/bin/b2c-sim"), table.concat(quoted, " "),
-    shell_quote(out), shell_quote(err))
+  local command = opts.command or (shell_quote(M.lua) .. " " .. shell_quote(M.root .. "/sim/bin/b2c-sim"))
+  local cmd = string.format("%s --watch-pid $PPID %s >%s 2>%s </dev/null & echo $!",
+    command, table.concat(quoted, " "), shell_quote(out), shell_quote(err))
   local p = assert(io.popen(cmd, "r"))
   local pid = tonumber(p:read("*l"))
   p:close()

@@ -6,10 +6,11 @@
 --   while busy do sim:step(0.1) end      -- or sim:run()
 --   sim:close()
 --
--- `main(arg)` is the command line entry used by bin/b2c-sim.
+-- `main(arg)` is the command line entry used by sim/bin/b2c-sim.
 local http = require("b2c.sim.http")
 local daraja = require("b2c.sim.daraja")
 local faults = require("b2c.sim.faults")
+local settings = require("b2c.sim.settings")
 local credential = require("b2c.sim.credential")
 
 local M = {}
@@ -72,7 +73,7 @@ end
 local function setting_opt(setting, name, v)
   local n = tonumber(v)
   n = n and (math.tointeger(n) or n)
-  local err = daraja.check_setting(setting, n or v)
+  local err = settings.check(setting, n or v)
   if err then
     error(name .. ": " .. err, 0)
   end
@@ -210,7 +211,7 @@ function Sim:start()
   self.log = log
 
   for _, k in ipairs({ "balance", "callbackHistory" }) do
-    local err = opts[k] ~= nil and daraja.check_setting(k, opts[k])
+    local err = opts[k] ~= nil and settings.check(k, opts[k])
     if err then
       return nil, err
     end
@@ -226,9 +227,9 @@ function Sim:start()
   end
   self.key, self.certificate = key, cert
 
-  local settings = {}
+  local given = {}
   for _, k in ipairs(SETTINGS) do
-    settings[k] = opts[k]
+    given[k] = opts[k]
   end
   local list = {}
   for _, f in ipairs(opts.faults or {}) do
@@ -245,7 +246,7 @@ function Sim:start()
     end
     list[#list + 1] = parsed
   end
-  settings.faults = list
+  given.faults = list
 
   self.loop = http.loop({ log = log })
   local gateway
@@ -270,7 +271,7 @@ function Sim:start()
   local shown = self.host:find(":", 1, true) and ("[" .. self.host .. "]") or self.host
   self.url = "http://" .. shown .. ":" .. self.port
   gateway = daraja.new({
-    loop = self.loop, settings = settings, checker = checker, base_url = self.url, log = log,
+    loop = self.loop, settings = given, checker = checker, base_url = self.url, log = log,
   })
   self.gateway = gateway
   return self
@@ -315,7 +316,7 @@ local function process_alive(pid)
   return state ~= "Z" and state ~= "X"
 end
 
---- Entry point of bin/b2c-sim. Returns the exit status.
+--- Entry point of b2c-sim (sim/bin/b2c-sim). Returns the exit status.
 function M.main(argv)
   local opts, err = M.parse_args(argv or {})
   if not opts then

@@ -11,16 +11,17 @@ local M = {}
 local SUBJECT = "/CN=b2c-sim test certificate"
 
 --- Directory of the committed test key pair (spec/fixtures/sim), found from
--- this file's own location; nil when the source tree is not around.
+-- this file's own location in the source tree (sim/lua/b2c/sim/); nil when
+-- run from elsewhere (an installed rock).
 local function fixture_dir()
   local source = debug.getinfo(1, "S").source
   if source:sub(1, 1) ~= "@" then
     return nil
   end
-  local dir = source:sub(2):match("^(.*)/lua/b2c/sim/[^/]*$")
+  local dir = source:sub(2):match("^(.*)/sim/lua/b2c/sim/[^/]*$")
   if not dir then
     local rel = source:sub(2)
-    if rel:match("^lua/b2c/sim/") then
+    if rel:match("^sim/lua/b2c/sim/") then
       dir = "."
     else
       return nil

@@ -1,0 +1,173 @@
+-- POST /mpesa/b2c/v3/paymentrequest (and the older v1 path, where Daraja
+-- makes the OriginatorConversationID): a B2C payout, decided at once by
+-- the scenario of the number and amount, with its result callback.
+local json = require("b2c.sim.json")
+local util = require("b2c.sim.util")
+local reply = require("b2c.sim.reply")
+local checks = require("b2c.sim.checks")
+local results = require("b2c.sim.results")
+local scenarios = require("b2c.sim.scenarios")
+
+local V3 = "/mpesa/b2c/v3/paymentrequest"
+local V1 = "/mpesa/b2c/v1/paymentrequest"
+
+local COMMANDS = { BusinessPayment = true, SalaryPayment = true, PromotionPayment = true }
+
+local RULES = {
+  "InitiatorName", checks.initiator, "SecurityCredential", checks.is_credential,
+  "CommandID", function(v) return COMMANDS[v] ~= nil end, "Amount", checks.whole_amount,
+  "PartyA", checks.is_shortcode, "PartyB", checks.msisdn,
+}
+
+-- First bad field of a B2C request, or nil.
+local function check(body, v1)
+  local ocid = body.OriginatorConversationID
+  if not (v1 and ocid == nil) and not checks.is_name(ocid, 128) then
+    return "OriginatorConversationID"
+  end
+  return checks.first_bad(body, RULES) or checks.first_bad(body, checks.CALLBACK_RULES)
+    or (not checks.is_occasion(body.Occassion) and "Occassion") or nil
+end
+
+local function result_body(gw, p)
+  local params
+  if p.resultCode == 0 then
+    params = json.object({ { "ResultParameter", json.array({
+      results.kv("TransactionAmount", p.amount),
+      results.kv("TransactionReceipt", p.receipt),
+      results.kv("ReceiverPartyPublicName", p.partyB .. " - " .. p.customerName),
+      results.kv("TransactionCompletedDateTime", util.eat_date("%d.%m.%Y %H:%M:%S", p.finalisedAt)),
+      results.kv("B2CUtilityAccountAvailableFunds", json.money(p.after.utility)),
+      results.kv("B2CWorkingAccountAvailableFunds", json.money(p.after.working)),
+      results.kv("B2CRecipientIsRegisteredCustomer", "Y"),
+      results.kv("B2CChargesPaidAccountAvailableFunds", json.money(p.after.charges)),
+    }) } })
+  end
+  return json.encode(json.object({ { "Result", json.object({
+    { "ResultType", 0 },
+    { "ResultCode", p.resultCode },
+    { "ResultDesc", p.resultDesc },
+    { "OriginatorConversationID", p.ocid },
+    { "ConversationID", p.conversationId },
+    { "TransactionID", p.transactionId },
+    { "ResultParameters", params },
+    { "ReferenceData", json.object({ { "ReferenceItem",
+      results.kv("QueueTimeoutURL", results.internal_url(gw, "b2cresults")) } }) },
+  }) } }))
+end
+
+-- The queue-timeout notification: the request echoed, without the credential.
+local function timeout_body(body)
+  local echo = {}
+  for k, v in pairs(body) do
+    if k ~= "SecurityCredential" then
+      echo[k] = v
+    end
+  end
+  return json.encode(echo)
+end
+
+local function payment(gw, body, v1)
+  local bad_field_name = check(body, v1)
+  if bad_field_name then
+    return reply.bad_field(bad_field_name)
+  end
+  local cfg = gw.config
+  local ocid = body.OriginatorConversationID
+  if v1 and not ocid then
+    ocid = util.request_id()
+  end
+  if gw.payoutByOcid[ocid] then
+    return reply.gateway_error(500, "500.002.1001", "Duplicate OriginatorConversationID.")
+  end
+
+  local amount = checks.whole_amount(body.Amount)
+  local partyB = checks.msisdn(body.PartyB)
+  local scenario = scenarios.for_number(partyB)
+  local now = os.time()
+  local credentialValid = gw.checker:matches(body.SecurityCredential, cfg.initiatorPassword)
+  local code
+  if not credentialValid then
+    code = 2001
+  elseif scenario.code then
+    code = scenario.code
+  elseif amount < scenarios.MIN_AMOUNT then
+    code = 2
+  elseif amount > scenarios.MAX_AMOUNT then
+    code = 3
+  elseif amount * 100 > gw.utility then
+    code = 1
+  else
+    code = 0
+  end
+
+  local p = {
+    ocid = ocid,
+    conversationId = util.conversation_id(now),
+    commandId = body.CommandID,
+    partyA = checks.as_text(body.PartyA),
+    partyB = partyB,
+    amount = amount,
+    remarks = checks.as_text(body.Remarks),
+    occasion = checks.as_text(body.Occasion or body.Occassion),
+    scenario = scenario.name,
+    delivery = scenario.delivery or "result",
+    credentialValid = credentialValid,
+    resultCode = code,
+    resultDesc = scenarios.DESC[code],
+    initiatedAt = now,
+    finalisedAt = now,
+    customerName = scenarios.customer_name(partyB),
+    resultUrl = body.ResultURL,
+    queueTimeOutUrl = body.QueueTimeOutURL,
+  }
+  if code == 0 then
+    p.state = "completed"
+    p.charge = scenarios.charge_cents(amount)
+    gw.utility = gw.utility - amount * 100
+    gw.charges = gw.charges - p.charge
+    p.receipt = util.receipt()
+    while gw.payoutByReceipt[p.receipt] do
+      p.receipt = util.receipt()
+    end
+    p.transactionId = p.receipt
+    gw.payoutByReceipt[p.receipt] = p
+  else
+    p.state = "failed"
+    p.charge = 0
+    p.transactionId = util.placeholder_receipt()
+  end
+  p.after = { utility = gw.utility, working = gw.working, charges = gw.charges }
+  gw.payoutByOcid[ocid] = p
+  gw.payouts[#gw.payouts + 1] = p
+
+  local delay = cfg.callbackDelay
+  local info = { ocid = ocid, conversationId = p.conversationId, api = "b2c" }
+  if p.delivery == "timeout" then
+    info.kind = "timeout"
+    gw.callbacks:schedule(p.queueTimeOutUrl, timeout_body(body), delay, info)
+  elseif p.delivery == "twice" then
+    local result = result_body(gw, p)
+    gw.callbacks:schedule(p.resultUrl, result, delay, info)
+    gw.callbacks:schedule(p.resultUrl, result, delay * 2 + 0.05, info)
+  elseif p.delivery ~= "none" then
+    gw.callbacks:schedule(p.resultUrl, result_body(gw, p), delay, info)
+  end
+
+  return reply.json(200, json.object({
+    { "ConversationID", p.conversationId },
+    { "OriginatorConversationID", ocid },
+    { "ResponseCode", "0" },
+    { "ResponseDescription", reply.ACCEPTED },
+  }))
+end
+
+return {
+  paths = { V3, V1 },
+  method = "POST",
+  api = true,
+  payment = true,
+  handle = function(gw, req, body)
+    return payment(gw, body, req.path == V1)
+  end,
+}
