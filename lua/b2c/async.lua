@@ -5,7 +5,6 @@
 -- an invalid token as the blocking send, and the same ack / err.
 local errors = require("b2c.errors")
 local gateway = require("b2c.gateway")
-local errors = require("b2c.errors")
 
 local Handle = {}
 Handle.__index = Handle
