@@ -63,6 +63,7 @@ function Gateway:reset()
   self.payouts = {}
   self.payoutByOcid = {}
   self.payoutByReceipt = {}
+  self.reversalByReceipt = {} -- original receipt -> its reversal (routes/reversal.lua)
   self.queries = {}
   self.lastHeaders = nil
   self.lastPaymentRequest = nil

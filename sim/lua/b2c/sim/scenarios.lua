@@ -64,6 +64,26 @@ function M.charge_cents(amount)
   return 2240
 end
 
+-- B2B payments and top-ups (routes/b2b.lua): receiving shortcode (PartyB)
+-- -> scenario, as BY_NUMBER.
+M.BY_SHORTCODE = {
+  ["600001"] = { name = "insufficient-funds", code = 1 },
+  ["602001"] = { name = "initiator-invalid", code = 2001 },
+  ["609001"] = { name = "queue-timeout", delivery = "timeout" },
+  ["609002"] = { name = "no-callback", delivery = "none" },
+}
+
+--- The scenario for a receiving shortcode.
+function M.for_shortcode(code)
+  return M.BY_SHORTCODE[code] or { name = "success" }
+end
+
+-- Reversal result texts (Daraja's Reversal page).
+M.REVERSAL_DESC = {
+  R000001 = "The transaction has already been reversed.",
+  R000002 = "The OriginalTransactionID is invalid.",
+}
+
 --- The list of scenarios in number order (for documentation and stats).
 function M.list()
   local out = {}

@@ -1,6 +1,7 @@
 -- POST /mpesa/b2c/v3/paymentrequest (and the older v1 path, where Daraja
 -- makes the OriginatorConversationID): a B2C payout, decided at once by
 -- the scenario of the number and amount, with its result callback.
+-- B2Pochi (routes/b2pochi.lua) is the same payout with its own checks.
 local json = require("b2c.sim.json")
 local util = require("b2c.sim.util")
 local reply = require("b2c.sim.reply")
@@ -67,8 +68,11 @@ local function timeout_body(body)
   return json.encode(echo)
 end
 
-local function payment(gw, body, v1)
-  local bad_field_name = check(body, v1)
+-- opts: check(body) -> the first bad field or nil; api (b2c, b2pochi);
+-- v1 (Daraja makes the OCID when none is given).
+local function payment(gw, body, opts)
+  local v1 = opts.v1
+  local bad_field_name = opts.check(body)
   if bad_field_name then
     return reply.bad_field(bad_field_name)
   end
@@ -102,6 +106,7 @@ local function payment(gw, body, v1)
   end
 
   local p = {
+    api = opts.api,
     ocid = ocid,
     conversationId = util.conversation_id(now),
     commandId = body.CommandID,
@@ -142,7 +147,7 @@ local function payment(gw, body, v1)
   gw.payouts[#gw.payouts + 1] = p
 
   local delay = cfg.callbackDelay
-  local info = { ocid = ocid, conversationId = p.conversationId, api = "b2c" }
+  local info = { ocid = ocid, conversationId = p.conversationId, api = opts.api }
   if p.delivery == "timeout" then
     info.kind = "timeout"
     gw.callbacks:schedule(p.queueTimeOutUrl, timeout_body(body), delay, info)
@@ -168,6 +173,8 @@ return {
   api = true,
   payment = true,
   handle = function(gw, req, body)
-    return payment(gw, body, req.path == V1)
+    local v1 = req.path == V1
+    return payment(gw, body, { v1 = v1, api = "b2c", check = function(b) return check(b, v1) end })
   end,
+  payout = payment, -- for routes/b2pochi.lua
 }

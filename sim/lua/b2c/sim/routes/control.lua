@@ -32,6 +32,7 @@ function M.stats(gw)
   local payouts = json.array()
   for _, p in ipairs(gw.payouts) do
     payouts[#payouts + 1] = {
+      api = p.api,
       ocid = p.ocid,
       conversationId = p.conversationId,
       commandId = p.commandId,

@@ -12,6 +12,9 @@ local list = {}
 for _, name in ipairs({
   "oauth",
   "b2c",
+  "b2pochi",
+  "b2b",
+  "reversal",
   "transaction_status",
   "account_balance",
 }) do
