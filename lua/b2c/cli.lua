@@ -396,15 +396,31 @@ function commands.cert(sys, args)
   return 0
 end
 
+-- Results that name their API by a parameter only they carry: the
+-- operation modules' declared result parameters (op.result). B2Pochi's are
+-- B2C's, and B2B's, Buy Goods' and Top Up's are one another's, so those
+-- are named together.
+local BY_PARAMETER = {
+  { "OriginalTransactionID", "reversal", require("b2c.operations.reversal").result.title },
+  { "DebitPartyAffectedAccountBalance", "payment", require("b2c.operations.b2b").result.title },
+  { "InitiatorAccountCurrentBalance", "payment", require("b2c.operations.b2b").result.title },
+}
+
 -- Which API a result answers, from its parameters.
 local function result_kind(r, keys)
   if keys.AccountBalance then return "balance", "Account Balance result" end
   if keys.TransactionStatus or keys.ReceiptNo or keys.FinalisedTime then
     return "status", "Transaction Status result"
   end
-  if keys.TransactionReceipt or keys.TransactionAmount then return "payment", "B2C payment result" end
+  for _, known in ipairs(BY_PARAMETER) do
+    if keys[known[1]] then return known[2], known[3] end
+  end
+  if keys.TransactionReceipt or keys.TransactionAmount then
+    return "payment", "B2C payment result (or B2Pochi: their results look alike)"
+  end
   local code = tostring(r.ResultCode)
   if code == "2032" or code == "2033" then return "status", "Transaction Status result" end
+  if code:match("^R00000%d$") then return "reversal", "Reversal result" end
   return "result", "Daraja result"
 end
 
@@ -516,6 +532,9 @@ function commands.parse(sys, args)
     row("verdict", v.verdict .. (#facts > 0 and " (" .. table.concat(facts, ", ") .. ")" or ""))
     row("payout OCID", v.originatorConversationId)
     row("advice", v.advice)
+  elseif kind == "reversal" then
+    row("verdict", r.ok and "reversed (the customer was refunded)" or "not reversed")
+    row("advice", advice)
   elseif kind == "payment" or (kind == "result" and not r.ok) then
     row("verdict", r.ok and "paid" or "not paid (if this answers a payout)")
     row("advice", advice)

@@ -474,12 +474,12 @@ end
 
 -- b2c.ngx.handle_result(on_result, opts) -> result | nil, err
 function M.handle_result(on_result, opts)
-  return handle("handle_result", require("b2c.result").parse, on_result, opts)
+  return handle("handle_result", require("b2c.callbacks.result").parse, on_result, opts)
 end
 
 -- b2c.ngx.handle_queue_timeout(on_timeout, opts) -> note | nil, err
 function M.handle_queue_timeout(on_timeout, opts)
-  return handle("handle_queue_timeout", require("b2c.result").parse_queue_timeout, on_timeout, opts)
+  return handle("handle_queue_timeout", require("b2c.callbacks.result").parse_queue_timeout, on_timeout, opts)
 end
 
 return M

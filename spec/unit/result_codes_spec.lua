@@ -16,7 +16,7 @@ local KNOWN = {
   [18] = "configuration", [20] = "configuration", [21] = "configuration", [22] = "configuration",
   [26] = "transient", [2001] = "configuration", [2006] = "recipient", [2028] = "configuration",
   [2032] = "transient", [2033] = "transient", [2040] = "recipient", [8006] = "configuration",
-  SFC_IC0003 = "recipient", R000002 = "configuration",
+  SFC_IC0003 = "recipient", R000001 = "recipient", R000002 = "configuration",
   ["400.002.02"] = "configuration", ["400.002.05"] = "configuration", ["401.002.01"] = "transient",
   ["404.001.03"] = "transient", ["400.003.01"] = "transient", ["404.001.04"] = "configuration",
   ["403.002.1001"] = "configuration", ["500.001.1001"] = "transient", ["500.002.1001"] = "transient",
@@ -34,7 +34,7 @@ describe("b2c.resultCodes", function()
       assert.are.equal(code, e.code)
       n = n + 1
     end
-    assert.are.equal(37, n)
+    assert.are.equal(38, n)
   end)
 
   it("gives every entry a text, a known class and a one-line advice", function()

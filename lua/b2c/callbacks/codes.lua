@@ -83,8 +83,14 @@ local LIST = {
       .. "fix the credential; stop the batch" },
   { "SFC_IC0003", "The operator does not exist.", "recipient",
     "the recipient number is not a Safaricom line: check recipientPhone" },
+  -- Reversal API results (Daraja's Reversal page)
+  { "R000001", "The transaction has already been reversed. (Reversal API)", "recipient",
+    "already reversed: the money went back earlier (a reversal sent again after a lost "
+      .. "acknowledgement gets this when the first went through); nothing more to do for this receipt" },
   { "R000002", "The OriginalTransactionID is invalid. (Reversal API)", "configuration",
-    "a reversal result, not a payout result: check the receipt given to the reversal" },
+    "Daraja has no payment it can reverse under this receipt: check transactionId (a customer's "
+      .. "payment INTO receiverShortCode). Daraja does not reverse B2C or B2Pochi payouts through "
+      .. "the API at all: reverse those by hand on the M-PESA org portal" },
 
   -- Gateway errorCode in synchronous error answers
   { "400.002.02", "Bad Request - Invalid <Field>", "configuration",
@@ -151,7 +157,15 @@ local function describe_code(code)
   return e.class, e.advice
 end
 
+-- Operations where Daraja makes the OCID (B2B, Top Up, Reversal) leave
+-- none to query by when the acknowledgement is lost.
 local function reconcile_first(err)
+  if err.originatorConversationId == nil then
+    return "transient", "the request may have gone through and Daraja made its "
+      .. "OriginatorConversationID, so there is none to query by: reconcile from the M-PESA "
+      .. "statement (or Account Balance), or by Transaction Status with the receipt once known, "
+      .. "before sending it again"
+  end
   return "transient", "the payout may have gone through: reconcile with Transaction Status by "
     .. "OriginatorConversationID " .. tostring(err.originatorConversationId) .. " before any retry"
 end

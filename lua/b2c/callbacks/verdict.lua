@@ -2,9 +2,9 @@
 --   b2c.statusVerdict(result)       a Transaction Status result -> a plain verdict
 --   b2c.parseAccountBalance(result) an Account Balance result -> accounts
 -- Neither raises on bad input: nil, err (kind "callback").
-local result = require("b2c.result")
+local result = require("b2c.callbacks.result")
 local errors = require("b2c.errors")
-local codes = require("b2c.codes")
+local codes = require("b2c.callbacks.codes")
 local as_integer = require("b2c.validate").as_integer
 
 local reconcile = {}
