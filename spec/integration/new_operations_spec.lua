@@ -1,0 +1,110 @@
+-- mpesa.b2pochi.send, mpesa.b2cTopUp.send, mpesa.b2b.send and
+-- mpesa.reversal.request through the public API, over real HTTP against
+-- the simulator: the acknowledgement, the result callback parsed, an
+-- ambiguous fault never resent, and sendBatch for a money mover. Needs the
+-- client that builds its namespaces from the operation registry.
+local b2c = require("b2c")
+local sim = require("support.sim")
+
+describe("operations added in issue 12, through the public API", function()
+  local s, receiver, credential
+
+  local function client()
+    return assert(b2c.new({
+      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600992",
+      initiatorName = "testapi", securityCredential = credential, baseUrl = s.url,
+      resultUrl = receiver.url, queueTimeOutUrl = receiver.url, timeout = 5,
+    }))
+  end
+
+  local CALLS = {
+    { "b2pochi", "send", { recipientPhone = "0705912645", amount = 100, remarks = "Pochi payout" } },
+    { "b2cTopUp", "send", { receiverShortCode = "600000", amount = 5000, remarks = "Salary float" } },
+    { "b2b", "send", { commandId = "BusinessPayBill", receiverShortCode = "888880",
+      accountReference = "INV-17", amount = 239, remarks = "Invoice 17" } },
+    { "b2b", "send", { commandId = "BusinessBuyGoods", receiverShortCode = "123456", amount = 300,
+      remarks = "Stock" } },
+    { "reversal", "request", { transactionId = "PDU91HIVIT", amount = 200, remarks = "Double payment" } },
+  }
+
+  setup(function()
+    s = sim.start({ callbackDelay = 0.05 })
+    receiver = sim.receiver()
+    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+  end)
+  teardown(function()
+    if receiver then receiver:close() end
+    if s then s:stop() end
+  end)
+  before_each(function()
+    s:reset()
+    receiver.received = {}
+  end)
+
+  for _, call in ipairs(CALLS) do
+    local ns, verb, p = call[1], call[2], call[3]
+    it("mpesa." .. ns .. "." .. verb .. " is acknowledged and its result parses", function()
+      local mpesa = client()
+      local ack = assert(mpesa[ns][verb](p))
+      assert.are.equal("0", ack.ResponseCode)
+      assert.is_string(ack.OriginatorConversationID)
+      local got = receiver:wait(1, 5)
+      assert.are.equal(1, #got)
+      local r = assert(b2c.parseDarajaResult(got[1].raw))
+      assert.is_true(r.ok, tostring(r.ResultCode))
+      assert.are.equal(ack.ConversationID, r.ConversationID)
+      assert.are.equal(ack.OriginatorConversationID, r.OriginatorConversationID)
+      assert.are.equal("success", (b2c.describe(r)))
+      mpesa:close()
+    end)
+
+    it("mpesa." .. ns .. "." .. verb .. ": a dropped answer is ambiguous and never resent", function()
+      local mpesa = client()
+      s:config({ fault = { spec = "drop", count = 1 } })
+      local ack, err = mpesa[ns][verb](p)
+      assert.is_nil(ack)
+      assert.are.equal("timeout", err.kind)
+      assert.are.equal("ambiguous", err.outcome)
+      assert.is_false(err.retryable)
+      local st = s:stats()
+      local sent = 0
+      for path, n in pairs(st.requests) do
+        if path:match("^/mpesa/") then sent = sent + n end
+      end
+      assert.are.equal(1, sent, "sent once, never again")
+      mpesa:close()
+    end)
+  end
+
+  it("B2C Account Top Up's ambiguous error says how to reconcile without an OCID", function()
+    local mpesa = client()
+    s:config({ fault = { spec = "drop", count = 1 } })
+    local _, err = mpesa.b2cTopUp.send(CALLS[2][3])
+    local _, advice = b2c.describe(err)
+    assert.matches("statement", err.message .. " " .. advice)
+    mpesa:close()
+  end)
+
+  it("sendBatch pays a list of B2B payments", function()
+    local mpesa = client()
+    local list = {}
+    for i = 1, 6 do
+      list[i] = { commandId = "BusinessBuyGoods", receiverShortCode = "123456", amount = 100 + i,
+        remarks = "Stock " .. i, reference = i }
+    end
+    local report = mpesa.b2b.sendBatch(list, { concurrency = 3 })
+    assert.are.equal(6, report.total)
+    assert.are.equal(6, report.accepted)
+    assert.are.equal(6, #receiver:wait(6, 5))
+    mpesa:close()
+  end)
+
+  it("a bad field is refused before any I/O", function()
+    local mpesa = client()
+    local ack, err = mpesa.reversal.request({ transactionId = "not a receipt", amount = 1, remarks = "xx" })
+    assert.is_nil(ack)
+    assert.are.equal("transactionId", err.field)
+    assert.is_nil(s:stats().requests["/mpesa/reversal/v1/request"])
+    mpesa:close()
+  end)
+end)
