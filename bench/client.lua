@@ -57,9 +57,9 @@ end
 
 if mode == "body" then
   -- What the core POSTs: SecurityCredential first, then the encoded fields.
-  local payout = require("b2c.payout")
+  local payout = require("b2c.operations.b2c")
   local json = require("b2c.json")
-  local fields = assert(payout.body(client("http://127.0.0.1:1"), payout_fields()))
+  local fields = assert(payout.build(client("http://127.0.0.1:1"), payout_fields()))
   local text = json.encode(fields)
   io.write('{"SecurityCredential":"', CREDENTIAL, '",', text:sub(2))
 
@@ -78,9 +78,9 @@ elseif mode == "posts" then
   -- where the time of a send goes.
   local mpesa = client(arg[2])
   local n = assert(tonumber(arg[3]))
-  local payout = require("b2c.payout")
+  local payout = require("b2c.operations.b2c")
   local json = require("b2c.json")
-  local text = json.encode(assert(payout.body(mpesa, payout_fields())))
+  local text = json.encode(assert(payout.build(mpesa, payout_fields())))
   assert(send_many(mpesa, 200) == 0, "warm-up sends failed")
   local c, path = mpesa.core, "/mpesa/b2c/v3/paymentrequest"
   local failed = 0

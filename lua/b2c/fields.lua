@@ -126,6 +126,14 @@ function validate.command(value)
   return nil, "must be BusinessPayment, SalaryPayment or PromotionPayment"
 end
 
+-- M-Pesa receipts: letters and digits (10 in practice, e.g. SG632NMUAB).
+function validate.receipt(value)
+  if type(value) ~= "string" or not value:match("^%w+$") or #value > 32 then
+    return nil, "must be an M-Pesa receipt: 1-32 letters and digits (e.g. SG632NMUAB)"
+  end
+  return value
+end
+
 -- Caller-made idempotency keys: 1-128 characters of [A-Za-z0-9._:-].
 function validate.conversation_id(value)
   if type(value) ~= "string" or #value < 1 or #value > 128 or not value:match("^[%w%._:%-]+$") then
@@ -151,6 +159,19 @@ function validate.whole(value, min, max)
     return nil, string.format("must be a whole number from %d to %d", min, max)
   end
   return as_integer(value)
+end
+
+-- Sets body.ResultURL and body.QueueTimeOutURL from p's resultUrl and
+-- queueTimeOutUrl, else the client's. Returns body, or nil, err.
+function validate.callback_urls(client, p, body)
+  local https = client.environment == "production"
+  local url, rule = validate.callback_url(p.resultUrl, client.resultUrl, https)
+  if not url then return nil, errors.validation("resultUrl", rule) end
+  body.ResultURL = url
+  url, rule = validate.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
+  if not url then return nil, errors.validation("queueTimeOutUrl", rule) end
+  body.QueueTimeOutURL = url
+  return body
 end
 
 -- An error for the first key of t that is not in known (typos never pass).
