@@ -80,7 +80,7 @@ elseif mode == "posts" then
   local n = assert(tonumber(arg[3]))
   local payout = require("b2c.operations.b2c")
   local json = require("b2c.json")
-  local text = json.encode(assert(payout.build(mpesa, payout_fields())))
+  local text = json.encode((assert(payout.build(mpesa, payout_fields()))))
   assert(send_many(mpesa, 200) == 0, "warm-up sends failed")
   local c, path = mpesa.core, "/mpesa/b2c/v3/paymentrequest"
   local failed = 0

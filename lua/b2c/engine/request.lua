@@ -14,7 +14,7 @@ local request = {}
 -- is added by the core), ocid the OriginatorConversationID it carries, if any.
 function request.new(client, op, body, ocid, reference)
   return { path = op.path, body = body, ocid = ocid, payout = op.movesMoney,
-    shared = client.sharedToken, reference = reference, attempt = 1, state = "token" }
+    shared = client.sharedToken, reference = reference, attempt = 1, state = "token", done = false }
 end
 
 -- The request has ended: ack or err, carrying the caller's reference.
