@@ -121,7 +121,8 @@ function token.collect(core, shared, fetch)
   if not (fetch.id and core:done(fetch.id)) then return false end
   local ok, failure = core:finish(fetch.id)
   fetch.id = nil
-  if ok and shared then publish(core, shared) end
+  -- cached_token() takes the fetched token from the process cache first
+  if ok and shared and core:cached_token() then publish(core, shared) end
   token.unlock(shared, fetch)
   if ok then return true end
   return nil, failure
