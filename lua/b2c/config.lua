@@ -92,14 +92,18 @@ function config.check(cfg)
     if type(cfg.baseUrl) ~= "string" or not cfg.baseUrl:match("^https?://[^/?#]+/?$") then
       return nil, errors.config("baseUrl", "must be scheme://host[:port] (no path)")
     end
+    if cfg.baseUrl:find("%z") then return nil, errors.config("baseUrl", "must not contain NUL bytes") end
     c.baseUrl = cfg.baseUrl:gsub("/$", "")
   end
   -- Proxy variables of the environment are ignored; an explicit proxy is a
-  -- CONNECT tunnel for an https baseUrl only (the core checks the rest).
+  -- CONNECT tunnel for an https baseUrl only (the core's http.c checks its
+  -- syntax and baseUrl's host and port, and b2c.new reports them as proxy
+  -- or baseUrl errors).
   if cfg.proxy ~= nil then
     if type(cfg.proxy) ~= "string" then
       return nil, errors.config("proxy", "must be a string: http://host:port")
     end
+    if cfg.proxy:find("%z") then return nil, errors.config("proxy", "must not contain NUL bytes") end
     c.proxy = cfg.proxy
   end
   c.timeout, err = check_seconds(cfg, "timeout", 30)
@@ -107,7 +111,7 @@ function config.check(cfg)
   c.connectTimeout, err = check_seconds(cfg, "connectTimeout", 10)
   if err then return nil, err end
   if cfg.caFile ~= nil then
-    local f = type(cfg.caFile) == "string" and io.open(cfg.caFile, "rb")
+    local f = type(cfg.caFile) == "string" and not cfg.caFile:find("%z") and io.open(cfg.caFile, "rb")
     if not f then return nil, errors.config("caFile", "must be a readable PEM file") end
     f:close()
     c.caFile = cfg.caFile
