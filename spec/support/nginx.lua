@@ -260,6 +260,7 @@ local APP_SERVER = [[
     location = /pay-nopool { content_by_lua_block { require("ngx_app").pay_nopool() } }
     location = /pay-undeclared { content_by_lua_block { require("ngx_app").pay_undeclared() } }
     location = /pay-timer { content_by_lua_block { require("ngx_app").pay_timer() } }
+    location = /query { content_by_lua_block { require("ngx_app").query() } }
     location = /ping { content_by_lua_block { require("ngx_app").ping() } }
     location = /result { content_by_lua_block { require("ngx_app").result() } }
     location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }
