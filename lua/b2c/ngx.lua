@@ -212,6 +212,26 @@ function M.shared_dict_store(dict_name)
     end
   end
 
+  -- The lock without waiting, for polled calls (b2c's engine/token.lua):
+  -- true when this caller now holds it for `seconds` (a dead holder's is
+  -- taken over), false while another worker holds it. Out of memory: true
+  -- without a lock, as lock() goes on without it.
+  function store.tryLock(self, key, seconds)
+    local id = holder_id(uuid)
+    local ok, err = dict:add(LOCK_PREFIX .. key, id, seconds)
+    if ok then
+      self.held[key] = id
+      return true
+    end
+    if err ~= "exists" then return true end
+    local holder = dict:get(LOCK_PREFIX .. key)
+    if holder and not holder_alive(holder) and take_over(key, holder, id, seconds) then
+      self.held[key] = id
+      return true
+    end
+    return false
+  end
+
   -- Releases the lock if this caller still holds it (not after it expired
   -- and another worker took it).
   function store.unlock(self, key)

@@ -92,6 +92,12 @@ describe("b2c.ngx in nginx (1 worker)", function()
     no_severe_log(n)
   end)
 
+  it("gives shared_dict_store a lock that never waits (tryLock, for polled calls)", function()
+    local got = get_json(n, "/trylock")
+    assert.are.same({ true, false, true }, got.steps)
+    assert.is_true(got.waited < 0.5, got.waited .. " s")
+  end)
+
   it("refuses a payout whose caller gives no OCID, sending nothing", function()
     local sent = s:stats().requests[PAYMENT]
     local res = assert(n:request("GET", "/pay?amount=500"))

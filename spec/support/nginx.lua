@@ -261,6 +261,7 @@ local APP_SERVER = [[
     location = /pay-undeclared { content_by_lua_block { require("ngx_app").pay_undeclared() } }
     location = /pay-timer { content_by_lua_block { require("ngx_app").pay_timer() } }
     location = /query { content_by_lua_block { require("ngx_app").query() } }
+    location = /trylock { content_by_lua_block { require("ngx_app").trylock() } }
     location = /ping { content_by_lua_block { require("ngx_app").ping() } }
     location = /result { content_by_lua_block { require("ngx_app").result() } }
     location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }

@@ -99,6 +99,19 @@ function app.query()
   reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err) })
 end
 
+-- GET /trylock : shared_dict_store's lock without waiting, as two holders see it.
+function app.trylock()
+  local a = assert(b2c_ngx.shared_dict_store("b2c_tokens"))
+  local b = assert(b2c_ngx.shared_dict_store("b2c_tokens"))
+  local t0 = ngx.now()
+  local steps = { a:tryLock("spec-trylock", 5), b:tryLock("spec-trylock", 5) }
+  a:unlock("spec-trylock")
+  steps[3] = b:tryLock("spec-trylock", 5)
+  b:unlock("spec-trylock")
+  ngx.update_time()
+  reply({ steps = steps, waited = ngx.now() - t0 })
+end
+
 function app.ping()
   ngx.say('{"pong":true}')
 end
