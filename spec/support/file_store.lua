@@ -36,7 +36,6 @@ function M.new(dir)
 
   function store.set(_, key, token, ttl)
     store.counts.set = store.counts.set + 1
-    if os.getenv("STORE_DEBUG") then io.stderr:write("set ", token:sub(1, 6), " ", tostring(ttl), "\n") end
     local tmp = file(key) .. ".tmp" .. tostring(math.random(1, 1e9))
     local f = assert(io.open(tmp, "wb"))
     f:write(string.format("%.3f %s", now() + ttl, token))
@@ -54,7 +53,7 @@ function M.new(dir)
     return mkdir(file(key) .. ".lock")
   end
 
-  function store.lock(self, key, seconds, stale)
+  function store.lock(_, key, seconds, stale)
     store.counts.lock = store.counts.lock + 1
     local deadline = now() + seconds
     while true do
@@ -63,7 +62,6 @@ function M.new(dir)
       if (token ~= nil and token ~= stale) or now() >= deadline then return false end
       require("b2c.core").sleep(0.02)
     end
-    return self
   end
 
   function store.unlock(_, key)

@@ -1,30 +1,22 @@
 -- The SDK rock installs every module under lua/b2c, each by its name, so
 -- that a new operation (one file under lua/b2c/operations) is never left out.
-local function rockspec()
+-- The module lines of the rockspec: ["name"] = "lua/....lua".
+local function modules()
   local f = assert(io.open("rockspec/b2c-scm-1.rockspec"))
   local text = f:read("*a")
   f:close()
-  local env = {}
-  local chunk
-  if setfenv then
-    chunk = assert(loadstring(text))
-    setfenv(chunk, env)
-  else
-    chunk = assert(load(text, "rockspec", "t", env))
-  end
-  chunk()
-  return env
+  local list = {}
+  for module, file in text:gmatch('%["([%w%._]+)"%] = "(lua/[^"]+)"') do list[module] = file end
+  return list
 end
 
 describe("rockspec/b2c-scm-1.rockspec", function()
   it("lists every file under lua/b2c as its module, and nothing else", function()
     local listed = {}
-    for module, file in pairs(rockspec().build.modules) do
-      if type(file) == "string" then
-        local expected = file:match("^lua/(.*)%.lua$"):gsub("/init$", ""):gsub("/", ".")
-        assert.are.equal(expected, module)
-        listed[#listed + 1] = file
-      end
+    for module, file in pairs(modules()) do
+      local expected = file:match("^lua/(.*)%.lua$"):gsub("/init$", ""):gsub("/", ".")
+      assert.are.equal(expected, module)
+      listed[#listed + 1] = file
     end
     table.sort(listed)
     local found = {}
