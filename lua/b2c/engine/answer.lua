@@ -1,7 +1,7 @@
 -- What an answer from Daraja means: a complete HTTP answer, a transport
 -- failure or a failed token fetch -> ack or error object with its outcome
--- class (b2c.outcome). ctx: { ocid = ..., payout = true when the request
--- may move money }. The engine's request.lua decides what happens next.
+-- class (b2c.outcome). ctx: { ocid = ..., label = "payout" | ..., payout =
+-- true when the request may move money }. request.lua decides what is next.
 local json = require("b2c.json")
 local errors = require("b2c.errors")
 local outcome = require("b2c.outcome")
@@ -19,9 +19,10 @@ local function snippet(body)
   return s
 end
 
-local function reconcile_advice(ocid)
-  return "the payout may have gone through: reconcile with Transaction Status by "
-    .. "OriginatorConversationID " .. tostring(ocid) .. " before any resend"
+-- ctx.label names what was sent ("payout" unless the operation says).
+local function reconcile_advice(ctx)
+  return "the " .. (ctx.label or "payout") .. " may have gone through: reconcile with "
+    .. "Transaction Status by OriginatorConversationID " .. tostring(ctx.ocid) .. " before any resend"
 end
 
 local function is_invalid_token(e)
@@ -50,7 +51,7 @@ local function transport_error(f, ctx)
     return errors.new(f.timedOut and "timeout" or "network",
       "could not reach Daraja (" .. why .. "); nothing was sent", fields)
   end
-  local what = ctx.payout and reconcile_advice(ctx.ocid) or "it is safe to try again"
+  local what = ctx.payout and reconcile_advice(ctx) or "it is safe to try again"
   fields.retryable = not ctx.payout
   fields.outcome = "ambiguous"
   if f.outcome == "too_large" then
@@ -70,7 +71,7 @@ local function acknowledged(doc, status, ctx)
   local got = doc.OriginatorConversationID
   if ctx.ocid == nil or got == nil or got == ctx.ocid then return doc end
   return nil, errors.new("timeout", string.format("an acknowledgement for another payout (HTTP %d, "
-    .. "OriginatorConversationID %q); %s", status, snippet(got), reconcile_advice(ctx.ocid)),
+    .. "OriginatorConversationID %q); %s", status, snippet(got), reconcile_advice(ctx)),
     { status = status, originatorConversationId = ctx.ocid, outcome = "ambiguous" })
 end
 
@@ -79,7 +80,7 @@ local function unreadable(status, what, ctx, fields)
   if ctx.payout and status >= 200 and status < 300 then
     fields.outcome = "ambiguous"
     return nil, errors.new("timeout", string.format("HTTP %d from Daraja %s; %s", status, what,
-      reconcile_advice(ctx.ocid)), fields)
+      reconcile_advice(ctx)), fields)
   end
 end
 
@@ -98,7 +99,7 @@ local function interpret(status, body, ctx)
     local ack, err = unreadable(status, what, ctx, fields)
     if err then return ack, err end
     local advice = ""
-    if ctx.payout and status >= 500 then advice = "; " .. reconcile_advice(ctx.ocid) end
+    if ctx.payout and status >= 500 then advice = "; " .. reconcile_advice(ctx) end
     return nil, errors.new("http", string.format("HTTP %d from Daraja %s%s", status, what, advice),
       fields)
   end
@@ -113,7 +114,7 @@ local function interpret(status, body, ctx)
       message = message .. "; this OriginatorConversationID was already submitted: "
         .. "reconcile, never resend it"
     elseif ctx.payout and outcome.is_ambiguous_code(code) then
-      message = message .. "; " .. reconcile_advice(ctx.ocid)
+      message = message .. "; " .. reconcile_advice(ctx)
     end
     return nil, errors.new("api", message, fields)
   end

@@ -13,7 +13,7 @@ local request = {}
 -- A request for operation op: body is the JSON text (SecurityCredential
 -- is added by the core), ocid the OriginatorConversationID it carries, if any.
 function request.new(client, op, body, ocid, reference)
-  return { path = op.path, body = body, ocid = ocid, payout = op.movesMoney,
+  return { path = op.path, body = body, ocid = ocid, payout = op.movesMoney, label = op.label,
     shared = client.sharedToken, reference = reference, attempt = 1, state = "token", done = false }
 end
 
