@@ -56,7 +56,7 @@ static X509 *load_certificate(const unsigned char *p, size_t n)
 
 char *b2c_credential_encrypt(const char *password, size_t password_len,
                              const unsigned char *cert, size_t cert_len,
-                             char msg[B2C_MSG_SIZE])
+                             char msg[B2C_MSG_SIZE], b2c_bad_input *bad)
 {
     X509 *x = NULL;
     EVP_PKEY_CTX *ctx = NULL;
@@ -64,21 +64,27 @@ char *b2c_credential_encrypt(const char *password, size_t password_len,
     char *b64 = NULL;
     size_t cipher_len = 0;
     int key_bytes;
+    b2c_bad_input unused;
+
+    if (bad == NULL)
+        bad = &unused;
+    *bad = B2C_BAD_CERTIFICATE;
 
     x = load_certificate(cert, cert_len);
     if (x == NULL) {
-        fail(msg, "certificate: not a PEM or DER X.509 certificate");
+        fail(msg, "not a PEM or DER X.509 certificate");
         goto done;
     }
     {
         EVP_PKEY *pub = X509_get0_pubkey(x); /* owned by x */
         if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_RSA) {
-            fail(msg, "certificate: its public key is not RSA");
+            fail(msg, "its public key is not RSA");
             goto done;
         }
         key_bytes = EVP_PKEY_get_size(pub);
         if (password_len == 0 || key_bytes <= 11 || password_len > (size_t)(key_bytes - 11)) {
-            fail(msg, "initiatorPassword: must be 1 to (key size - 11) bytes long");
+            *bad = B2C_BAD_PASSWORD;
+            fail(msg, "must be 1 to (key size - 11) bytes long");
             goto done;
         }
         ctx = EVP_PKEY_CTX_new(pub, NULL);
@@ -87,19 +93,19 @@ char *b2c_credential_encrypt(const char *password, size_t password_len,
         EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) <= 0 ||
         EVP_PKEY_encrypt(ctx, NULL, &cipher_len, (const unsigned char *)password,
                          password_len) <= 0) {
-        fail(msg, "certificate: RSA PKCS#1 v1.5 encryption is not available for this key");
+        fail(msg, "RSA PKCS#1 v1.5 encryption is not available for this key");
         goto done;
     }
     cipher = (unsigned char *)malloc(cipher_len);
     if (cipher == NULL ||
         EVP_PKEY_encrypt(ctx, cipher, &cipher_len, (const unsigned char *)password,
                          password_len) <= 0) {
-        fail(msg, "security credential: encryption failed");
+        fail(msg, "encryption with it failed");
         goto done;
     }
     b64 = (char *)malloc(4 * ((cipher_len + 2) / 3) + 1);
     if (b64 == NULL) {
-        fail(msg, "security credential: out of memory");
+        fail(msg, "out of memory while encrypting");
         goto done;
     }
     EVP_EncodeBlock((unsigned char *)b64, cipher, (int)cipher_len);
@@ -309,7 +315,7 @@ int b2c_certificate_info(const unsigned char *cert, size_t cert_len,
     memset(info, 0, sizeof *info);
     x = load_certificate(cert, cert_len);
     if (x == NULL) {
-        fail(msg, "certificate: not a PEM or DER X.509 certificate");
+        fail(msg, "not a PEM or DER X.509 certificate");
         goto done;
     }
     name_line(X509_get_subject_name(x), info->subject);

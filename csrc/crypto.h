@@ -7,12 +7,16 @@
 
 #define B2C_MSG_SIZE 256
 
+/* Which input a failed encryption is about, for the caller to name. */
+typedef enum { B2C_BAD_CERTIFICATE, B2C_BAD_PASSWORD } b2c_bad_input;
+
 /* Encrypts password with the RSA public key of cert (PEM or DER X.509).
  * On success returns a malloc'd NUL-terminated base64 string (a secret:
- * free with b2c_secret_free); on failure NULL and a message in msg. */
+ * free with b2c_secret_free); on failure NULL, the rule broken in msg and,
+ * when bad is not NULL, which input broke it in *bad. */
 char *b2c_credential_encrypt(const char *password, size_t password_len,
                              const unsigned char *cert, size_t cert_len,
-                             char msg[B2C_MSG_SIZE]);
+                             char msg[B2C_MSG_SIZE], b2c_bad_input *bad);
 
 /* The inverse, for simulators and tests: decrypts a base64 credential with
  * a PEM private key. Returns a malloc'd plaintext (free with

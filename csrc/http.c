@@ -128,7 +128,7 @@ static int check_authority(const char *p, char msg[B2C_MSG_SIZE])
         while (*q >= '0' && *q <= '9' && q - digits < 6)
             port = port * 10 + (*q++ - '0');
         if (q == digits || port < 1 || port > 65535 || (*q >= '0' && *q <= '9')) {
-            snprintf(msg, B2C_MSG_SIZE, "baseUrl: the port must be a number 1-65535");
+            snprintf(msg, B2C_MSG_SIZE, "the port must be a number 1-65535");
             return -1;
         }
     }
@@ -137,7 +137,7 @@ static int check_authority(const char *p, char msg[B2C_MSG_SIZE])
     if (*q == '\0')
         return 0;
 bad:
-    snprintf(msg, B2C_MSG_SIZE, "baseUrl: must be https://host[:port] and nothing else "
+    snprintf(msg, B2C_MSG_SIZE, "must be https://host[:port] and nothing else "
                                 "(no spaces, control characters, user info, path or query)");
     return -1;
 }
@@ -146,14 +146,14 @@ int b2c_http_check_base_url(const char *url, char msg[B2C_MSG_SIZE])
 {
     int plain = strncmp(url, "http://", 7) == 0;
     if (!plain && strncmp(url, "https://", 8) != 0) {
-        snprintf(msg, B2C_MSG_SIZE, "baseUrl: must start with https://");
+        snprintf(msg, B2C_MSG_SIZE, "must start with https://");
         return -1;
     }
     if (check_authority(url + (plain ? 7 : 8), msg) < 0)
         return -1;
     if (plain && !is_loopback_http(url)) {
         snprintf(msg, B2C_MSG_SIZE,
-                 "baseUrl: plain http is allowed only for loopback hosts; use https://");
+                 "plain http is allowed only for loopback hosts; use https://");
         return -1;
     }
     return 0;
@@ -167,14 +167,14 @@ int b2c_http_check_proxy(const char *proxy, const char *base_url, char msg[B2C_M
 {
     const char *host_end = NULL; /* where a ":port" may start */
     if (strncmp(base_url, "https://", 8) != 0) {
-        snprintf(msg, B2C_MSG_SIZE, "proxy: only for an https:// baseUrl (through a proxy, "
+        snprintf(msg, B2C_MSG_SIZE, "only for an https:// baseUrl (through a proxy, "
                                     "plain http would show every secret to it)");
         return -1;
     }
     if (strncmp(proxy, "http://", 7) == 0)
         host_end = proxy[7] == '[' ? strchr(proxy + 7, ']') : proxy + 7;
     if (host_end == NULL || check_authority(proxy + 7, msg) < 0 || strchr(host_end, ':') == NULL) {
-        snprintf(msg, B2C_MSG_SIZE, "proxy: must be http://host:port (a CONNECT proxy; no "
+        snprintf(msg, B2C_MSG_SIZE, "must be http://host:port (a CONNECT proxy; no "
                                     "user info, path or spaces)");
         return -1;
     }

@@ -217,9 +217,19 @@ static char *basic_credential(const char *key, size_t key_len, const char *secre
     return b64;
 }
 
+/* The name of the setting a bad input of the credential's encryption is. */
+static const char *bad_input_field(b2c_bad_input bad)
+{
+    return bad == B2C_BAD_PASSWORD ? "initiatorPassword" : "certificate";
+}
+
 /* core.client{ baseUrl, consumerKey, consumerSecret, securityCredential |
  *   initiatorPassword + certificate, userAgent, caFile, timeout,
- *   connectTimeout, maxResponseBytes } -> client | nil, message, field */
+ *   connectTimeout, maxResponseBytes, proxy } -> client | nil, rule, field
+ * Settings arrive checked by b2c.config (lua/b2c/config.lua); what breaks
+ * its rules raises here. Only what the C layers find (the URL and proxy
+ * syntax of http.c, a certificate or password the encryption refuses) is
+ * returned, with the field it is about as a value. */
 static int core_client(lua_State *L)
 {
     size_t base_len, key_len, secret_len, cred_len = 0, pass_len = 0, cert_len = 0, proxy_len = 0;
@@ -249,16 +259,18 @@ static int core_client(lua_State *L)
     if (base == NULL || key == NULL || secret == NULL || agent == NULL)
         return luaL_error(L, "b2c.core.client: baseUrl, consumerKey, consumerSecret and "
                              "userAgent are required");
-    if ((cred == NULL) == (pass == NULL))
-        return fail_config(L, "securityCredential",
-                           "give exactly one of securityCredential or initiatorPassword");
-    if (pass != NULL && cert == NULL)
-        return luaL_error(L, "b2c.core.client: initiatorPassword needs certificate");
+    if ((cred == NULL) == (pass == NULL) || (pass != NULL && cert == NULL))
+        return luaL_error(L, "b2c.core.client: securityCredential, or initiatorPassword and "
+                             "certificate");
     if (max_response < 1024 || max_response > 64 * 1024 * 1024)
-        return fail_config(L, "maxResponseBytes", "maxResponseBytes: must be 1024..67108864");
+        return luaL_error(L, "b2c.core.client: maxResponseBytes out of range");
     if (strlen(base) != base_len || strlen(key) != key_len || strlen(secret) != secret_len ||
         (cred != NULL && strlen(cred) != cred_len) || (proxy != NULL && strlen(proxy) != proxy_len))
-        return fail_config(L, "baseUrl", "configuration strings must not contain NUL bytes");
+        return luaL_error(L, "b2c.core.client: a setting holds a NUL byte");
+    if (b2c_http_check_base_url(base, msg) < 0)
+        return fail_config(L, "baseUrl", msg);
+    if (proxy != NULL && b2c_http_check_proxy(proxy, base, msg) < 0)
+        return fail_config(L, "proxy", msg);
 
     /* From here on, resources belong to the userdata and __gc frees them. */
     c = (client *)lua_newuserdata(L, sizeof *c);
@@ -289,15 +301,15 @@ static int core_client(lua_State *L)
     http_config(c, &hc);
     if (b2c_http_open(&c->http, &hc, msg) < 0) {
         release(c);
-        return fail_config(L, strncmp(msg, "proxy", 5) == 0 ? "proxy" : "baseUrl", msg);
+        return luaL_error(L, "b2c.core.client: %s", msg); /* libcurl could not start */
     }
     if (pass != NULL) {
+        b2c_bad_input bad;
         c->credential = b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert,
-                                               cert_len, msg);
+                                               cert_len, msg, &bad);
         if (c->credential == NULL) {
             release(c);
-            return fail_config(L, strncmp(msg, "initiatorPassword", 17) == 0
-                                      ? "initiatorPassword" : "certificate", msg);
+            return fail_config(L, bad_input_field(bad), msg);
         }
     } else if ((c->credential = b2c_secret_dup(cred, cred_len)) == NULL) {
         release(c);
@@ -773,19 +785,18 @@ static int client_pid(lua_State *L)
     return 1;
 }
 
-/* core.encrypt_credential(password, certificate) -> base64 | nil, message */
+/* core.encrypt_credential(password, certificate) -> base64 | nil, rule, field */
 static int core_encrypt_credential(lua_State *L)
 {
     size_t pass_len, cert_len;
     const char *pass = luaL_checklstring(L, 1, &pass_len);
     const char *cert = luaL_checklstring(L, 2, &cert_len);
     char msg[B2C_MSG_SIZE];
-    char *b64 = b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert, cert_len, msg);
-    if (b64 == NULL) {
-        lua_pushnil(L);
-        lua_pushstring(L, msg);
-        return 2;
-    }
+    b2c_bad_input bad;
+    char *b64 =
+        b2c_credential_encrypt(pass, pass_len, (const unsigned char *)cert, cert_len, msg, &bad);
+    if (b64 == NULL)
+        return fail_config(L, bad_input_field(bad), msg);
     lua_pushstring(L, b64);
     b2c_secret_free(b64);
     return 1;

@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     memcpy(copy, data, size);
     msg[0] = '\0';
-    b64 = b2c_credential_encrypt("Safaricom999!*!", 15, copy, size, msg);
+    b64 = b2c_credential_encrypt("Safaricom999!*!", 15, copy, size, msg, NULL);
     if (ERR_peek_error() != 0)
         abort();
     if (b64 == NULL) {

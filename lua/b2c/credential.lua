@@ -45,10 +45,8 @@ function credential.encrypt(password, cert)
     bytes, err = credential.certificate(cert)
     if not bytes then return nil, err end
   end
-  local b64, message = core.encrypt_credential(password, bytes)
-  if not b64 then
-    return nil, errors.config(message:match("^(%w+):") or "certificate", (message:gsub("^%w+: ", "")))
-  end
+  local b64, rule, field = core.encrypt_credential(password, bytes)
+  if not b64 then return nil, errors.config(field, rule) end
   return b64
 end
 

@@ -1,7 +1,8 @@
--- b2c.ngx: B2C payouts from OpenResty (nginx + lua-nginx-module, LuaJIT)
--- without blocking the event loop.
+-- b2c.ngx: Daraja calls (B2C payouts and every other operation of the
+-- registry) from OpenResty (nginx + lua-nginx-module, LuaJIT) without
+-- blocking the event loop.
 --
--- A send is a blocking libcurl call, so it runs on an nginx thread pool
+-- A call is a blocking libcurl call, so it runs on an nginx thread pool
 -- through ngx.run_worker_thread: the request's coroutine yields, the worker
 -- keeps serving other requests, and the send runs in a Lua VM of the pool
 -- that keeps its clients (and their keep-alive connections) from one task
@@ -10,12 +11,16 @@
 --   b2c.ngx.thread_pool(pool, {maxQueue=n}) at start: the pool's max_queue
 --   b2c.ngx.send(pool, config, payout)      in a request handler (or a timer)
 --   b2c.ngx.send(config, payout)            the same, on the pool's thread
+--   b2c.ngx.call(pool, config, namespace, verb, fields)
+--                                           any operation's blocking verb, e.g.
+--                                           ("b2c", cfg, "transactionStatus", "query", {...})
 --   b2c.ngx.shared_dict_store(dict_name)    a tokenStore on ngx.shared.DICT
 --   b2c.ngx.handle_result(on_result, opts)  a ResultURL content handler
 --   b2c.ngx.handle_queue_timeout(on_timeout, opts)
 --
 -- luacheck: globals ngx
 local errors = require("b2c.errors")
+local registry = require("b2c.operations")
 
 local M = {}
 
@@ -207,6 +212,26 @@ function M.shared_dict_store(dict_name)
     end
   end
 
+  -- The lock without waiting, for polled calls (b2c's engine/token.lua):
+  -- true when this caller now holds it for `seconds` (a dead holder's is
+  -- taken over), false while another worker holds it. Out of memory: true
+  -- without a lock, as lock() goes on without it.
+  function store.tryLock(self, key, seconds)
+    local id = holder_id(uuid)
+    local ok, err = dict:add(LOCK_PREFIX .. key, id, seconds)
+    if ok then
+      self.held[key] = id
+      return true
+    end
+    if err ~= "exists" then return true end
+    local holder = dict:get(LOCK_PREFIX .. key)
+    if holder and not holder_alive(holder) and take_over(key, holder, id, seconds) then
+      self.held[key] = id
+      return true
+    end
+    return false
+  end
+
   -- Releases the lock if this caller still holds it (not after it expired
   -- and another worker took it).
   function store.unlock(self, key)
@@ -261,15 +286,34 @@ local function thread_client(config)
   return mpesa
 end
 
--- On the pool thread: (config, payout) -> ack | nil, err, both plain tables.
-local function thread_send(config, payout)
-  if type(config) ~= "table" or type(payout) ~= "table" then
-    error("b2c.ngx.send: expected (config, payout) tables", 2)
+-- The verbs a pool thread runs: those that block until the answer.
+local BLOCKING = { send = true, query = true, request = true }
+
+-- The operation's namespace and verb as given to b2c.ngx.call; raises when
+-- the registry has no such blocking verb (misuse, before anything is sent).
+local function check_call(namespace, verb, level)
+  local op = type(namespace) == "string" and registry.get(namespace)
+  if not op then
+    error("b2c.ngx.call: no operation named " .. tostring(namespace), level + 1)
   end
+  for _, v in ipairs(op.verbs) do
+    if v == verb and BLOCKING[v] then return op end
+  end
+  error("b2c.ngx.call: mpesa." .. namespace .. " has no blocking verb " .. tostring(verb)
+    .. " (a pool thread runs send, query or request)", level + 1)
+end
+
+-- On the pool thread: (config, namespace, verb, fields) -> ack | nil, err,
+-- both plain tables.
+local function thread_call(config, namespace, verb, fields)
+  if type(config) ~= "table" or type(fields) ~= "table" then
+    error("b2c.ngx.call: expected (config, namespace, verb, fields)", 2)
+  end
+  check_call(namespace, verb, 2)
   local mpesa, err = thread_client(config)
   if not mpesa then return nil, plain_error(err) end
   local ack
-  ack, err = mpesa.b2c.send(payout)
+  ack, err = mpesa[namespace][verb](fields)
   if not ack then return nil, plain_error(err) end
   return plain(ack, 0)
 end
@@ -334,13 +378,15 @@ local function release(p, id)
   if p.inflight[id] then p.inflight[id], p.count = nil, p.count - 1 end
 end
 
--- In a request handler: hands the send to the pool and yields until it ends.
-local function request_send(pool, config, payout)
+-- In a request handler: hands the call to the pool and yields until it ends.
+local function request_call(name, pool, config, namespace, verb, fields)
   if type(config) ~= "table" then
-    error("b2c.ngx.send: expected a table of b2c.new settings, got " .. type(config), 3)
+    error("b2c.ngx." .. name .. ": expected a table of b2c.new settings, got " .. type(config), 3)
   end
-  if type(payout) ~= "table" then
-    error("b2c.ngx.send: expected a table of payout fields, got " .. type(payout), 3)
+  local op = check_call(namespace, verb, 3)
+  if type(fields) ~= "table" then
+    error("b2c.ngx." .. name .. ": expected a table of " .. op.label .. " fields, got "
+      .. type(fields), 3)
   end
   local p = pools[pool]
   if not p then
@@ -357,7 +403,8 @@ local function request_send(pool, config, payout)
   -- timer: the send would finish unanswered. A light thread asleep for
   -- the whole send holds such a timer, so the worker waits for the answer.
   local keeper = ngx.thread.spawn(keep_alive)
-  local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "send", config, payout)
+  local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "call", config,
+    namespace, verb, fields)
   ngx.thread.kill(keeper)
   release(p, id)
   if not called then error(ok, 0) end
@@ -373,11 +420,19 @@ local function request_send(pool, config, payout)
   return nil, errors.new(err.kind, err.message, err)
 end
 
--- b2c.ngx.send(pool, config, payout) in a request handler or timer;
--- b2c.ngx.send(config, payout) on the pool's thread (what the first calls).
+-- b2c.ngx.call(pool, config, namespace, verb, fields) in a request handler
+-- or timer; b2c.ngx.call(config, namespace, verb, fields) on the pool's
+-- thread (what the first calls).
+function M.call(a, b, c, d, e)
+  if type(a) == "string" then return request_call("call", a, b, c, d, e) end
+  return thread_call(a, b, c, d)
+end
+
+-- b2c.ngx.send(pool, config, payout): B2C's send, the same as
+-- b2c.ngx.call(pool, config, "b2c", "send", payout).
 function M.send(a, b, c)
-  if type(a) == "string" then return request_send(a, b, c) end
-  return thread_send(a, b)
+  if type(a) == "string" then return request_call("send", a, b, "b2c", "send", c) end
+  return thread_call(a, "b2c", "send", b)
 end
 
 ---------------------------------------------------------------------------

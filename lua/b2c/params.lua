@@ -11,7 +11,7 @@
 -- op.refuses: { name = "why" } for fields the caller may not give (an
 -- OriginatorConversationID where Daraja makes it).
 local errors = require("b2c.errors")
-local validate = require("b2c.validate")
+local fields = require("b2c.fields")
 
 local params = {}
 
@@ -23,9 +23,9 @@ function params.check(client, p, op)
   end
   local known = { reference = true }
   for _, f in ipairs(op.fields) do known[f[1]] = true end
-  local err = validate.unknown_field(p, known, what)
+  local err = fields.unknown_field(p, known, what)
   if err then return nil, err end
-  local reference, rule = validate.reference(p.reference)
+  local reference, rule = fields.reference(p.reference)
   if rule then return nil, errors.validation("reference", rule) end
   local values = {}
   for _, f in ipairs(op.fields) do
@@ -42,32 +42,32 @@ end
 
 -- Rules, as op.fields takes them.
 
-function params.phone(v) return validate.phone(v) end
+function params.phone(v) return fields.phone(v) end
 
 -- Within the client's minAmount..maxAmount (B2C's limits by default).
 function params.client_amount(v, client)
-  return validate.amount(v, client.minAmount, client.maxAmount)
+  return fields.amount(v, client.minAmount, client.maxAmount)
 end
 
 -- Daraja publishes no limits for B2B, Top Up or Reversal: any whole
 -- number of shillings from 1 (Daraja answers what it does not take).
 function params.shillings(v)
-  return validate.amount(v, 1, 999999999999)
+  return fields.amount(v, 1, 999999999999)
 end
 
-function params.remarks(v) return validate.text(v, 2, 100) end
+function params.remarks(v) return fields.text(v, 2, 100) end
 
-function params.sentence(v) return validate.text(v, 1, 100) end
+function params.sentence(v) return fields.text(v, 1, 100) end
 
 function params.result_url(v, client)
-  return validate.callback_url(v, client.resultUrl, client.environment == "production")
+  return fields.callback_url(v, client.resultUrl, client.environment == "production")
 end
 
 function params.timeout_url(v, client)
-  return validate.callback_url(v, client.queueTimeOutUrl, client.environment == "production")
+  return fields.callback_url(v, client.queueTimeOutUrl, client.environment == "production")
 end
 
-function params.conversation_id(v) return validate.conversation_id(v) end
+function params.conversation_id(v) return fields.conversation_id(v) end
 
 -- A pay bill, till or B2C shortcode: 5-10 digits (as b2c.new's shortCode).
 function params.shortcode(v)
@@ -78,18 +78,12 @@ function params.shortcode(v)
   return v
 end
 
--- M-Pesa receipts: letters and digits (10 in practice, e.g. SG632NMUAB).
-function params.receipt(v)
-  if type(v) ~= "string" or not v:match("^%w+$") or #v > 32 then
-    return nil, "must be an M-Pesa receipt: 1-32 letters and digits (e.g. SG632NMUAB)"
-  end
-  return v
-end
+function params.receipt(v) return fields.receipt(v) end
 
 -- Daraja's B2B AccountReference: "up to 13 characters".
 function params.account_reference(v)
   if type(v) == "number" and v >= 0 and v % 1 == 0 and v < 1e13 then v = string.format("%.0f", v) end
-  return validate.text(v, 1, 13)
+  return fields.text(v, 1, 13)
 end
 
 return params

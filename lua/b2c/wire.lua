@@ -11,7 +11,7 @@
 --   min, max    lengths (name, text)
 --   optional    true: absent (or JSON null) is fine
 --   alias       another spelling Daraja's own samples use ("Command ID")
-local validate = require("b2c.validate")
+local fields = require("b2c.fields")
 
 local wire = {}
 
@@ -31,7 +31,7 @@ local KINDS = {
       and v:match("^[A-Za-z0-9+/]+=?=?$") ~= nil
   end,
   name = function(v, e)
-    return type(v) == "string" and validate.text(v, 1, e.max or 100) ~= nil
+    return type(v) == "string" and fields.text(v, 1, e.max or 100) ~= nil
   end,
   values = function(v, e)
     local s = as_text(v)
@@ -54,16 +54,16 @@ local KINDS = {
   end,
   text = function(v, e)
     local s = as_text(v)
-    return s ~= nil and validate.text(s, e.min or 1, e.max or 100) ~= nil
+    return s ~= nil and fields.text(s, e.min or 1, e.max or 100) ~= nil
   end,
   url = function(v)
-    return type(v) == "string" and #v <= 1024 and validate.url(v, false) ~= nil
+    return type(v) == "string" and #v <= 1024 and fields.url(v, false) ~= nil
   end,
   receipt = function(v)
     return type(v) == "string" and #v <= 32 and v:match("^%w+$") ~= nil
   end,
   ocid = function(v)
-    return type(v) == "string" and validate.text(v, 1, 128) ~= nil
+    return type(v) == "string" and fields.text(v, 1, 128) ~= nil
   end,
 }
 wire.KINDS = KINDS

@@ -43,14 +43,14 @@ int main(int argc, char **argv)
     long_password[sizeof long_password - 1] = '\0';
 
     check("an HTML page as certificate",
-          b2c_credential_encrypt("pw", 2, (const unsigned char *)html, strlen(html), msg) == NULL);
+          b2c_credential_encrypt("pw", 2, (const unsigned char *)html, strlen(html), msg, NULL) == NULL);
     check("a PEM block that is not a certificate",
-          b2c_credential_encrypt("pw", 2, (const unsigned char *)bad_pem, strlen(bad_pem), msg) ==
+          b2c_credential_encrypt("pw", 2, (const unsigned char *)bad_pem, strlen(bad_pem), msg, NULL) ==
               NULL);
-    check("truncated DER", b2c_credential_encrypt("pw", 2, bad_der, sizeof bad_der, msg) == NULL);
+    check("truncated DER", b2c_credential_encrypt("pw", 2, bad_der, sizeof bad_der, msg, NULL) == NULL);
     check("a password too long for the key",
           b2c_credential_encrypt(long_password, strlen(long_password),
-                                 (const unsigned char *)pem, pem_len, msg) == NULL);
+                                 (const unsigned char *)pem, pem_len, msg, NULL) == NULL);
     check("decrypting text that is not base64",
           b2c_credential_decrypt("%%%%", 4, pem, pem_len, &n, msg) == NULL);
     check("decrypting with something that is not a private key",

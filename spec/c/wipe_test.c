@@ -180,7 +180,7 @@ int main(int argc, char **argv)
         char *b64;
         if (f)
             fclose(f);
-        b64 = b2c_credential_encrypt(MARKER, strlen(MARKER), cert, n, msg);
+        b64 = b2c_credential_encrypt(MARKER, strlen(MARKER), cert, n, msg, NULL);
         b2c_secret_free(b64);
         check("credential encryption wipes its buffers", 0);
     }

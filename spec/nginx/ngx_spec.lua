@@ -71,6 +71,33 @@ describe("b2c.ngx in nginx (1 worker)", function()
     no_severe_log(n)
   end)
 
+  it("runs any operation of the registry on the pool: a transactionStatus query", function()
+    local before = s:stats().requests["/mpesa/transactionstatus/v1/query"] or 0
+    local got = get_json(n, "/query?ocid=nginx-pay-1")
+    assert.is_true(got.ok, got.raised or (got.err and got.err.message))
+    assert.are.equal("0", got.ack.ResponseCode)
+    assert.are.equal(before + 1, s:stats().requests["/mpesa/transactionstatus/v1/query"])
+    -- a bad field is the operation's own validation error, nothing sent
+    got = get_json(n, "/query")
+    assert.is_false(got.ok)
+    assert.are.equal("validation", got.err.kind)
+    assert.are.equal("originatorConversationId", got.err.field)
+    assert.is_true(got.isError)
+    -- a verb that does not block is misuse: raised before the pool
+    got = get_json(n, "/query?ocid=x&namespace=b2c&verb=sendBatch")
+    assert.matches("no blocking verb sendBatch", got.raised)
+    got = get_json(n, "/query?ocid=x&namespace=nothing")
+    assert.matches("no operation named nothing", got.raised)
+    assert.are.equal(before + 1, s:stats().requests["/mpesa/transactionstatus/v1/query"])
+    no_severe_log(n)
+  end)
+
+  it("gives shared_dict_store a lock that never waits (tryLock, for polled calls)", function()
+    local got = get_json(n, "/trylock")
+    assert.are.same({ true, false, true }, got.steps)
+    assert.is_true(got.waited < 0.5, got.waited .. " s")
+  end)
+
   it("refuses a payout whose caller gives no OCID, sending nothing", function()
     local sent = s:stats().requests[PAYMENT]
     local res = assert(n:request("GET", "/pay?amount=500"))

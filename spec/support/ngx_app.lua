@@ -89,6 +89,29 @@ function app.pay_undeclared()
   reply({ ok = ack ~= nil, err = fields(err) })
 end
 
+-- GET /query?ocid=&namespace=&verb= : any operation through b2c.ngx.call
+-- (a Transaction Status query unless told otherwise).
+function app.query()
+  local args = ngx.req.get_uri_args()
+  local ok, ack, err = pcall(b2c_ngx.call, "b2c", cfg.plain, args.namespace or "transactionStatus",
+    args.verb or "query", { originatorConversationId = args.ocid })
+  if not ok then return reply({ ok = false, raised = tostring(ack) }) end
+  reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err) })
+end
+
+-- GET /trylock : shared_dict_store's lock without waiting, as two holders see it.
+function app.trylock()
+  local a = assert(b2c_ngx.shared_dict_store("b2c_tokens"))
+  local b = assert(b2c_ngx.shared_dict_store("b2c_tokens"))
+  local t0 = ngx.now()
+  local steps = { a:tryLock("spec-trylock", 5), b:tryLock("spec-trylock", 5) }
+  a:unlock("spec-trylock")
+  steps[3] = b:tryLock("spec-trylock", 5)
+  b:unlock("spec-trylock")
+  ngx.update_time()
+  reply({ steps = steps, waited = ngx.now() - t0 })
+end
+
 function app.ping()
   ngx.say('{"pong":true}')
 end

@@ -113,7 +113,7 @@ describe("b2c.describe", function()
 
   it("reads a synchronous ResponseCode apart from a callback ResultCode", function()
     -- ResponseCode "1" on a synchronous answer is a refusal, not "insufficient funds"
-    local gateway = require("b2c.gateway")
+    local gateway = require("b2c.engine.answer")
     local _, err = gateway.interpret(200, '{"ResponseCode":"1","ResponseDescription":"Rejected"}',
       { ocid = "o-1", payout = true })
     local class, advice = b2c.describe(err)
@@ -128,7 +128,7 @@ describe("b2c.describe", function()
   end)
 
   it("calls every outcome that may have moved money transient, with reconcile advice", function()
-    local gateway = require("b2c.gateway")
+    local gateway = require("b2c.engine.answer")
     local ctx = { ocid = "o-7", payout = true }
     local cut = gateway.transport_error({ outcome = "too_large", message = "response larger than "
       .. "1024 bytes", status = 200 }, ctx)

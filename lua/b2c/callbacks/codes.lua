@@ -7,7 +7,7 @@
 --   limit              outside an amount, balance or quota limit
 --   transient          may pass later: reconcile by OCID first, then retry with a new OCID
 --   unknown            not in the catalogue: reconcile before deciding anything
-local as_integer = require("b2c.validate").as_integer
+local as_integer = require("b2c.fields").as_integer
 local outcome = require("b2c.outcome")
 
 local codes = {}

@@ -4,7 +4,7 @@
 local core = require("b2c.core")
 local json = require("b2c.json")
 local errors = require("b2c.errors")
-local as_integer = require("b2c.validate").as_integer
+local as_integer = require("b2c.fields").as_integer
 
 -- Locals, not globals: this file runs per callback, at volume.
 local type, tostring = type, tostring

@@ -5,7 +5,7 @@
 local result = require("b2c.callbacks.result")
 local errors = require("b2c.errors")
 local codes = require("b2c.callbacks.codes")
-local as_integer = require("b2c.validate").as_integer
+local as_integer = require("b2c.fields").as_integer
 
 local reconcile = {}
 

@@ -1,5 +1,5 @@
 -- How each Daraja answer in the docs maps to an ack or an error object.
-local gateway = require("b2c.gateway")
+local gateway = require("b2c.engine.answer")
 
 local function interpret(status, body)
   return gateway.interpret(status, body, { ocid = "ocid-1", payout = true })

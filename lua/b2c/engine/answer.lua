@@ -1,11 +1,12 @@
--- One Daraja API call: token, request, answer -> ack or error object.
--- The C core moves the bytes and keeps the secrets; this file decides what
--- an answer means and whether anything may be tried again.
+-- What an answer from Daraja means: a complete HTTP answer, a transport
+-- failure or a failed token fetch -> ack or error object with its outcome
+-- class (b2c.outcome). ctx: { ocid = ..., label = "payout" | ..., payout =
+-- true when the request may move money }. request.lua decides what is next.
 local json = require("b2c.json")
 local errors = require("b2c.errors")
 local outcome = require("b2c.outcome")
 
-local gateway = {}
+local answer = {}
 
 -- Answers meaning "this token is not valid", rejected before processing:
 -- the one case where a request is sent again (once, with a fresh token).
@@ -18,9 +19,15 @@ local function snippet(body)
   return s
 end
 
-local function reconcile_advice(ocid)
-  return "the payout may have gone through: reconcile with Transaction Status by "
-    .. "OriginatorConversationID " .. tostring(ocid) .. " before any resend"
+-- ctx.label names what was sent ("payout" unless the operation says).
+-- Where Daraja makes the OCID none is held: ctx.reconcile (the
+-- operation's op.reconcile) says how to reconcile instead.
+local function reconcile_advice(ctx)
+  if ctx.ocid == nil and ctx.reconcile then
+    return "the " .. (ctx.label or "payout") .. " may have gone through: " .. ctx.reconcile
+  end
+  return "the " .. (ctx.label or "payout") .. " may have gone through: reconcile with "
+    .. "Transaction Status by OriginatorConversationID " .. tostring(ctx.ocid) .. " before any resend"
 end
 
 local function is_invalid_token(e)
@@ -49,7 +56,7 @@ local function transport_error(f, ctx)
     return errors.new(f.timedOut and "timeout" or "network",
       "could not reach Daraja (" .. why .. "); nothing was sent", fields)
   end
-  local what = ctx.payout and reconcile_advice(ctx.ocid) or "it is safe to try again"
+  local what = ctx.payout and reconcile_advice(ctx) or "it is safe to try again"
   fields.retryable = not ctx.payout
   fields.outcome = "ambiguous"
   if f.outcome == "too_large" then
@@ -69,7 +76,7 @@ local function acknowledged(doc, status, ctx)
   local got = doc.OriginatorConversationID
   if ctx.ocid == nil or got == nil or got == ctx.ocid then return doc end
   return nil, errors.new("timeout", string.format("an acknowledgement for another payout (HTTP %d, "
-    .. "OriginatorConversationID %q); %s", status, snippet(got), reconcile_advice(ctx.ocid)),
+    .. "OriginatorConversationID %q); %s", status, snippet(got), reconcile_advice(ctx)),
     { status = status, originatorConversationId = ctx.ocid, outcome = "ambiguous" })
 end
 
@@ -78,7 +85,7 @@ local function unreadable(status, what, ctx, fields)
   if ctx.payout and status >= 200 and status < 300 then
     fields.outcome = "ambiguous"
     return nil, errors.new("timeout", string.format("HTTP %d from Daraja %s; %s", status, what,
-      reconcile_advice(ctx.ocid)), fields)
+      reconcile_advice(ctx)), fields)
   end
 end
 
@@ -97,7 +104,7 @@ local function interpret(status, body, ctx)
     local ack, err = unreadable(status, what, ctx, fields)
     if err then return ack, err end
     local advice = ""
-    if ctx.payout and status >= 500 then advice = "; " .. reconcile_advice(ctx.ocid) end
+    if ctx.payout and status >= 500 then advice = "; " .. reconcile_advice(ctx) end
     return nil, errors.new("http", string.format("HTTP %d from Daraja %s%s", status, what, advice),
       fields)
   end
@@ -112,7 +119,7 @@ local function interpret(status, body, ctx)
       message = message .. "; this OriginatorConversationID was already submitted: "
         .. "reconcile, never resend it"
     elseif ctx.payout and outcome.is_ambiguous_code(code) then
-      message = message .. "; " .. reconcile_advice(ctx.ocid)
+      message = message .. "; " .. reconcile_advice(ctx)
     end
     return nil, errors.new("api", message, fields)
   end
@@ -134,7 +141,7 @@ end
 
 -- A complete HTTP answer (status, body) as ack or error object (with its
 -- outcome class).
-function gateway.interpret(status, body, ctx)
+function answer.interpret(status, body, ctx)
   local ack, err = interpret(status, body, ctx)
   if err then outcome.mark(err) end
   return ack, err
@@ -166,77 +173,8 @@ local function token_error(f)
     fields.code and ", Daraja " .. fields.code or ""), fields)
 end
 
--- A token from the store shared between processes, when it holds a usable
--- one: handed to the core (which shares it with this process's clients).
--- A token the gateway has refused is not taken back: the store may still
--- hold it (a deletion waits for no lock another process holds while it
--- fetches). Returns the token, or nil and that stale token.
-local function import_stored(core, shared)
-  local token, ttl = shared.store:get(shared.key)
-  if type(token) == "string" and token ~= "" and type(ttl) == "number" and ttl > 0 then
-    if core:import_token(token, ttl) then return token end
-    return nil, token
-  end
-end
+answer.token_error = token_error
+answer.transport_error = transport_error
+answer.is_invalid_token = is_invalid_token
 
--- Makes sure the core holds a token. Without a store this is core:token()
--- (the process cache, one fetch at a time across threads). With one
--- (shared = { store, key, lockSeconds }): the process cache, else the
--- store, else one fetch at a time across processes under the store's lock,
--- published to the store. Returns the token as used (only with a store: to
--- delete it from the store if the gateway refuses it), or nil, failure.
-local function ensure_token(core, shared)
-  if not shared then
-    local ok, f = core:token()
-    if not ok then return nil, f end
-    return true
-  end
-  if core:cached_token() then
-    -- The very token this client sends, to delete it from the store if it
-    -- is refused (never a newer one another thread put there meanwhile).
-    return core:export_token() or true
-  end
-  local token, stale = import_stored(core, shared)
-  if token then return token end
-  local store, key = shared.store, shared.key
-  -- lock() waits while another process fetches; true when we hold the lock,
-  -- false when it timed out or a token other than the stale one appeared.
-  local locked = store:lock(key, shared.lockSeconds, stale)
-  token = import_stored(core, shared)
-  if not token then
-    local ok, f = core:token()
-    if ok then
-      local ttl
-      token, ttl = core:export_token()
-      if token and ttl > 0 then store:set(key, token, ttl) end
-    else
-      if locked then store:unlock(key) end
-      return nil, f
-    end
-  end
-  if locked then store:unlock(key) end
-  return token or true
-end
-
--- POSTs body (a JSON object; the core adds SecurityCredential) to path.
--- ctx: { ocid = ..., payout = true|false, shared = nil | { store, key,
--- lockSeconds } }. Returns the decoded ack or nil, err.
-function gateway.call(core, path, body, ctx)
-  for attempt = 1, 2 do
-    local used, f = ensure_token(core, ctx.shared)
-    if not used then return nil, token_error(f) end
-    local status, answer = core:post(path, body, true)
-    if not status then return nil, transport_error(answer, ctx) end
-    local ack, err = gateway.interpret(status, answer, ctx)
-    if ack or attempt == 2 or not is_invalid_token(err) then return ack, err end
-    if ctx.shared and type(used) == "string" then ctx.shared.store:delete(ctx.shared.key, used) end
-    core:drop_token()
-  end
-end
-
--- The same decisions, for calls driven by polling (b2c.async).
-gateway.token_error = token_error
-gateway.transport_error = transport_error
-gateway.is_invalid_token = is_invalid_token
-
-return gateway
+return answer

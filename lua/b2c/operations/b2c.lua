@@ -1,52 +1,59 @@
--- One payout: the checks of every field, and the Daraja request body.
--- Used by send, start and sendBatch alike.
+-- B2C v3 payment: mpesa.b2c.send / start / sendBatch. The checks of every
+-- payout field and the Daraja request body.
 local core = require("b2c.core")
 local errors = require("b2c.errors")
-local validate = require("b2c.validate")
+local fields = require("b2c.fields")
 
-local payout = {}
+local op = {
+  namespace = "b2c",
+  verbs = { "send", "start", "sendBatch" },
+  path = "/mpesa/b2c/v3/paymentrequest",
+  movesMoney = true,
+  ocidField = "OriginatorConversationID",
+  label = "payout",
+}
 
 local FIELDS = {
   recipientPhone = true, amount = true, resultUrl = true, queueTimeOutUrl = true, remarks = true,
   occasion = true, commandId = true, originatorConversationId = true, reference = true,
 }
 
--- payout.body(client, p[, ocid]) -> the request body without SecurityCredential
+-- op.build(client, p[, ocid]) -> the request body without SecurityCredential
 -- (the core adds it) and the caller's reference, or nil, err. ocid: the
 -- OriginatorConversationID to use when none is given in p (a fresh UUID when nil).
 -- The reference is the caller's own (a row id...): kept, never sent.
-function payout.body(client, p, ocid)
-  local err = validate.unknown_field(p, FIELDS, "send")
+function op.build(client, p, ocid)
+  local err = fields.unknown_field(p, FIELDS, "send")
   if err then return nil, err end
-  local reference, rule = validate.reference(p.reference)
+  local reference, rule = fields.reference(p.reference)
   if rule then return nil, errors.validation("reference", rule) end
   local command
-  command, rule = validate.command(p.commandId or "BusinessPayment")
+  command, rule = fields.command(p.commandId or "BusinessPayment")
   if not command then return nil, errors.validation("commandId", rule) end
   local phone
-  phone, rule = validate.phone(p.recipientPhone)
+  phone, rule = fields.phone(p.recipientPhone)
   if not phone then return nil, errors.validation("recipientPhone", rule) end
   local amount
-  amount, rule = validate.amount(p.amount, client.minAmount, client.maxAmount)
+  amount, rule = fields.amount(p.amount, client.minAmount, client.maxAmount)
   if not amount then return nil, errors.validation("amount", rule) end
   if p.remarks == nil then return nil, errors.validation("remarks", "is required (2-100 characters)") end
   local remarks
-  remarks, rule = validate.text(p.remarks, 2, 100)
+  remarks, rule = fields.text(p.remarks, 2, 100)
   if not remarks then return nil, errors.validation("remarks", rule) end
   local occasion = p.occasion
   if occasion ~= nil then
-    occasion, rule = validate.text(occasion, 1, 100)
+    occasion, rule = fields.text(occasion, 1, 100)
     if not occasion then return nil, errors.validation("occasion", rule) end
   end
   local https = client.environment == "production"
   local result_url, timeout_url
-  result_url, rule = validate.callback_url(p.resultUrl, client.resultUrl, https)
+  result_url, rule = fields.callback_url(p.resultUrl, client.resultUrl, https)
   if not result_url then return nil, errors.validation("resultUrl", rule) end
-  timeout_url, rule = validate.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
+  timeout_url, rule = fields.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
   if not timeout_url then return nil, errors.validation("queueTimeOutUrl", rule) end
   local id = p.originatorConversationId
   if id ~= nil then
-    id, rule = validate.conversation_id(id)
+    id, rule = fields.conversation_id(id)
     if not id then return nil, errors.validation("originatorConversationId", rule) end
   else
     id = ocid or core.uuid()
@@ -65,4 +72,4 @@ function payout.body(client, p, ocid)
   }, reference
 end
 
-return payout
+return op

@@ -1,4 +1,4 @@
-local validate = require("b2c.validate")
+local validate = require("b2c.fields")
 
 describe("validate.phone", function()
   local good = {

@@ -2,7 +2,7 @@
 -- that was broken (phrased to follow "<field>: ").
 local errors = require("b2c.errors")
 
-local validate = {}
+local fields = {}
 
 -- Locals, not globals: these checks run for every payout.
 local type, floor, huge = type, math.floor, math.huge
@@ -16,7 +16,7 @@ local tointeger = math.tointeger -- luacheck: ignore 143 (nil on 5.1 and LuaJIT)
 local function as_integer(n)
   return tointeger and tointeger(n) or n
 end
-validate.as_integer = as_integer
+fields.as_integer = as_integer
 
 -- Counts UTF-8 characters; nil when the bytes are not valid UTF-8.
 local function utf8_length(s)
@@ -43,7 +43,7 @@ local PHONE_RULE = "must be a Safaricom mobile number: 07XXXXXXXX, 01XXXXXXXX, "
   .. "2547XXXXXXXX, 2541XXXXXXXX or +254 7XX XXX XXX"
 
 -- Normalises to 2547XXXXXXXX / 2541XXXXXXXX; spaces and dashes are allowed.
-function validate.phone(value)
+function fields.phone(value)
   if type(value) == "number" and is_whole(value) and value > 0 then
     value = string.format("%.0f", value)
   end
@@ -57,7 +57,7 @@ function validate.phone(value)
 end
 
 -- A whole number of shillings within [min, max]; never rounded.
-function validate.amount(value, min, max)
+function fields.amount(value, min, max)
   local n
   if type(value) == "number" then
     if not is_whole(value) then
@@ -79,7 +79,7 @@ function validate.amount(value, min, max)
 end
 
 -- Free text: min..max characters of valid UTF-8, no control characters.
-function validate.text(value, min, max)
+function fields.text(value, min, max)
   if type(value) ~= "string" then return nil, "must be a string" end
   local len = #value -- printable ASCII, the usual case: bytes are characters
   if value:find("[%z\1-\31\127-\255]") then
@@ -94,7 +94,7 @@ function validate.text(value, min, max)
 end
 
 -- An absolute http(s) URL; https only when requireHttps.
-function validate.url(value, requireHttps)
+function fields.url(value, requireHttps)
   if type(value) ~= "string" then return nil, "must be an absolute http(s) URL" end
   if #value > 2048 then return nil, "must be at most 2048 characters" end
   local scheme, host = value:match("^(https?)://([^/?#]+)")
@@ -111,23 +111,31 @@ end
 
 -- A callback URL: the request's own (checked here), else the client's
 -- default (checked once by b2c.new).
-function validate.callback_url(own, default, requireHttps)
+function fields.callback_url(own, default, requireHttps)
   if own == nil then
     if default == nil then return nil, "is required (here or in b2c.new)" end
     return default
   end
-  return validate.url(own, requireHttps)
+  return fields.url(own, requireHttps)
 end
 
 local COMMANDS = { BusinessPayment = true, SalaryPayment = true, PromotionPayment = true }
 
-function validate.command(value)
+function fields.command(value)
   if COMMANDS[value] then return value end
   return nil, "must be BusinessPayment, SalaryPayment or PromotionPayment"
 end
 
+-- M-Pesa receipts: letters and digits (10 in practice, e.g. SG632NMUAB).
+function fields.receipt(value)
+  if type(value) ~= "string" or not value:match("^%w+$") or #value > 32 then
+    return nil, "must be an M-Pesa receipt: 1-32 letters and digits (e.g. SG632NMUAB)"
+  end
+  return value
+end
+
 -- Caller-made idempotency keys: 1-128 characters of [A-Za-z0-9._:-].
-function validate.conversation_id(value)
+function fields.conversation_id(value)
   if type(value) ~= "string" or #value < 1 or #value > 128 or not value:match("^[%w%._:%-]+$") then
     return nil, "must be 1-128 characters of letters, digits and . _ : -"
   end
@@ -136,25 +144,38 @@ end
 
 -- The caller's own reference for a payout (kept with its outcome, never
 -- sent): a number, or 1-128 characters of text without control characters.
-function validate.reference(value)
+function fields.reference(value)
   if value == nil then return nil end
   if type(value) == "number" then
     if value ~= value or value == huge or value == -huge then return nil, "must be a finite number" end
     return value
   end
   if type(value) ~= "string" then return nil, "must be a string or a number" end
-  return validate.text(value, 1, 128)
+  return fields.text(value, 1, 128)
 end
 
-function validate.whole(value, min, max)
+function fields.whole(value, min, max)
   if type(value) ~= "number" or not is_whole(value) or value < min or value > max then
     return nil, string.format("must be a whole number from %d to %d", min, max)
   end
   return as_integer(value)
 end
 
+-- Sets body.ResultURL and body.QueueTimeOutURL from p's resultUrl and
+-- queueTimeOutUrl, else the client's. Returns body, or nil, err.
+function fields.callback_urls(client, p, body)
+  local https = client.environment == "production"
+  local url, rule = fields.callback_url(p.resultUrl, client.resultUrl, https)
+  if not url then return nil, errors.validation("resultUrl", rule) end
+  body.ResultURL = url
+  url, rule = fields.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
+  if not url then return nil, errors.validation("queueTimeOutUrl", rule) end
+  body.QueueTimeOutURL = url
+  return body
+end
+
 -- An error for the first key of t that is not in known (typos never pass).
-function validate.unknown_field(t, known, what)
+function fields.unknown_field(t, known, what)
   for k in pairs(t) do
     if not known[k] then
       return errors.validation(tostring(k), "is not a " .. what .. " field")
@@ -162,4 +183,4 @@ function validate.unknown_field(t, known, what)
   end
 end
 
-return validate
+return fields

@@ -1,5 +1,6 @@
--- mpesa.b2c.sendBatch(payouts, options): many payouts on the polled
--- machinery (b2c.async), a bounded number in flight and under a rate, with
+-- mpesa.<op>.sendBatch(payouts, options), for every operation that moves
+-- money: many payouts on the polled machinery (engine/polled.lua), a
+-- bounded number in flight and under a rate, with
 -- every payout checked before anything is sent and outcomes in input order.
 -- Spike arrest is the one answer worth sending again (rejected before
 -- processing); a payout that found no free file descriptor (nothing sent)
@@ -9,11 +10,10 @@ local core = require("b2c.core")
 local errors = require("b2c.errors")
 local json = require("b2c.json")
 local outcome = require("b2c.outcome")
-local payout = require("b2c.payout")
+local request = require("b2c.engine.request")
 
 local batch = {}
 
-local PAYMENT_PATH = "/mpesa/b2c/v3/paymentrequest"
 local QUOTA = "500.003.03"
 local MAX_DESCRIPTOR_WAITS = 20 -- per payout: each waits for another one to finish
 local MAX_IDLE_DESCRIPTOR_WAITS = 3 -- per payout, with nothing in flight to wait for
@@ -124,10 +124,10 @@ local function progress_line(report, done, started_at, final)
   io.stderr:flush()
 end
 
--- batch.run(client, queue, payouts, options) -> report, or nil, err when
+-- batch.run(client, queue, op, payouts, options) -> report, or nil, err when
 -- the list has holes (nothing sent) or a hook raised (err.kind "hook",
 -- err.report: the outcomes of everything that left, nothing more sent).
-function batch.run(client, queue, payouts, options)
+function batch.run(client, queue, op, payouts, options)
   if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
   local o = check_options(options)
   local n, bad = check_list(payouts)
@@ -167,7 +167,7 @@ function batch.run(client, queue, payouts, options)
   for i = 1, n do
     local p = payouts[i]
     if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 2) end
-    local body, err = payout.body(client, p, "checked-only")
+    local body, err = op.build(client, p, "checked-only")
     if body then
       ready[#ready + 1] = i
     else
@@ -205,9 +205,9 @@ function batch.run(client, queue, payouts, options)
   end
 
   local function start(i)
-    ocids[i] = ocids[i] or core.uuid() -- a caller's own OCID in payouts[i] wins in payout.body
-    local body = assert(payout.body(client, payouts[i], ocids[i]))
-    ocids[i] = body.OriginatorConversationID
+    ocids[i] = ocids[i] or core.uuid() -- a caller's own OCID in payouts[i] wins in op.build
+    local body = assert(op.build(client, payouts[i], ocids[i]))
+    ocids[i] = op.ocidField and body[op.ocidField] or nil
     if not tries[i] and not call_hook("onSubmit", i, ocids[i]) then
       -- The OCID may not be stored: this payout must not leave.
       return record(i, ocids[i], nil, errors.new("hook", "not sent: onSubmit raised ("
@@ -215,7 +215,7 @@ function batch.run(client, queue, payouts, options)
         "unsent")
     end
     tries[i] = (tries[i] or 0) + 1
-    local h = queue:start(PAYMENT_PATH, json.encode(body), { ocid = ocids[i], payout = true })
+    local h = queue:start(request.new(client, op, json.encode(body), ocids[i]))
     inflight[h] = i
     active = active + 1
   end

@@ -1,0 +1,131 @@
+-- The access token a request is sent with: the process cache in the C core
+-- (shared by the clients of one app, one fetch at a time), else the
+-- tokenStore shared between processes (shared = { store, key, lockSeconds }),
+-- else one fetch, published to the store with its remaining lifetime.
+-- Two drivers of the same protocol: ensure (blocking) and poll (nothing
+-- waits: polled calls and sendBatch).
+local token = {}
+
+-- A token from the store, when it holds a usable one: handed to the core
+-- (which shares it with this process's clients). A token the gateway has
+-- refused is not taken back: the store may still hold it (a deletion waits
+-- for no lock another process holds while it fetches). Returns the token,
+-- or nil and that stale token.
+local function import_stored(core, shared)
+  local t, ttl = shared.store:get(shared.key)
+  if type(t) == "string" and t ~= "" and type(ttl) == "number" and ttl > 0 then
+    if core:import_token(t, ttl) then return t end
+    return nil, t
+  end
+end
+
+-- The core's fresh token, published for the other processes.
+local function publish(core, shared)
+  local t, ttl = core:export_token()
+  if t and ttl > 0 then shared.store:set(shared.key, t, ttl) end
+  return t
+end
+
+-- Blocking: makes sure the core holds a token. Without a store this is
+-- core:token(). Returns the token as used (with a store: to delete it from
+-- the store if the gateway refuses it) or true, or nil, failure.
+function token.ensure(core, shared)
+  if not shared then
+    local ok, f = core:token()
+    if not ok then return nil, f end
+    return true
+  end
+  if core:cached_token() then
+    -- The very token this client sends, to delete it from the store if it
+    -- is refused (never a newer one another thread put there meanwhile).
+    return core:export_token() or true
+  end
+  local t, stale = import_stored(core, shared)
+  if t then return t end
+  local store, key = shared.store, shared.key
+  -- lock() waits while another process fetches; true when we hold the lock,
+  -- false when it timed out or a token other than the stale one appeared.
+  local locked = store:lock(key, shared.lockSeconds, stale)
+  t = import_stored(core, shared)
+  if not t then
+    local ok, f = core:token()
+    if not ok then
+      if locked then store:unlock(key) end
+      return nil, f
+    end
+    t = publish(core, shared)
+  end
+  if locked then store:unlock(key) end
+  return t or true
+end
+
+-- The token a request is about to be sent with, when it may have to be
+-- deleted from the store later (nil without a store).
+function token.used(core, shared)
+  if shared then return core:export_token() end
+end
+
+-- The gateway refused the token `used` (sent as core generation
+-- `generation`, nil: the current one): forget it in this process and
+-- delete it from the store, only if the store still holds that very token.
+function token.refused(core, shared, used, generation)
+  if shared and type(used) == "string" then shared.store:delete(shared.key, used) end
+  core:drop_token(generation)
+end
+
+-- Polled: one look per step, nothing waits. fetch is the queue's state
+-- ({ id = fetch in flight, locked = holds the store's lock }). Returns true
+-- when the core holds a token, false to look again at the next step, or
+-- nil, failure. The lock is taken with the store's tryLock(key, seconds)
+-- when it has one; without it the fetch is not serialised across
+-- processes (lock() may wait) but its token is still published.
+function token.poll(core, shared, fetch)
+  if core:cached_token() then return true end
+  if fetch.id then return false end
+  if shared then
+    local t, stale = import_stored(core, shared)
+    if t then return true end
+    local store = shared.store
+    if store.tryLock then
+      if not store:tryLock(shared.key, shared.lockSeconds, stale) then return false end
+      fetch.locked = true
+      if import_stored(core, shared) then
+        token.unlock(shared, fetch)
+        return true
+      end
+    end
+  end
+  local id, failure = core:start_token()
+  if id == nil then
+    token.unlock(shared, fetch)
+    return nil, failure
+  end
+  if id then
+    fetch.id = id
+  else
+    token.unlock(shared, fetch) -- another client of this app fetches it for the process
+  end
+  return false
+end
+
+function token.unlock(shared, fetch)
+  if fetch.locked then
+    fetch.locked = false
+    shared.store:unlock(shared.key)
+  end
+end
+
+-- Polled: the fetch under way has ended. Returns true (done, the token
+-- published), false (still fetching) or nil, failure.
+function token.collect(core, shared, fetch)
+  if not (fetch.id and core:done(fetch.id)) then return false end
+  local ok, failure = core:finish(fetch.id)
+  fetch.id = nil
+  -- cached_token() takes the fetched token from the process cache first
+  if ok and shared and core:cached_token() then publish(core, shared) end
+  token.unlock(shared, fetch)
+  if ok then return true end
+  return nil, failure
+end
+
+return token
