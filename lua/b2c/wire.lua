@@ -10,6 +10,8 @@
 --   values      the accepted texts (kind "values"; numbers are compared as text)
 --   min, max    lengths (name, text)
 --   optional    true: absent (or JSON null) is fine
+--   unless      absent is fine when this other field is given (Transaction
+--               Status: TransactionID unless OriginalConversationID)
 --   alias       another spelling Daraja's own samples use ("Command ID")
 local fields = require("b2c.fields")
 
@@ -85,7 +87,7 @@ function wire.check(body, entries)
   for _, e in ipairs(entries) do
     local v = wire.value(body, e)
     if absent(v) then
-      if not e.optional then return e[1] end
+      if not (e.optional or (e.unless and not absent(body[e.unless]))) then return e[1] end
     elseif not KINDS[e[2]](v, e) then
       return e[1]
     end

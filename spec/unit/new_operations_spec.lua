@@ -244,3 +244,27 @@ describe("b2c.wire", function()
     assert.are.equal("Occassion", wire.check({ CommandID = "X", Amount = 1, Occassion = "long" }, W))
   end)
 end)
+
+describe("the operation registry", function()
+  local registry = require("b2c.operations")
+  local SAMPLES = {
+    b2c = { recipientPhone = "0708374149", amount = 500, remarks = "Payout", occasion = "March" },
+    transactionStatus = { transactionId = "SG632NMUAB", originatorConversationId = "o-1", occasion = "x" },
+    accountBalance = {},
+    b2pochi = OPS.b2pochi.good, b2cTopUp = OPS.b2c_top_up.good, b2b = OPS.b2b.good,
+    reversal = OPS.reversal.good,
+  }
+
+  it("lists every operation once, each with Daraja's rules its bodies meet", function()
+    local seen = {}
+    for _, op in ipairs(registry.list) do
+      assert.is_nil(seen[op.namespace], op.namespace)
+      seen[op.namespace] = true
+      assert.are.equal(op, registry.get(op.namespace))
+      local body = assert(op.build(CLIENT, SAMPLES[op.namespace], "ocid-1"))
+      body.SecurityCredential = "QUJD"
+      assert.is_nil(wire.check(body, op.wire), op.namespace)
+    end
+    for name in pairs(SAMPLES) do assert.is_true(seen[name], name) end
+  end)
+end)

@@ -15,6 +15,19 @@ local op = {
 local IDENTIFIER_SHORTCODE = "4"
 local FIELDS = { resultUrl = true, queueTimeOutUrl = true, remarks = true }
 
+-- Daraja's request rules (b2c.wire), as the simulator checks them.
+op.wire = {
+  { "Initiator", "name" },
+  { "SecurityCredential", "credential" },
+  { "CommandID", "values", values = { "AccountBalance" }, alias = "Command ID" },
+  { "PartyA", "shortcode" },
+  { "IdentifierType", "values", values = { "1", "2", IDENTIFIER_SHORTCODE } },
+  { "Remarks", "text", min = 2, max = 100 },
+  { "QueueTimeOutURL", "url" },
+  { "ResultURL", "url" },
+  { "Occasion", "text", min = 0, max = 100, optional = true },
+}
+
 function op.build(client, p)
   local err = fields.unknown_field(p, FIELDS, "accountBalance.query")
   if err then return nil, err end

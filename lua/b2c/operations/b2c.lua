@@ -11,6 +11,29 @@ local op = {
   movesMoney = true,
   ocidField = "OriginatorConversationID",
   label = "payout",
+  -- Daraja's request rules (b2c.wire), as the simulator checks them.
+  wire = {
+    { "OriginatorConversationID", "ocid" },
+    { "InitiatorName", "name" },
+    { "SecurityCredential", "credential" },
+    { "CommandID", "values", values = { "BusinessPayment", "SalaryPayment", "PromotionPayment" } },
+    { "Amount", "amount" },
+    { "PartyA", "shortcode" },
+    { "PartyB", "msisdn" },
+    { "Remarks", "text", min = 2, max = 100 },
+    { "QueueTimeOutURL", "url" },
+    { "ResultURL", "url" },
+    -- the SDK sends Occasion; Daraja's own sample spells Occassion
+    { "Occasion", "text", min = 0, max = 100, optional = true },
+    { "Occassion", "text", min = 0, max = 100, optional = true },
+  },
+  result = {
+    title = "B2C payment result",
+    parameters = { "TransactionAmount", "TransactionReceipt", "ReceiverPartyPublicName",
+      "TransactionCompletedDateTime", "B2CUtilityAccountAvailableFunds",
+      "B2CWorkingAccountAvailableFunds", "B2CRecipientIsRegisteredCustomer",
+      "B2CChargesPaidAccountAvailableFunds" },
+  },
 }
 
 local FIELDS = {

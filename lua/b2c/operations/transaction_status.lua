@@ -13,6 +13,22 @@ local op = {
 }
 
 local IDENTIFIER_SHORTCODE = "4"
+
+-- Daraja's request rules (b2c.wire), as the simulator checks them; its
+-- own sample spells "Command ID" and "Transaction ID".
+op.wire = {
+  { "Initiator", "name" },
+  { "SecurityCredential", "credential" },
+  { "CommandID", "values", values = { "TransactionStatusQuery" }, alias = "Command ID" },
+  { "TransactionID", "receipt", unless = "OriginalConversationID", alias = "Transaction ID" },
+  { "OriginalConversationID", "ocid", optional = true },
+  { "PartyA", "shortcode" },
+  { "IdentifierType", "values", values = { "1", "2", IDENTIFIER_SHORTCODE } },
+  { "Remarks", "text", min = 2, max = 100 },
+  { "QueueTimeOutURL", "url" },
+  { "ResultURL", "url" },
+  { "Occasion", "text", min = 0, max = 100, optional = true },
+}
 local FIELDS = {
   originatorConversationId = true, transactionId = true, resultUrl = true, queueTimeOutUrl = true,
   remarks = true, occasion = true,

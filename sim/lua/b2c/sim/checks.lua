@@ -1,10 +1,7 @@
--- Rules for Daraja's request fields, as the simulator checks them. Each
--- rule takes a decoded JSON value and says whether it is acceptable (some
--- return the value read, e.g. whole_amount).
-local json = require("b2c.sim.json")
-local util = require("b2c.sim.util")
-local http = require("b2c.sim.http")
-
+-- Reading Daraja's request fields once a route has checked them (the
+-- rules themselves are the SDK operation modules' op.wire, checked by
+-- b2c.wire): JSON numbers arrive as floats, and some samples spell a
+-- field with a space.
 local M = {}
 
 -- Text of a string, or of a whole number (JSON numbers arrive as floats).
@@ -22,14 +19,7 @@ function M.as_text(v)
 end
 local as_text = M.as_text
 
-local function text_len(s)
-  return utf8.len(s) or #s
-end
-
-function M.is_name(v, max)
-  return type(v) == "string" and #v >= 1 and text_len(v) <= max and not v:find("%c")
-end
-
+--- The amount as an integer (a JSON number or a digit string), or nil.
 function M.whole_amount(v)
   local n
   if type(v) == "number" then
@@ -43,13 +33,7 @@ function M.whole_amount(v)
   return nil
 end
 
--- Daraja publishes no length for a shortcode (sandbox ones have 6 digits):
--- 5-10 digits, the rule b2c.new applies to shortCode.
-function M.is_shortcode(v)
-  local s = as_text(v)
-  return s ~= nil and s:match("^%d+$") ~= nil and #s >= 5 and #s <= 10
-end
-
+--- A 2547/2541 number as text, or nil.
 function M.msisdn(v)
   local s = as_text(v)
   if s and (s:match("^2547%d%d%d%d%d%d%d%d$") or s:match("^2541%d%d%d%d%d%d%d%d$")) then
@@ -57,52 +41,6 @@ function M.msisdn(v)
   end
   return nil
 end
-
-local function is_remarks(v)
-  local s = as_text(v)
-  return s ~= nil and text_len(s) >= 2 and text_len(s) <= 100
-end
-
-local function is_url(v)
-  return type(v) == "string" and #v <= 1024 and http.parse_url(v) ~= nil
-end
-
-function M.is_occasion(v)
-  if v == nil or v == json.null then
-    return true
-  end
-  local s = as_text(v)
-  return s ~= nil and text_len(s) <= 100
-end
-
-function M.is_identifier_type(v)
-  local s = as_text(v)
-  return s == "1" or s == "2" or s == "4"
-end
-
-function M.is_credential(v)
-  return util.is_base64(v) and #v <= 4096
-end
-
-function M.initiator(v)
-  return M.is_name(v, 100)
-end
-
---- The first field of body whose rule fails, for rules given as
--- { field, rule, field, rule, ... }; nil when every one holds.
-function M.first_bad(body, rules)
-  for i = 1, #rules, 2 do
-    if not rules[i + 1](body[rules[i]]) then
-      return rules[i]
-    end
-  end
-  return nil
-end
-
---- The fields every request with a result callback ends with.
-M.CALLBACK_RULES = {
-  "Remarks", is_remarks, "QueueTimeOutURL", is_url, "ResultURL", is_url, "Occasion", M.is_occasion,
-}
 
 --- A field that has a spelling with a space in Daraja's own samples.
 function M.field(body, name, spaced)

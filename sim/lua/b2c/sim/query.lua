@@ -1,34 +1,17 @@
 -- What the query APIs (Transaction Status, Account Balance) share: their
--- request checks, the record /sim/stats lists, the acknowledgement and the
+-- request checks (from the SDK's operation modules), the record /sim/stats lists, the acknowledgement and the
 -- failed result.
 local json = require("b2c.sim.json")
 local util = require("b2c.sim.util")
 local reply = require("b2c.sim.reply")
-local checks = require("b2c.sim.checks")
+local wire = require("b2c.wire")
 
 local M = {}
 
-local RULES = {
-  "PartyA", checks.is_shortcode, "IdentifierType", checks.is_identifier_type,
-}
-
---- The first bad field of a query whose CommandID must be `command`, or
--- nil. extra(body), when given, checks the API's own fields (after
--- CommandID, before PartyA).
-function M.check(body, command, extra)
-  local bad = checks.first_bad(body,
-    { "Initiator", checks.initiator, "SecurityCredential", checks.is_credential })
-  if bad then
-    return bad
-  end
-  if checks.field(body, "CommandID", "Command ID") ~= command then
-    return "CommandID"
-  end
-  bad = extra and extra(body)
-  if bad then
-    return bad
-  end
-  return checks.first_bad(body, RULES) or checks.first_bad(body, checks.CALLBACK_RULES)
+--- The first bad field of a query (the SDK operation module's rules,
+-- op.wire), or nil.
+function M.check(body, op)
+  return wire.check(body, op.wire)
 end
 
 --- A new query record (kind: transactionstatus, accountbalance).

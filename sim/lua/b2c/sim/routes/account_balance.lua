@@ -6,6 +6,7 @@ local reply = require("b2c.sim.reply")
 local results = require("b2c.sim.results")
 local query = require("b2c.sim.query")
 local scenarios = require("b2c.sim.scenarios")
+local op = require("b2c.operations.account_balance")
 
 local kv = results.kv
 
@@ -25,7 +26,7 @@ local function balance_text(gw)
 end
 
 local function account_balance(gw, body)
-  local bad = query.check(body, "AccountBalance")
+  local bad = query.check(body, op)
   if bad then
     return reply.bad_field(bad)
   end
@@ -56,7 +57,7 @@ local function account_balance(gw, body)
 end
 
 return {
-  paths = { "/mpesa/accountbalance/v1/query" },
+  paths = { op.path },
   method = "POST",
   api = true,
   handle = function(gw, _, body)

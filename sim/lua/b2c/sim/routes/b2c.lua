@@ -8,26 +8,26 @@ local reply = require("b2c.sim.reply")
 local checks = require("b2c.sim.checks")
 local results = require("b2c.sim.results")
 local scenarios = require("b2c.sim.scenarios")
+local wire = require("b2c.wire")
+local op = require("b2c.operations.b2c")
 
-local V3 = "/mpesa/b2c/v3/paymentrequest"
+local V3 = op.path
 local V1 = "/mpesa/b2c/v1/paymentrequest"
 
-local COMMANDS = { BusinessPayment = true, SalaryPayment = true, PromotionPayment = true }
-
-local RULES = {
-  "InitiatorName", checks.initiator, "SecurityCredential", checks.is_credential,
-  "CommandID", function(v) return COMMANDS[v] ~= nil end, "Amount", checks.whole_amount,
-  "PartyA", checks.is_shortcode, "PartyB", checks.msisdn,
-}
+-- The request rules are the SDK's (op.wire); on the v1 path Daraja makes
+-- the OriginatorConversationID when none is given.
+local RULES = op.wire
+local V1_RULES = {}
+for i, e in ipairs(RULES) do
+  V1_RULES[i] = e
+  if e[1] == "OriginatorConversationID" then
+    V1_RULES[i] = { e[1], e[2], optional = true }
+  end
+end
 
 -- First bad field of a B2C request, or nil.
 local function check(body, v1)
-  local ocid = body.OriginatorConversationID
-  if not (v1 and ocid == nil) and not checks.is_name(ocid, 128) then
-    return "OriginatorConversationID"
-  end
-  return checks.first_bad(body, RULES) or checks.first_bad(body, checks.CALLBACK_RULES)
-    or (not checks.is_occasion(body.Occassion) and "Occassion") or nil
+  return wire.check(body, v1 and V1_RULES or RULES)
 end
 
 local function result_body(gw, p)

@@ -7,6 +7,7 @@ local checks = require("b2c.sim.checks")
 local results = require("b2c.sim.results")
 local query = require("b2c.sim.query")
 local scenarios = require("b2c.sim.scenarios")
+local op = require("b2c.operations.transaction_status")
 
 local kv = results.kv
 
@@ -18,22 +19,6 @@ local REASON_TYPES = {
   SalaryPayment = "Salary Payment to Customer via API",
   PromotionPayment = "Promotion Payment to Customer via API",
 }
-
--- A transaction id or an original OCID, at least one of them.
-local function check_ids(body)
-  local txid = checks.field(body, "TransactionID", "Transaction ID")
-  local ocid = body.OriginalConversationID
-  if txid ~= nil and txid ~= json.null and not checks.as_text(txid) then
-    return "TransactionID"
-  end
-  if ocid ~= nil and ocid ~= json.null and not checks.as_text(ocid) then
-    return "OriginalConversationID"
-  end
-  if not checks.nonempty(txid) and not checks.nonempty(ocid) then
-    return "TransactionID"
-  end
-  return nil
-end
 
 local function status_parameters(p)
   local initiated = util.eat_date("%Y%m%d%H%M%S", p.initiatedAt)
@@ -62,7 +47,7 @@ local function status_parameters(p)
 end
 
 local function transaction_status(gw, body)
-  local bad = query.check(body, "TransactionStatusQuery", check_ids)
+  local bad = query.check(body, op)
   if bad then
     return reply.bad_field(bad)
   end
@@ -99,7 +84,7 @@ local function transaction_status(gw, body)
 end
 
 return {
-  paths = { "/mpesa/transactionstatus/v1/query" },
+  paths = { op.path },
   method = "POST",
   api = true,
   handle = function(gw, _, body)
