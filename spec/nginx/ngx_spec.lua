@@ -92,6 +92,36 @@ describe("b2c.ngx in nginx (1 worker)", function()
     no_severe_log(n)
   end)
 
+  it("runs the newer money movers on the pool: B2Pochi, B2B, Top Up, Reversal", function()
+    local function escape(t)
+      return (json.encode(t):gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
+    end
+    local calls = {
+      { "b2pochi", "send", { recipientPhone = "0705912645", amount = 100, remarks = "nginx pochi",
+        originatorConversationId = "nginx-pochi-1" }, "/mpesa/b2pochi/v1/paymentrequest" },
+      { "b2b", "send", { commandId = "BusinessBuyGoods", receiverShortCode = "123456", amount = 300,
+        remarks = "nginx b2b" }, "/mpesa/b2b/v1/paymentrequest" },
+      { "b2cTopUp", "send", { receiverShortCode = "600000", amount = 1000, remarks = "nginx top-up" },
+        "/mpesa/b2b/v1/paymentrequest" },
+      { "reversal", "request", { transactionId = "PDU91HIVIT", amount = 200, remarks = "nginx reversal" },
+        "/mpesa/reversal/v1/request" },
+    }
+    for _, c in ipairs(calls) do
+      local before = s:stats().requests[c[4]] or 0
+      local got = get_json(n, "/query?namespace=" .. c[1] .. "&verb=" .. c[2] .. "&fields=" .. escape(c[3]))
+      assert.is_true(got.ok, c[1] .. ": " .. tostring(got.raised or (got.err and got.err.message)))
+      assert.are.equal("0", got.ack.ResponseCode)
+      assert.are.equal(before + 1, s:stats().requests[c[4]])
+    end
+    assert.are.equal(1, s:stats().sendsByOcid["nginx-pochi-1"])
+    -- a bad field: the operation's own validation error, nothing sent
+    local got = get_json(n, "/query?namespace=b2b&verb=send&fields=" .. escape({ commandId = "BusinessPayBill",
+      receiverShortCode = "888880", amount = 10, remarks = "x" }))
+    assert.is_false(got.ok)
+    assert.are.equal("accountReference", got.err.field)
+    no_severe_log(n)
+  end)
+
   it("gives shared_dict_store a lock that never waits (tryLock, for polled calls)", function()
     local got = get_json(n, "/trylock")
     assert.are.same({ true, false, true }, got.steps)
