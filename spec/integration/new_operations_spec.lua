@@ -99,6 +99,20 @@ describe("operations added in issue 12, through the public API", function()
     mpesa:close()
   end)
 
+  it("sendBatch of B2Pochi payouts keys each by the caller's OCID, sent once", function()
+    local mpesa = client()
+    local list = {}
+    for i = 1, 5 do
+      list[i] = { recipientPhone = "0705912645", amount = 100 + i, remarks = "Pochi " .. i,
+        originatorConversationId = "pochi-batch-" .. i }
+    end
+    local report = mpesa.b2pochi.sendBatch(list, { concurrency = 2 })
+    assert.are.equal(5, report.accepted)
+    local st = s:stats()
+    for i = 1, 5 do assert.are.equal(1, st.sendsByOcid["pochi-batch-" .. i]) end
+    mpesa:close()
+  end)
+
   it("a bad field is refused before any I/O", function()
     local mpesa = client()
     local ack, err = mpesa.reversal.request({ transactionId = "not a receipt", amount = 1, remarks = "xx" })

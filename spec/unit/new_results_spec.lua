@@ -49,13 +49,35 @@ describe("results of B2Pochi, B2B, Top Up and Reversal", function()
   it("the published request samples are what the operations send, field for field", function()
     local json = require("b2c.json")
     local wire = require("b2c.wire")
-    for name, module in pairs({ ["b2pochi_request_docs_v3.json"] = "b2pochi",
-      ["topup_request_docs_v3.json"] = "b2c_top_up", ["reversal_request_docs_v3.json"] = "reversal" }) do
-      local body = json.decode(read(name))
-      local op = require("b2c.operations." .. module)
+    local client = { environment = "sandbox", shortCode = "600992", initiatorName = "testapi",
+      resultUrl = "https://example.com/r", queueTimeOutUrl = "https://example.com/t",
+      minAmount = 10, maxAmount = 250000 }
+    local CASES = {
+      ["b2pochi_request_docs_v3.json"] = { "b2pochi", { recipientPhone = "254705912645",
+        amount = 10, remarks = "remarked", occasion = "ChristmasPay" } },
+      ["topup_request_docs_v3.json"] = { "b2c_top_up", { receiverShortCode = "600000",
+        amount = 239, accountReference = "353353", requester = "254708374149", remarks = "OK" } },
+      ["reversal_request_docs_v3.json"] = { "reversal", { transactionId = "PDU91HIVIT",
+        amount = 200, remarks = "Payment reversal" } },
+      ["paybill_request_docs_v3_repaired.json"] = { "b2b", { commandId = "BusinessPayBill",
+        receiverShortCode = "000000", accountReference = "353353", requester = "254700000000",
+        amount = 239, remarks = "OK" } },
+    }
+    for name, case in pairs(CASES) do
+      local sample = json.decode(read(name))
+      local op = require("b2c.operations." .. case[1])
       -- the credential samples are cut or spaced on the pages
+      sample.SecurityCredential = "QUJD"
+      assert.is_nil(wire.check(sample, op.wire), name)
+      local body = assert(op.build(client, case[2], "ocid-1"))
       body.SecurityCredential = "QUJD"
-      assert.is_nil(wire.check(body, op.wire), name)
+      -- the same field names (Pay Bill's sample spells "Command ID")
+      local want, got = {}, {}
+      for k in pairs(sample) do want[#want + 1] = (k:gsub(" ", "")) end
+      for k in pairs(body) do got[#got + 1] = k end
+      table.sort(want)
+      table.sort(got)
+      assert.are.same(want, got, name)
     end
   end)
 
