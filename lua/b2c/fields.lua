@@ -134,6 +134,25 @@ function fields.receipt(value)
   return value
 end
 
+-- A pay bill, till or B2C shortcode: 5-10 digits (as b2c.new's shortCode).
+function fields.shortcode(value)
+  if type(value) == "number" and value >= 0 and is_whole(value) and value < 1e10 then
+    value = string.format("%.0f", value)
+  end
+  if type(value) ~= "string" or not value:match("^%d+$") or #value < 5 or #value > 10 then
+    return nil, "must be a shortcode: 5-10 digits"
+  end
+  return value
+end
+
+-- Daraja's B2B AccountReference: "up to 13 characters".
+function fields.account_reference(value)
+  if type(value) == "number" and value >= 0 and is_whole(value) and value < 1e13 then
+    value = string.format("%.0f", value)
+  end
+  return fields.text(value, 1, 13)
+end
+
 -- Caller-made idempotency keys: 1-128 characters of [A-Za-z0-9._:-].
 function fields.conversation_id(value)
   if type(value) ~= "string" or #value < 1 or #value > 128 or not value:match("^[%w%._:%-]+$") then

@@ -1,7 +1,7 @@
 -- The caller's fields of an operation, checked from the operation's list
--- before any I/O: unknown fields refused, `reference` kept (never sent),
--- every rule applied in the list's order. Also the rules the newer
--- operations share (shortcodes, receipts, account references).
+-- (op.fields) before any I/O: unknown fields refused, `reference` kept
+-- (never sent), every rule applied in the list's order. The rules are
+-- b2c.fields', adapted to the list's form rule(value, client).
 --
 -- op.fields: { { "name", rule, optional = true | fallback = true }, ... }
 --   rule(value, client) -> the cleaned value | nil, the broken rule
@@ -42,7 +42,12 @@ end
 
 -- Rules, as op.fields takes them.
 
-function params.phone(v) return fields.phone(v) end
+-- Rules of b2c.fields that take the value alone.
+params.phone = fields.phone
+params.conversation_id = fields.conversation_id
+params.receipt = fields.receipt
+params.shortcode = fields.shortcode
+params.account_reference = fields.account_reference
 
 -- Within the client's minAmount..maxAmount (B2C's limits by default).
 function params.client_amount(v, client)
@@ -65,25 +70,6 @@ end
 
 function params.timeout_url(v, client)
   return fields.callback_url(v, client.queueTimeOutUrl, client.environment == "production")
-end
-
-function params.conversation_id(v) return fields.conversation_id(v) end
-
--- A pay bill, till or B2C shortcode: 5-10 digits (as b2c.new's shortCode).
-function params.shortcode(v)
-  if type(v) == "number" and v >= 0 and v % 1 == 0 and v < 1e10 then v = string.format("%.0f", v) end
-  if type(v) ~= "string" or not v:match("^%d+$") or #v < 5 or #v > 10 then
-    return nil, "must be a shortcode: 5-10 digits"
-  end
-  return v
-end
-
-function params.receipt(v) return fields.receipt(v) end
-
--- Daraja's B2B AccountReference: "up to 13 characters".
-function params.account_reference(v)
-  if type(v) == "number" and v >= 0 and v % 1 == 0 and v < 1e13 then v = string.format("%.0f", v) end
-  return fields.text(v, 1, 13)
 end
 
 return params

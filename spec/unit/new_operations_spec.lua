@@ -161,6 +161,11 @@ describe("operations added in issue 12", function()
 
     it("is not bound by B2C's per-payout limits, and checks its fields", function()
       assert.are.equal(5000000, build("b2c_top_up", with(OPS.b2c_top_up.good, { amount = 5000000 })).Amount)
+      local body = build("b2c_top_up", with(OPS.b2c_top_up.good, { receiverShortCode = 600000,
+        accountReference = 353353 }))
+      assert.are.equal("600000", body.PartyB)
+      assert.are.equal("353353", body.AccountReference)
+      refused("b2c_top_up", "receiverShortCode", { receiverShortCode = 600000.5 }, "5-10 digits")
       refused("b2c_top_up", "receiverShortCode", { receiverShortCode = "12" }, "5-10 digits")
       refused("b2c_top_up", "receiverShortCode", { receiverShortCode = false }, "is required")
       refused("b2c_top_up", "accountReference", { accountReference = string.rep("a", 14) })
