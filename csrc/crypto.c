@@ -269,7 +269,7 @@ static void time_text(const ASN1_TIME *t, char out[32])
         snprintf(out, 32, "%s", "?");
 }
 
-static void hex_text(const unsigned char *p, size_t n, char *out)
+void b2c_hex(const unsigned char *p, size_t n, char *out)
 {
     static const char hex[] = "0123456789abcdef";
     size_t i;
@@ -336,7 +336,7 @@ int b2c_certificate_info(const unsigned char *cert, size_t cert_len,
         fail(msg, "certificate: cannot read its public key");
         goto done;
     }
-    hex_text(md, md_len, info->spki_sha256);
+    b2c_hex(md, md_len, info->spki_sha256);
     {
         EVP_PKEY *pub = X509_get0_pubkey(x); /* owned by x */
         if (pub != NULL) {
@@ -376,4 +376,18 @@ done:
     X509_free(x);
     ERR_clear_error();
     return rc;
+}
+
+int b2c_app_identity(const char *base_url, const char *key, const char *secret,
+                     unsigned char out[32])
+{
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
+             EVP_DigestUpdate(md, base_url, strlen(base_url) + 1) == 1 &&
+             EVP_DigestUpdate(md, key, strlen(key) + 1) == 1 &&
+             EVP_DigestUpdate(md, secret, strlen(secret)) == 1 &&
+             EVP_DigestFinal_ex(md, out, NULL) == 1;
+    EVP_MD_CTX_free(md);
+    ERR_clear_error();
+    return ok ? 0 : -1;
 }

@@ -29,6 +29,16 @@ char *b2c_credential_decrypt(const char *b64, size_t b64_len,
  * RNG. Returns 0, or -1 when the RNG fails. */
 int b2c_uuid4(char out[37]);
 
+/* An app's identity: SHA-256 of base URL, consumer key and secret. The
+ * process token cache is keyed by it, and a token shared between
+ * processes is named by its hex: apps stay apart, no secret can be read
+ * from it. 0, or -1 when OpenSSL failed (its error queue cleared). */
+int b2c_app_identity(const char *base_url, const char *key, const char *secret,
+                     unsigned char out[32]);
+
+/* n bytes as 2n lower-case hex digits and a NUL. */
+void b2c_hex(const unsigned char *p, size_t n, char *out);
+
 /* What an operator needs to recognise a certificate: names, dates, key and
  * the SHA-256 of its DER SubjectPublicKeyInfo (what identifies the key,
  * whatever certificate wraps it). Text fields are NUL-terminated, truncated

@@ -12,8 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-#include <openssl/err.h>
+#include <openssl/crypto.h>
 
 #include "compat.h"
 #include "crypto.h"
@@ -189,34 +188,6 @@ static int fail_config(lua_State *L, const char *field, const char *message)
     return 3;
 }
 
-static int identity(const char *base, const char *key, const char *secret, unsigned char out[32])
-{
-    EVP_MD_CTX *md = EVP_MD_CTX_new();
-    int ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1 &&
-             EVP_DigestUpdate(md, base, strlen(base) + 1) == 1 &&
-             EVP_DigestUpdate(md, key, strlen(key) + 1) == 1 &&
-             EVP_DigestUpdate(md, secret, strlen(secret)) == 1 &&
-             EVP_DigestFinal_ex(md, out, NULL) == 1;
-    EVP_MD_CTX_free(md);
-    ERR_clear_error();
-    return ok ? 0 : -1;
-}
-
-/* The OAuth request's Basic credential (base64 of key:secret): a server
- * may echo it, so it is redacted like the secret itself. */
-static char *basic_credential(const char *key, size_t key_len, const char *secret,
-                              size_t secret_len)
-{
-    b2c_buf pair = {NULL, 0, 0};
-    char *b64 = NULL;
-    if (b2c_buf_append(&pair, key, key_len) == 0 && b2c_buf_append(&pair, ":", 1) == 0 &&
-        b2c_buf_append(&pair, secret, secret_len) == 0 &&
-        (b64 = (char *)malloc(4 * ((pair.len + 2) / 3) + 1)) != NULL)
-        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair.data, (int)pair.len);
-    b2c_buf_free(&pair);
-    return b64;
-}
-
 /* The name of the setting a bad input of the credential's encryption is. */
 static const char *bad_input_field(b2c_bad_input bad)
 {
@@ -289,12 +260,12 @@ static int core_client(lua_State *L)
     c->timeout_ms = timeout_ms;
     c->connect_timeout_ms = connect_ms;
     c->max_response = (size_t)max_response;
-    c->basic = basic_credential(key, key_len, secret, secret_len);
+    c->basic = b2c_oauth_basic(key, secret);
     if (c->base_url == NULL || c->consumer_key == NULL || c->consumer_secret == NULL ||
         c->basic == NULL ||
         c->user_agent == NULL || (ca_file != NULL && c->ca_file == NULL) ||
         (proxy != NULL && c->proxy == NULL) ||
-        identity(base, key, secret, id) < 0 || (c->tokens = b2c_token_entry_get(id)) == NULL) {
+        b2c_app_identity(base, key, secret, id) < 0 || (c->tokens = b2c_token_entry_get(id)) == NULL) {
         release(c);
         return luaL_error(L, "b2c.core.client: out of memory");
     }
@@ -907,23 +878,17 @@ static int core_uuid(lua_State *L)
  * tells apps apart without revealing the secret. */
 static int core_token_key(lua_State *L)
 {
-    static const char hex[] = "0123456789abcdef";
     size_t base_len, key_len, secret_len;
     const char *base = luaL_checklstring(L, 1, &base_len);
     const char *key = luaL_checklstring(L, 2, &key_len);
     const char *secret = luaL_checklstring(L, 3, &secret_len);
     unsigned char id[32];
     char out[65];
-    int i;
     if (strlen(base) != base_len || strlen(key) != key_len || strlen(secret) != secret_len)
         return luaL_error(L, "b2c.core.token_key: strings must not contain NUL bytes");
-    if (identity(base, key, secret, id) < 0)
+    if (b2c_app_identity(base, key, secret, id) < 0)
         return luaL_error(L, "b2c.core.token_key: SHA-256 failed");
-    for (i = 0; i < 32; i++) {
-        out[2 * i] = hex[id[i] >> 4];
-        out[2 * i + 1] = hex[id[i] & 15];
-    }
-    out[64] = '\0';
+    b2c_hex(id, sizeof id, out);
     lua_pushlstring(L, out, 64);
     return 1;
 }

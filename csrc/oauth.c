@@ -68,31 +68,37 @@ static int parse_answer(const b2c_buf *body, char **token, double *ttl, b2c_http
     return 0;
 }
 
+char *b2c_oauth_basic(const char *key, const char *secret)
+{
+    b2c_buf pair = {NULL, 0, 0};
+    char *b64 = NULL;
+    if (b2c_buf_append(&pair, key, strlen(key)) == 0 && b2c_buf_append(&pair, ":", 1) == 0 &&
+        b2c_buf_append(&pair, secret, strlen(secret)) == 0 &&
+        (b64 = (char *)malloc(4 * ((pair.len + 2) / 3) + 1)) != NULL)
+        EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair.data, (int)pair.len);
+    b2c_buf_free(&pair);
+    return b64;
+}
+
 int b2c_oauth_begin(b2c_http *h, const char *base_url, const char *key, const char *secret,
                     b2c_http_result *r)
 {
     static const char path[] = "/oauth/v1/generate?grant_type=client_credentials";
-    b2c_buf pair = {NULL, 0, 0}, auth = {NULL, 0, 0}, url = {NULL, 0, 0};
-    size_t b64_len;
-    char *b64;
+    b2c_buf auth = {NULL, 0, 0}, url = {NULL, 0, 0};
+    char *b64 = b2c_oauth_basic(key, secret);
     int rc = -1;
 
     memset(r, 0, sizeof *r);
-    if (b2c_buf_append(&pair, key, strlen(key)) < 0 || b2c_buf_append(&pair, ":", 1) < 0 ||
-        b2c_buf_append(&pair, secret, strlen(secret)) < 0 ||
-        b2c_buf_append(&url, base_url, strlen(base_url)) < 0 ||
-        b2c_buf_append(&url, path, sizeof path - 1) < 0)
+    if (b64 == NULL || b2c_buf_append(&url, base_url, strlen(base_url)) < 0 ||
+        b2c_buf_append(&url, path, sizeof path - 1) < 0 ||
+        b2c_buf_append(&auth, "Basic ", 6) < 0 || b2c_buf_append(&auth, b64, strlen(b64)) < 0)
         goto oom;
-    b64_len = 4 * ((pair.len + 2) / 3);
-    if (b2c_buf_append(&auth, "Basic ", 6) < 0 || (b64 = b2c_buf_extend(&auth, b64_len)) == NULL)
-        goto oom;
-    EVP_EncodeBlock((unsigned char *)b64, (const unsigned char *)pair.data, (int)pair.len);
     rc = b2c_http_begin(h, url.data, auth.data, NULL, 0, r); /* libcurl copies both */
     goto done;
 oom:
     bad_answer(r, "out of memory");
 done:
-    b2c_buf_free(&pair);
+    b2c_secret_free(b64);
     b2c_buf_free(&auth);
     b2c_buf_free(&url);
     return rc;

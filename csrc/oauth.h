@@ -16,6 +16,11 @@ int b2c_oauth_begin(b2c_http *h, const char *base_url, const char *key, const ch
 int b2c_oauth_end(b2c_http *h, CURLcode rc, char **token, double *ttl_seconds,
                   b2c_http_result *r);
 
+/* base64 of key:secret, the value of the OAuth request's Basic credential,
+ * in a heap copy wiped when freed (b2c_secret_free): a server may echo it,
+ * so the binding redacts it like the secret itself. NULL: out of memory. */
+char *b2c_oauth_basic(const char *key, const char *secret);
+
 /* Reads a 200 OAuth answer (len bytes of body): 0 with *token and
  * *ttl_seconds, or -1 with r->message. For fuzzing and tests. */
 int b2c_oauth_parse(const char *body, size_t len, char **token, double *ttl_seconds,
