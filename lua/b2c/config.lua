@@ -55,7 +55,7 @@ function config.check(cfg)
     if err then return nil, err end
   end
   if not c.shortCode:match("^%d%d%d%d%d+$") or #c.shortCode > 10 then
-    return nil, errors.config("shortCode", "must be the 5-10 digits of your B2C shortcode")
+    return nil, errors.config("shortCode", "must be the 5-10 digits of the shortcode that pays (PartyA)")
   end
   if #c.initiatorName > 64 then
     return nil, errors.config("initiatorName", "must be at most 64 characters")
