@@ -537,4 +537,12 @@ function M.handle_queue_timeout(on_timeout, opts)
   return handle("handle_queue_timeout", require("b2c.callbacks.result").parse_queue_timeout, on_timeout, opts)
 end
 
+-- The SDK's public names are camelCase (b2c.parseDarajaResult, mpesa.b2c.sendBatch);
+-- these are the same functions under those names. The snake_case names
+-- stay, for code written against them and for OpenResty's own style.
+M.sharedDictStore = M.shared_dict_store
+M.threadPool = M.thread_pool
+M.handleResult = M.handle_result
+M.handleQueueTimeout = M.handle_queue_timeout
+
 return M
