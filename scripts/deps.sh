@@ -36,9 +36,15 @@ if [ "${1:-}" = "check" ]; then
   # apt with an empty dpkg status: as if nothing at all were installed.
   empty=$(mktemp)
   trap 'rm -f "$empty"' EXIT
-  # shellcheck disable=SC2086
-  if ! apt-get -s -qq -o Dir::State::status="$empty" install --no-install-recommends $all \
-      >"$empty.log" 2>&1; then
+  # Package lists are needed to resolve anything: a machine that never ran
+  # apt-get update has none, so a failed resolution is tried once more
+  # after an update before it counts.
+  resolve() {
+    # shellcheck disable=SC2086
+    apt-get -s -qq -o Dir::State::status="$empty" install --no-install-recommends $all \
+      >"$empty.log" 2>&1
+  }
+  if ! resolve && ! { $SUDO apt-get update -qq && resolve; }; then
     cat "$empty.log" >&2
     rm -f "$empty.log"
     echo "deps.sh: these packages would not install on a fresh machine:$all" >&2
