@@ -1,0 +1,525 @@
+-- b2c.ledger: a durable record of every payout and the state machine that
+-- drives each one to a final state.
+--   created -> submitted -> accepted -> paid | failed
+--   anything ambiguous -> unknown -> (Transaction Status) -> paid | failed | not_found
+-- Every transition is a compare-and-set (UPDATE ... WHERE state = old). A
+-- row is committed before its payout leaves; one OCID is sent at most once;
+-- a new attempt (new OCID, linked to the first) only after failed or not_found.
+local core = require("b2c.core")
+local errors = require("b2c.errors")
+local json = require("b2c.json")
+local outcome = require("b2c.outcome")
+local registry = require("b2c.operations")
+local result = require("b2c.callbacks.result")
+local verdict = require("b2c.callbacks.verdict")
+
+local ledger = {}
+
+local Ledger = {}
+Ledger.__index = Ledger
+
+local OPEN = { created = true, submitted = true, accepted = true, unknown = true }
+local FINAL = { paid = true, failed = true, not_found = true }
+
+local function now() return os.time() end
+
+-- A row as the caller sees it.
+local function view(row)
+  if not row then return nil end
+  return {
+    id = tonumber(row.id), reference = row.reference, operation = row.operation,
+    originatorConversationId = row.ocid, conversationId = row.conversation_id,
+    receipt = row.receipt, recipient = row.recipient, amount = tonumber(row.amount),
+    state = row.state, outcome = row.outcome, resultCode = row.result_code,
+    resultDesc = row.result_desc, error = row.error, attention = row.attention,
+    firstId = tonumber(row.root_id or row.id), previousId = tonumber(row.previous_id),
+    createdAt = tonumber(row.created_at), updatedAt = tonumber(row.updated_at),
+    queries = tonumber(row.queries),
+  }
+end
+
+function Ledger:row(where, ...)
+  return self.store:one("SELECT * FROM payouts WHERE " .. where, ...)
+end
+
+-- The newest attempt of the payout whose first attempt is `first`.
+function Ledger:latest(first)
+  return self.store:one("SELECT * FROM payouts WHERE id = ? OR root_id = ? ORDER BY id DESC LIMIT 1",
+    first, first)
+end
+
+-- Compare-and-set: moves row id from state `from` to `to` with the other
+-- columns in `set`. true when this call made the move.
+function Ledger:move(id, from, to, set)
+  local cols, values = { "state = ?", "updated_at = ?" }, { to, now() }
+  for _, k in ipairs({ "conversation_id", "receipt", "outcome", "result_code", "result_desc",
+    "error", "attention", "queried_at" }) do
+    if set and set[k] ~= nil then
+      cols[#cols + 1] = k .. " = ?"
+      values[#values + 1] = set[k]
+    end
+  end
+  values[#values + 1] = id
+  values[#values + 1] = from
+  local n, err = self.store:execv("UPDATE payouts SET " .. table.concat(cols, ", ")
+    .. " WHERE id = ? AND state = ?", values)
+  if not n then return nil, err end
+  return n == 1
+end
+
+local function money_op(name)
+  local op = registry.get(name or "b2c")
+  if not op or not op.movesMoney then
+    error("ledger: operation " .. tostring(name) .. " does not move money", 3)
+  end
+  return op
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- The payout checked and built with a fresh OCID: its row's columns.
+local function prepare(mpesa, op, payout)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 3) end
+  if payout.originatorConversationId ~= nil then
+    return nil, errors.validation("originatorConversationId",
+      "the ledger makes each attempt's OCID; give a reference (your idempotency key) instead")
+  end
+  local ocid = core.uuid()
+  local body, err = op.build(mpesa, payout, ocid)
+  if not body then return nil, err end
+  local request = copy(payout)
+  request.reference = nil
+  return {
+    reference = payout.reference, operation = op.namespace, ocid = ocid,
+    recipient = tostring(body.PartyB), amount = tonumber(body.Amount),
+    request = json.encode(request),
+  }
+end
+
+function Ledger:insert(p, extra)
+  extra = extra or {}
+  local t = now()
+  local n, err = self.store:exec("INSERT INTO payouts (reference, root_id, previous_id, operation, "
+    .. "ocid, recipient, amount, request, state, created_at, updated_at) VALUES "
+    .. "(?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)", p.reference, extra.root_id, extra.previous_id,
+    p.operation, p.ocid, p.recipient, p.amount, p.request, t, t)
+  if not n then return nil, err end
+  return self.store:last_id()
+end
+
+-- An existing payout under this reference: the newest attempt, or an
+-- error when the reference names a different payout.
+function Ledger:by_reference(p)
+  local first, err = self:row("reference = ?", p.reference)
+  if first == nil then return nil, err end
+  if not first then return false end
+  if first.operation ~= p.operation or first.recipient ~= p.recipient
+    or tonumber(first.amount) ~= p.amount then
+    return nil, errors.validation("reference", string.format("%q is already used for another "
+      .. "payout (%s of %s to %s, id %s); nothing was sent", p.reference, first.operation,
+      tostring(first.amount), first.recipient, tostring(first.id)))
+  end
+  return self:latest(first.id)
+end
+
+-- The outcome of one send, recorded by compare-and-set from submitted. A
+-- callback that came first has already moved the row: then only its
+-- ConversationID is filled in.
+function Ledger:record(id, ack, err)
+  if ack then
+    local cid = ack.ConversationID
+    local moved, merr = self:move(id, "submitted", "accepted",
+      { conversation_id = cid, outcome = "accepted" })
+    if moved == nil then return nil, merr end
+    if not moved and cid then
+      self.store:exec("UPDATE payouts SET conversation_id = ? WHERE id = ? AND conversation_id IS NULL",
+        cid, id)
+    end
+    return true
+  end
+  local class = outcome.of(err)
+  local to = class == "ambiguous" and "unknown" or "failed"
+  return self:move(id, "submitted", to, { outcome = class, error = tostring(err),
+    result_code = err.code and tostring(err.code) or nil })
+end
+
+-- Sends a created row: created -> submitted (committed) -> the send.
+function Ledger:send_row(mpesa, row)
+  local moved, err = self:move(row.id, "created", "submitted")
+  if moved == nil then return nil, err end
+  if not moved then return view(self:row("id = ?", row.id)) end
+  local op = money_op(row.operation)
+  local p = json.decode(row.request)
+  p.originatorConversationId = row.ocid
+  local ack, serr = mpesa[op.namespace].send(p)
+  local ok, rerr = self:record(row.id, ack, serr)
+  if ok == nil then return nil, rerr end
+  return view(self:row("id = ?", row.id)), serr
+end
+
+-- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
+function Ledger:pay(mpesa, payout, options)
+  local op = money_op(options and options.operation)
+  local p, err = prepare(mpesa, op, payout)
+  if not p then return nil, err end
+  local row
+  if p.reference then
+    row, err = self:by_reference(p)
+    if row == nil then return nil, err end
+  end
+  if not row then
+    local id
+    id, err = self:insert(p)
+    if not id then
+      -- Another worker may have taken this reference just now.
+      if p.reference then row = self:by_reference(p) end
+      if not row then return nil, err end
+    else
+      row = assert(self:row("id = ?", id))
+    end
+  end
+  if row.state ~= "created" then return view(row) end
+  return self:send_row(mpesa, row)
+end
+
+-- ledger:send(mpesa, id): sends a created attempt (after retry, or one
+-- left created by a crash: it never left).
+function Ledger:send(mpesa, id)
+  local row, err = self:row("id = ?", id)
+  if not row then return nil, err or errors.validation("id", "no payout " .. tostring(id)) end
+  if row.state ~= "created" then return view(row) end
+  return self:send_row(mpesa, row)
+end
+
+-- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
+-- Rows for every payout are committed in one transaction first; each is
+-- marked submitted (committed) before it leaves; outcomes are written in groups.
+function Ledger:payBatch(mpesa, payouts, options)
+  if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
+  options = options or {}
+  local op = money_op(options.operation)
+  local prepared = {}
+  for i, payout in ipairs(payouts) do
+    local p, err = prepare(mpesa, op, payout)
+    if not p then
+      err.index = i
+      err.message = "payouts[" .. i .. "]: " .. err.message .. "; nothing was sent"
+      return nil, err
+    end
+    prepared[i] = p
+  end
+  local rows = {}
+  local ok, err = self.store:transaction(function()
+    for i, p in ipairs(prepared) do
+      local row, rerr
+      if p.reference then
+        row, rerr = self:by_reference(p)
+        if row == nil then return nil, rerr end
+      end
+      if not row then
+        local id, ierr = self:insert(p)
+        if not id then return nil, ierr end
+        row = { id = id, state = "created", ocid = p.ocid, request = p.request }
+      end
+      rows[i] = row
+    end
+    return true
+  end)
+  if not ok then return nil, err end
+
+  local send, index = {}, {}
+  for i, row in ipairs(rows) do
+    if row.state == "created" then
+      local p = json.decode(row.request)
+      p.originatorConversationId = row.ocid
+      send[#send + 1] = p
+      index[#send] = i
+    end
+  end
+  local pending = {}
+  local function flush()
+    if #pending == 0 then return end
+    local group = pending
+    pending = {}
+    assert(self.store:transaction(function()
+      for _, r in ipairs(group) do assert(self:record(r[1], r[2], r[3]) ~= nil) end
+      return true
+    end))
+  end
+  local report, berr = mpesa[op.namespace].sendBatch(send, {
+    concurrency = options.concurrency, tps = options.tps, progress = options.progress,
+    maxSpikeRetries = options.maxSpikeRetries,
+    onSubmit = function(k)
+      assert(assert(self:move(rows[index[k]].id, "created", "submitted")),
+        "payout already submitted elsewhere")
+    end,
+    onResult = function(k, ack, serr)
+      if serr and serr.kind == "hook" then return end -- never left: stays created
+      pending[#pending + 1] = { rows[index[k]].id, ack, serr }
+      if #pending >= 200 then flush() end
+    end,
+  })
+  flush()
+  if not report then return nil, berr end
+  report.payouts = {}
+  for i, row in ipairs(rows) do report.payouts[i] = view(self:row("id = ?", row.id)) end
+  return report
+end
+
+-- Stores a callback as received; returns its row id.
+function Ledger:keep(kind, raw, ocid, cid)
+  assert(self.store:exec("INSERT INTO callbacks (received_at, kind, ocid, conversation_id, body) "
+    .. "VALUES (?, ?, ?, ?, ?)", now(), kind, ocid, cid, raw))
+  return self.store:last_id()
+end
+
+function Ledger:mark(callback_id, payout_id, applied)
+  assert(self.store:exec("UPDATE callbacks SET payout_id = ?, applied = ? WHERE id = ?",
+    payout_id, applied, callback_id))
+end
+
+local function raw_text(body)
+  if type(body) == "string" then return body end
+  return json.encode(body) or tostring(body)
+end
+
+-- Moves an open row to a final state; a row already final in the same
+-- state is a duplicate; in another, the conflict is flagged for a person.
+function Ledger:settle(row, to, set, source)
+  for _ = 1, 5 do
+    if OPEN[row.state] then
+      local moved, err = self:move(row.id, row.state, to, set)
+      if moved == nil then
+        -- e.g. the receipt is already another payout's: a person must look.
+        self:flag(row, source .. " could not be applied: " .. tostring(err))
+        return "conflict"
+      end
+      if moved then return to end
+    elseif row.state == to and (set.receipt == nil or set.receipt == row.receipt) then
+      return "duplicate"
+    else
+      self:flag(row, string.format("%s says %s after the payout was %s", source, to, row.state))
+      return "conflict"
+    end
+    row = assert(self:row("id = ?", row.id))
+  end
+  return "conflict"
+end
+
+function Ledger:flag(row, why)
+  self.store:exec("UPDATE payouts SET attention = coalesce(attention || '; ', '') || ?, "
+    .. "updated_at = ? WHERE id = ?", why, now(), row.id)
+end
+
+local function receipt_of(r)
+  local params = result.parameters_map(r)
+  local receipt = params.TransactionReceipt
+  if type(receipt) ~= "string" or receipt == "" then receipt = r.TransactionID end
+  if type(receipt) ~= "string" or receipt == "" or receipt:match("0000000$") then return nil end
+  return receipt
+end
+
+-- ledger:applyResult(body) -> { applied = ..., payout = ... } | nil, err
+-- body: a payout's result or a Transaction Status result (raw JSON or decoded).
+-- applied: paid | failed | not_found | pending | duplicate | conflict | unmatched.
+function Ledger:applyResult(body)
+  local raw = raw_text(body)
+  local r, perr = result.parse(body)
+  if not r then
+    self:keep("unreadable", raw)
+    return nil, perr
+  end
+  local cb = self:keep("result", raw, r.OriginatorConversationID, r.ConversationID)
+  local q = self.store:one("SELECT * FROM status_queries WHERE conversation_id = ? OR ocid = ?",
+    r.ConversationID, r.OriginatorConversationID)
+  if q then return self:apply_status(cb, r, q) end
+  local row = r.OriginatorConversationID and self:row("ocid = ?", r.OriginatorConversationID)
+  if not row and r.ConversationID then row = self:row("conversation_id = ?", r.ConversationID) end
+  if not row then
+    self:mark(cb, nil, "unmatched")
+    return { applied = "unmatched" }
+  end
+  local applied
+  if r.ok then
+    applied = self:settle(row, "paid", { receipt = receipt_of(r), result_code = "0",
+      result_desc = r.ResultDesc, conversation_id = not row.conversation_id and r.ConversationID
+      or nil }, "a result")
+  else
+    applied = self:settle(row, "failed", { result_code = tostring(r.ResultCode),
+      result_desc = r.ResultDesc, outcome = "failed" }, "a result")
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, payout = view(self:row("id = ?", row.id)) }
+end
+
+local VERDICT_STATE = { completed = "paid", failed = "failed", not_found = "not_found" }
+
+function Ledger:apply_status(cb, r, q)
+  local row = assert(self:row("id = ?", q.payout_id))
+  local v, err = verdict.status_verdict(r)
+  if not v then
+    self:mark(cb, row.id, "unreadable")
+    return nil, err
+  end
+  local to = VERDICT_STATE[v.verdict]
+  local applied = "pending"
+  if to then
+    applied = self:settle(row, to, { receipt = v.receipt, result_code = tostring(v.resultCode),
+      result_desc = v.reason or v.resultDesc }, "Transaction Status")
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, verdict = v.verdict, payout = view(self:row("id = ?", row.id)) }
+end
+
+-- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
+function Ledger:applyQueueTimeout(body)
+  local raw = raw_text(body)
+  local t, perr = result.parse_queue_timeout(body)
+  if not t then
+    self:keep("unreadable", raw)
+    return nil, perr
+  end
+  local cb = self:keep("queue_timeout", raw, t.OriginatorConversationID, t.ConversationID)
+  local row = self:row("ocid = ?", t.OriginatorConversationID)
+  if not row then
+    self:mark(cb, nil, "unmatched")
+    return { applied = "unmatched" }
+  end
+  local applied = row.state
+  for _ = 1, 5 do
+    if not (row.state == "submitted" or row.state == "accepted") then break end
+    if self:move(row.id, row.state, "unknown", { outcome = "ambiguous" }) then
+      applied = "unknown"
+      break
+    end
+    row = assert(self:row("id = ?", row.id))
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, payout = view(self:row("id = ?", row.id)) }
+end
+
+-- ledger:reconcile(mpesa, options) -> report | nil, err
+-- options: delay (seconds a payout rests before its first query: one in
+-- flight can read as not found; default 60), overdue (seconds an accepted or
+-- submitted payout may wait for its result; default 300), requery (seconds
+-- between queries of one payout; default 300), limit (default 100),
+-- resultUrl / queueTimeOutUrl (where Transaction Status answers).
+function Ledger:reconcile(mpesa, options)
+  local o = options or {}
+  local t = now()
+  local overdue = t - (o.overdue or 300)
+  local marked = assert(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
+    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, overdue))
+  local rows = assert(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
+    .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
+    t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
+  local report = { markedUnknown = marked, queried = 0, errors = {} }
+  for _, row in ipairs(rows) do
+    local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
+      resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
+    if ack then
+      assert(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
+        .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
+      assert(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 WHERE id = ?",
+        t, row.id))
+      report.queried = report.queried + 1
+    else
+      report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
+    end
+  end
+  return report
+end
+
+-- ledger:retry(id) -> the new attempt (created; send it with ledger:send)
+-- Only once M-Pesa said the payout failed or was not found, once per attempt.
+function Ledger:retry(id)
+  return self.store:transaction(function()
+    local row = self:row("id = ?", id)
+    if not row then return nil, errors.validation("id", "no payout " .. tostring(id)) end
+    if row.state ~= "failed" and row.state ~= "not_found" then
+      return nil, errors.validation("id", string.format("payout %s is %s: a new attempt only "
+        .. "once M-Pesa said failed or not_found", tostring(id), row.state))
+    end
+    local newer = self.store:one("SELECT id FROM payouts WHERE previous_id = ?", row.id)
+    if newer then
+      return nil, errors.validation("id", string.format("payout %s was already retried as %s",
+        tostring(id), tostring(newer.id)))
+    end
+    local new = assert(self:insert({ operation = row.operation, ocid = core.uuid(),
+      recipient = row.recipient, amount = tonumber(row.amount), request = row.request },
+      { root_id = row.root_id or row.id, previous_id = row.id }))
+    return view(self:row("id = ?", new))
+  end)
+end
+
+-- ledger:get(id or reference) -> payout | nil (the newest attempt of a reference)
+function Ledger:get(key)
+  local row
+  if type(key) == "number" then
+    row = self:row("id = ?", key)
+  else
+    row = self:row("reference = ?", key)
+    if row then row = self:latest(row.id) end
+  end
+  return view(row or nil)
+end
+
+-- ledger:list{state=, limit=, attention=true} -> payouts, newest first
+function Ledger:list(options)
+  local o = options or {}
+  local where, values = {}, {}
+  if o.state then
+    where[#where + 1] = "state = ?"
+    values[#values + 1] = o.state
+  end
+  if o.attention then where[#where + 1] = "attention IS NOT NULL" end
+  values[#values + 1] = o.limit or 100
+  local sql = "SELECT * FROM payouts" .. (#where > 0 and " WHERE " .. table.concat(where, " AND ")
+    or "") .. " ORDER BY id DESC LIMIT ?"
+  local rows = assert(self.store:rowsv(sql, values))
+  local out = {}
+  for i, row in ipairs(rows) do out[i] = view(row) end
+  return out
+end
+
+-- ledger:stats() -> { total, byState = {state = n}, attention, unmatchedCallbacks }
+function Ledger:stats()
+  local s = { total = 0, byState = {}, amountByState = {} }
+  for _, r in ipairs(assert(self.store:rows("SELECT state, count(*) AS n, sum(amount) AS a "
+    .. "FROM payouts GROUP BY state"))) do
+    s.byState[r.state] = tonumber(r.n)
+    s.amountByState[r.state] = tonumber(r.a)
+    s.total = s.total + tonumber(r.n)
+  end
+  s.attention = tonumber(assert(self.store:one("SELECT count(*) AS n FROM payouts "
+    .. "WHERE attention IS NOT NULL")).n)
+  s.unmatchedCallbacks = tonumber(assert(self.store:one("SELECT count(*) AS n FROM callbacks "
+    .. "WHERE applied = 'unmatched'")).n)
+  return s
+end
+
+function Ledger:close()
+  self.store:close()
+end
+
+ledger.STATES = require("b2c.ledger.sqlite").STATES
+ledger.FINAL = FINAL
+
+-- b2c.ledger.open("sqlite:///path/ledger.db") -> ledger | nil, err
+function ledger.open(url)
+  if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
+  local path = url:match("^sqlite://(/.+)$")
+  if not path then
+    return nil, errors.config("url", "must be sqlite:///absolute/path.db (got "
+      .. string.format("%q", url:sub(1, 80)) .. ")")
+  end
+  local s, err = require("b2c.ledger.sqlite").open(path)
+  if not s then return nil, err end
+  return setmetatable({ store = s, url = url }, Ledger)
+end
+
+return ledger

@@ -1,0 +1,248 @@
+-- b2c.ledger on a real SQLite file against the simulator over real HTTP:
+-- the state machine, idempotent references, callbacks in any order, and an
+-- ambiguous payout reconciled by Transaction Status without paying twice.
+local b2c = require("b2c")
+local ledger = require("b2c.ledger")
+local sim = require("support.sim")
+
+local function tempdir()
+  local p = io.popen("mktemp -d")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+describe("b2c.ledger (SQLite)", function()
+  local s, receiver, dir, book, mpesa
+  local seen = {}
+
+  local function client()
+    return assert(b2c.new({
+      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
+      certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
+      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
+    }))
+  end
+
+  -- The next callback posted to path.
+  local function callback(path, seconds)
+    local deadline = os.time() + (seconds or 5)
+    repeat
+      local got = receiver:wait(#receiver.received + 1, 0.2)
+      for i, req in ipairs(got) do
+        if not seen[i] and req.path == path then
+          seen[i] = true
+          return req
+        end
+      end
+    until os.time() > deadline
+    error("no callback to " .. path)
+  end
+
+  local function payout(over)
+    local p = { recipientPhone = "0708374149", amount = 500, remarks = "Ledger spec" }
+    for k, v in pairs(over or {}) do p[k] = v end
+    return p
+  end
+
+  setup(function()
+    s = sim.start({ callbackDelay = 0.05 })
+    receiver = sim.receiver()
+  end)
+  teardown(function()
+    if receiver then receiver:close() end
+    if s then s:stop() end
+  end)
+  before_each(function()
+    s:reset()
+    dir = tempdir()
+    book = assert(ledger.open("sqlite://" .. dir .. "/ledger.db"))
+    mpesa = client()
+  end)
+  after_each(function()
+    book:close()
+    mpesa:close()
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("pays: created -> submitted -> accepted, then paid by its result", function()
+    local p = assert(book:pay(mpesa, payout({ reference = "inv-1" })))
+    assert.are.equal("accepted", p.state)
+    assert.is_string(p.conversationId)
+    local r = assert(book:applyResult(callback("/result").raw))
+    assert.are.equal("paid", r.applied)
+    assert.are.equal("paid", r.payout.state)
+    assert.is_string(r.payout.receipt)
+    assert.are.same(r.payout, book:get("inv-1"))
+    assert.are.same(r.payout, book:get(p.id))
+    assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+    assert.are.equal(1, book:stats().byState.paid)
+  end)
+
+  it("pays a reference once: again returns the same payout and sends nothing", function()
+    local a = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
+    local b = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
+    assert.are.equal(a.id, b.id)
+    local st = s:stats()
+    assert.are.equal(1, st.requests["/mpesa/b2c/v3/paymentrequest"])
+  end)
+
+  it("refuses the same reference for another amount or recipient, before sending", function()
+    assert(book:pay(mpesa, payout({ reference = "inv-3" })))
+    local p, err = book:pay(mpesa, payout({ reference = "inv-3", amount = 501 }))
+    assert.is_nil(p)
+    assert.are.equal("validation", err.kind)
+    assert.are.equal("reference", err.field)
+    assert.matches("already used for another payout", err.message)
+    p, err = book:pay(mpesa, payout({ reference = "inv-3", recipientPhone = "0700000001" }))
+    assert.is_nil(p)
+    assert.are.equal("reference", err.field)
+    assert.are.equal(1, s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
+  end)
+
+  it("refuses a caller's OCID and a bad payout before anything is stored", function()
+    local p, err = book:pay(mpesa, payout({ originatorConversationId = "mine" }))
+    assert.is_nil(p)
+    assert.are.equal("originatorConversationId", err.field)
+    p, err = book:pay(mpesa, payout({ amount = -5 }))
+    assert.is_nil(p)
+    assert.are.equal("amount", err.field)
+    assert.are.equal(0, book:stats().total)
+  end)
+
+  it("applies duplicate callbacks once and keeps a result that came before the ack", function()
+    local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009003" })))
+    local first = callback("/result")
+    local second = callback("/result")
+    assert.are.equal("paid", book:applyResult(first.raw).applied)
+    assert.are.equal("duplicate", book:applyResult(second.raw).applied)
+    assert.are.equal("paid", book:get(p.id).state)
+
+    -- a result recorded while the row is still submitted (the ack not yet
+    -- written): the late ack must not move it back
+    local q = assert(book:pay(mpesa, payout()))
+    local res = callback("/result")
+    book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
+    assert.are.equal("paid", book:applyResult(res.raw).applied)
+    assert.is_true(book:record(q.id, { ConversationID = q.conversationId }))
+    local after = book:get(q.id)
+    assert.are.equal("paid", after.state)
+    assert.are.equal(q.conversationId, after.conversationId)
+  end)
+
+  it("flags a conflicting second result for a person", function()
+    local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700000001" })))
+    local res = callback("/result")
+    assert.are.equal("failed", book:applyResult(res.raw).applied)
+    local forged = res.body
+    forged.Result.ResultCode = 0
+    forged.Result.ResultDesc = "ok"
+    local r = book:applyResult(forged)
+    assert.are.equal("conflict", r.applied)
+    assert.are.equal("failed", r.payout.state)
+    assert.matches("paid after the payout was failed", r.payout.attention)
+    assert.are.equal(1, book:stats().attention)
+    assert.are.equal(1, #book:list({ attention = true }))
+    assert.are.equal(p.id, book:list({ attention = true })[1].id)
+  end)
+
+  it("keeps a result for an unknown OCID", function()
+    local r = book:applyResult({ Result = { ResultType = 0, ResultCode = 0, ResultDesc = "ok",
+      OriginatorConversationID = "not-ours-1", ConversationID = "AG_1", TransactionID = "X" } })
+    assert.are.equal("unmatched", r.applied)
+    assert.are.equal(1, book:stats().unmatchedCallbacks)
+    local row = book.store:one("SELECT * FROM callbacks WHERE ocid = 'not-ours-1'")
+    assert.matches("not%-ours%-1", row.body)
+  end)
+
+  it("reconciles an ambiguous payout to paid by Transaction Status, sending it once", function()
+    local p, err = book:pay(mpesa, payout({ reference = "inv-amb", remarks = "Pay sim:fault=drop" }))
+    assert.are.equal("unknown", p.state)
+    assert.are.equal("ambiguous", err.outcome)
+    -- its result callback is lost; paying the reference again sends nothing
+    assert.are.equal(p.id, assert(book:pay(mpesa, payout({ reference = "inv-amb",
+      remarks = "Pay sim:fault=drop" }))).id)
+    local report = assert(book:reconcile(mpesa, { delay = 0,
+      resultUrl = receiver:urlFor("/status") }))
+    assert.are.equal(1, report.queried)
+    local r = assert(book:applyResult(callback("/status").raw))
+    assert.are.equal("paid", r.applied)
+    assert.are.equal("completed", r.verdict)
+    assert.is_string(r.payout.receipt)
+    assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+    -- the result that also arrives later is a duplicate
+    local late = book:applyResult(callback("/result").raw)
+    assert.are.equal("duplicate", late.applied)
+    assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
+  end)
+
+  it("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
+    local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
+    local t = assert(book:applyQueueTimeout(callback("/timeout").raw))
+    assert.are.equal("unknown", t.applied)
+    local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
+    local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
+      resultUrl = receiver:urlFor("/status") })
+    assert.are.equal(1, report.markedUnknown)
+    assert.are.equal(2, report.queried)
+    for _ = 1, 2 do assert.are.equal("paid", book:applyResult(callback("/status").raw).applied) end
+    assert.are.equal("paid", book:get(p.id).state)
+    assert.are.equal("paid", book:get(q.id).state)
+  end)
+
+  it("retries only after M-Pesa said failed, with a new OCID linked to the first", function()
+    local p = assert(book:pay(mpesa, payout({ reference = "inv-r" })))
+    local again, err = book:retry(p.id)
+    assert.is_nil(again)
+    assert.matches("accepted: a new attempt only once M%-Pesa said failed", err.message)
+    book.store:exec("UPDATE payouts SET state = 'failed' WHERE id = ?", p.id)
+    local n = assert(book:retry(p.id))
+    assert.are.equal("created", n.state)
+    assert.are_not.equal(p.originatorConversationId, n.originatorConversationId)
+    assert.are.equal(p.id, n.previousId)
+    assert.are.equal(p.id, n.firstId)
+    assert.is_nil(book:retry(p.id))
+    assert.are.equal(n.id, book:get("inv-r").id)
+    local sent = assert(book:send(mpesa, n.id))
+    assert.are.equal("accepted", sent.state)
+    local st = s:stats()
+    assert.are.equal(1, st.sendsByOcid[p.originatorConversationId])
+    assert.are.equal(1, st.sendsByOcid[n.originatorConversationId])
+  end)
+
+  it("pays a batch: every row durable before it leaves, outcomes recorded", function()
+    local list = {}
+    for i = 1, 20 do list[i] = payout({ reference = "batch-" .. i }) end
+    list[21] = payout({ reference = "batch-bad", remarks = "x sim:fault=drop" })
+    local report = assert(book:payBatch(mpesa, list, { concurrency = 4 }))
+    assert.are.equal(20, report.accepted)
+    assert.are.equal(1, report.ambiguous)
+    local st = book:stats()
+    assert.are.equal(20, st.byState.accepted)
+    assert.are.equal(1, st.byState.unknown)
+    for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
+    -- again: nothing new is sent
+    local again = assert(book:payBatch(mpesa, list))
+    assert.are.equal(0, again.total)
+    assert.are.equal(21, #again.payouts)
+  end)
+
+  it("refuses a bad state, a second OCID and a second receipt in the schema itself", function()
+    local p = assert(book:pay(mpesa, payout()))
+    assert.is_nil(book.store:exec("UPDATE payouts SET state = 'maybe' WHERE id = ?", p.id))
+    local q = assert(book:pay(mpesa, payout()))
+    assert.is_nil(book.store:exec("UPDATE payouts SET ocid = ? WHERE id = ?",
+      p.originatorConversationId, q.id))
+    book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", p.id)
+    local _, err = book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", q.id)
+    assert.matches("UNIQUE", err.message)
+    assert.are.equal("1", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+  end)
+
+  it("opens only sqlite:/// URLs, with a clear error", function()
+    local l, err = ledger.open("mysql://x")
+    assert.is_nil(l)
+    assert.are.equal("url", err.field)
+  end)
+end)
