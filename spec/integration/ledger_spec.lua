@@ -25,13 +25,13 @@ describe("b2c.ledger (SQLite)", function()
     }))
   end
 
-  -- The next callback posted to path.
-  local function callback(path, seconds)
-    local deadline = os.time() + (seconds or 5)
+  -- The next callback posted to path (about OCID ocid when given).
+  local function callback(path, ocid)
+    local deadline = os.time() + 5
     repeat
       local got = receiver:wait(#receiver.received + 1, 0.2)
       for i, req in ipairs(got) do
-        if not seen[i] and req.path == path then
+        if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
           seen[i] = true
           return req
         end
@@ -70,7 +70,7 @@ describe("b2c.ledger (SQLite)", function()
     local p = assert(book:pay(mpesa, payout({ reference = "inv-1" })))
     assert.are.equal("accepted", p.state)
     assert.is_string(p.conversationId)
-    local r = assert(book:applyResult(callback("/result").raw))
+    local r = assert(book:applyResult(callback("/result", p.originatorConversationId).raw))
     assert.are.equal("paid", r.applied)
     assert.are.equal("paid", r.payout.state)
     assert.is_string(r.payout.receipt)
@@ -113,8 +113,8 @@ describe("b2c.ledger (SQLite)", function()
 
   it("applies duplicate callbacks once and keeps a result that came before the ack", function()
     local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009003" })))
-    local first = callback("/result")
-    local second = callback("/result")
+    local first = callback("/result", p.originatorConversationId)
+    local second = callback("/result", p.originatorConversationId)
     assert.are.equal("paid", book:applyResult(first.raw).applied)
     assert.are.equal("duplicate", book:applyResult(second.raw).applied)
     assert.are.equal("paid", book:get(p.id).state)
@@ -122,7 +122,7 @@ describe("b2c.ledger (SQLite)", function()
     -- a result recorded while the row is still submitted (the ack not yet
     -- written): the late ack must not move it back
     local q = assert(book:pay(mpesa, payout()))
-    local res = callback("/result")
+    local res = callback("/result", q.originatorConversationId)
     book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
     assert.are.equal("paid", book:applyResult(res.raw).applied)
     assert.is_true(book:record(q.id, { ConversationID = q.conversationId }))
@@ -133,7 +133,7 @@ describe("b2c.ledger (SQLite)", function()
 
   it("flags a conflicting second result for a person", function()
     local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700000001" })))
-    local res = callback("/result")
+    local res = callback("/result", p.originatorConversationId)
     assert.are.equal("failed", book:applyResult(res.raw).applied)
     local forged = res.body
     forged.Result.ResultCode = 0
@@ -172,14 +172,14 @@ describe("b2c.ledger (SQLite)", function()
     assert.is_string(r.payout.receipt)
     assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
     -- the result that also arrives later is a duplicate
-    local late = book:applyResult(callback("/result").raw)
+    local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
     assert.are.equal("duplicate", late.applied)
     assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
   end)
 
   it("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
     local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
-    local t = assert(book:applyQueueTimeout(callback("/timeout").raw))
+    local t = assert(book:applyQueueTimeout(callback("/timeout", p.originatorConversationId).raw))
     assert.are.equal("unknown", t.applied)
     local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
     local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
@@ -226,6 +226,43 @@ describe("b2c.ledger (SQLite)", function()
     local again = assert(book:payBatch(mpesa, list))
     assert.are.equal(0, again.total)
     assert.are.equal(21, #again.payouts)
+  end)
+
+  it("pays through another money mover of the registry (B2Pochi)", function()
+    local p = assert(book:pay(mpesa, payout({ reference = "pochi-1" }), { operation = "b2pochi" }))
+    assert.are.equal("accepted", p.state)
+    assert.are.equal("b2pochi", p.operation)
+    assert.are.equal(1, s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
+    assert.are.equal("paid", book:applyResult(callback("/result", p.originatorConversationId).raw).applied)
+    -- the same reference as a B2C payout is another payout: refused
+    local q, err = book:pay(mpesa, payout({ reference = "pochi-1" }))
+    assert.is_nil(q)
+    assert.are.equal("reference", err.field)
+    assert.has_error(function() book:pay(mpesa, payout(), { operation = "transactionStatus" }) end)
+  end)
+
+  it("stops a batch cleanly when the database fails: nothing leaves unstored", function()
+    -- from the 6th payout on, marking a row submitted fails (as a full disk would)
+    assert(book.store:exec("CREATE TRIGGER fail_submit BEFORE UPDATE OF state ON payouts "
+      .. "WHEN NEW.state = 'submitted' AND OLD.id > 5 BEGIN SELECT RAISE(ABORT, 'disk full'); END"))
+    local list = {}
+    for i = 1, 20 do list[i] = payout({ reference = "full-" .. i }) end
+    local report, err = book:payBatch(mpesa, list, { concurrency = 1 })
+    assert.is_nil(report)
+    assert.matches("onSubmit raised for payouts%[6%] %(ledger: .*disk full%); nothing more was sent",
+      err.message)
+    assert.are.equal(5, err.report.accepted)
+    assert.are.equal(15, err.report.unsent)
+    local st = book:stats()
+    assert.are.equal(5, st.byState.accepted)
+    assert.are.equal(15, st.byState.created)
+    local sends = s:stats().sendsByOcid
+    local sent = 0
+    for _, p in ipairs(book:list({ limit = 100 })) do
+      if p.state == "created" then assert.is_nil(sends[p.originatorConversationId]) end
+      if sends[p.originatorConversationId] then sent = sent + 1 end
+    end
+    assert.are.equal(5, sent)
   end)
 
   it("refuses a bad state, a second OCID and a second receipt in the schema itself", function()

@@ -42,6 +42,12 @@ local function csv(v)
   return s
 end
 
+-- A store failure as text: cli.lua prints what a command raises.
+local function must(v, err)
+  if v == nil then error(tostring(err), 0) end
+  return v
+end
+
 local function number_option(opts, name)
   local v = opts[name]
   if v == nil then return nil end
@@ -85,8 +91,8 @@ function M.run(sys, args, tools)
       book:close()
       return tools.usage_error("ledger", "--limit must be a whole number >= 1")
     end
-    for _, p in ipairs(book:list({ state = opts["--state"], limit = limit,
-      attention = opts.attention })) do
+    for _, p in ipairs(must(book:list({ state = opts["--state"], limit = limit,
+      attention = opts.attention }))) do
       out:write(string.format("%-6s %-9s %10s %-14s %-20s %s %s%s\n", p.id, p.state, p.amount,
         clean(p.recipient), clean(text(p.reference)), clean(p.originatorConversationId),
         clean(text(p.receipt)), p.attention and "  ATTENTION: " .. clean(p.attention) or ""))
@@ -101,12 +107,12 @@ function M.run(sys, args, tools)
       for _, k in ipairs(COLUMNS) do
         if p[k] ~= nil then out:write(string.format("%-25s %s\n", k, clean(p[k]))) end
       end
-      local attempts = assert(book.store:rows("SELECT id, state, ocid FROM payouts "
+      local attempts = must(book.store:rows("SELECT id, state, ocid FROM payouts "
         .. "WHERE id = ? OR root_id = ? ORDER BY id", p.firstId, p.firstId))
       for _, a in ipairs(attempts) do
         out:write(string.format("attempt                   %s %s %s\n", a.id, a.state, clean(a.ocid)))
       end
-      local cbs = assert(book.store:rows("SELECT kind, applied, received_at FROM callbacks "
+      local cbs = must(book.store:rows("SELECT kind, applied, received_at FROM callbacks "
         .. "WHERE payout_id = ? ORDER BY id", p.id))
       for _, c in ipairs(cbs) do
         out:write(string.format("callback                  %s %s at %s\n", clean(c.kind),
@@ -114,7 +120,7 @@ function M.run(sys, args, tools)
       end
     end
   elseif sub == "stats" then
-    local s = book:stats()
+    local s = must(book:stats())
     for _, state in ipairs(require("b2c.ledger").STATES) do
       out:write(string.format("%-10s %8d %14s\n", state, s.byState[state] or 0,
         text(s.amountByState[state] or 0)))
@@ -141,8 +147,8 @@ function M.run(sys, args, tools)
       sys.stderr:write("b2c ledger reconcile: " .. clean(cerr) .. "\n")
       return 1
     end
-    local report = book:reconcile(mpesa, { delay = number_option(opts, "--delay"),
-      overdue = number_option(opts, "--overdue"), requery = number_option(opts, "--requery") })
+    local report = must(book:reconcile(mpesa, { delay = number_option(opts, "--delay"),
+      overdue = number_option(opts, "--overdue"), requery = number_option(opts, "--requery") }))
     mpesa:close()
     out:write(string.format("marked unknown %d\nqueried        %d\nfailed queries %d\n",
       report.markedUnknown, report.queried, #report.errors))
@@ -162,7 +168,7 @@ function M.run(sys, args, tools)
     out:write(table.concat(cols, ",") .. "\r\n")
     local last = 0
     repeat
-      local rows = assert(book.store:rows("SELECT id FROM payouts WHERE id > ? ORDER BY id LIMIT 500",
+      local rows = must(book.store:rows("SELECT id FROM payouts WHERE id > ? ORDER BY id LIMIT 500",
         last))
       for _, r in ipairs(rows) do
         local p = book:get(tonumber(r.id))

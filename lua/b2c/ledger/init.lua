@@ -23,6 +23,25 @@ local FINAL = { paid = true, failed = true, not_found = true }
 
 local function now() return os.time() end
 
+-- A store failure inside a method: raised as a marked table and returned
+-- as nil, err by the public method (guarded, below); misuse still raises.
+local Failure = {}
+local function must(v, err)
+  if v == nil then error(setmetatable({ err = err }, Failure), 0) end
+  return v
+end
+
+local function finish(ok, ...)
+  if ok then return ... end
+  local e = ...
+  if getmetatable(e) == Failure then return nil, e.err end
+  error(e, 0)
+end
+
+local function guarded(fn)
+  return function(...) return finish(pcall(fn, ...)) end
+end
+
 -- A row as the caller sees it.
 local function view(row)
   if not row then return nil end
@@ -67,10 +86,13 @@ function Ledger:move(id, from, to, set)
   return n == 1
 end
 
+-- An operation the ledger can pay through: it moves money and has send.
 local function money_op(name)
   local op = registry.get(name or "b2c")
-  if not op or not op.movesMoney then
-    error("ledger: operation " .. tostring(name) .. " does not move money", 3)
+  local sends = false
+  for _, verb in ipairs(op and op.verbs or {}) do sends = sends or verb == "send" end
+  if not op or not op.movesMoney or not sends then
+    error("ledger: operation " .. tostring(name) .. " is not a payout the ledger can send", 3)
   end
   return op
 end
@@ -179,7 +201,7 @@ function Ledger:pay(mpesa, payout, options)
       if p.reference then row = self:by_reference(p) end
       if not row then return nil, err end
     else
-      row = assert(self:row("id = ?", id))
+      row = must(self:row("id = ?", id))
     end
   end
   if row.state ~= "created" then return view(row) end
@@ -245,17 +267,20 @@ function Ledger:payBatch(mpesa, payouts, options)
     if #pending == 0 then return end
     local group = pending
     pending = {}
-    assert(self.store:transaction(function()
-      for _, r in ipairs(group) do assert(self:record(r[1], r[2], r[3]) ~= nil) end
+    local written, werr = self.store:transaction(function()
+      for _, r in ipairs(group) do must(self:record(r[1], r[2], r[3])) end
       return true
-    end))
+    end)
+    -- raised as text: sendBatch reports a hook's error by its text
+    if not written then error(tostring(werr), 0) end
   end
   local report, berr = mpesa[op.namespace].sendBatch(send, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
-      assert(assert(self:move(rows[index[k]].id, "created", "submitted")),
-        "payout already submitted elsewhere")
+      local moved, merr = self:move(rows[index[k]].id, "created", "submitted")
+      if moved == nil then error(tostring(merr), 0) end
+      if not moved then error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0) end
     end,
     onResult = function(k, ack, serr)
       if serr and serr.kind == "hook" then return end -- never left: stays created
@@ -263,7 +288,11 @@ function Ledger:payBatch(mpesa, payouts, options)
       if #pending >= 200 then flush() end
     end,
   })
-  flush()
+  local flushed, ferr = pcall(flush)
+  if not flushed then
+    return nil, errors.new("ledger", "ledger: outcomes not recorded (" .. tostring(ferr) .. "); the "
+      .. "payouts stay submitted: reconcile them", { report = report or berr and berr.report })
+  end
   if not report then return nil, berr end
   report.payouts = {}
   for i, row in ipairs(rows) do report.payouts[i] = view(self:row("id = ?", row.id)) end
@@ -272,13 +301,13 @@ end
 
 -- Stores a callback as received; returns its row id.
 function Ledger:keep(kind, raw, ocid, cid)
-  assert(self.store:exec("INSERT INTO callbacks (received_at, kind, ocid, conversation_id, body) "
+  must(self.store:exec("INSERT INTO callbacks (received_at, kind, ocid, conversation_id, body) "
     .. "VALUES (?, ?, ?, ?, ?)", now(), kind, ocid, cid, raw))
   return self.store:last_id()
 end
 
 function Ledger:mark(callback_id, payout_id, applied)
-  assert(self.store:exec("UPDATE callbacks SET payout_id = ?, applied = ? WHERE id = ?",
+  must(self.store:exec("UPDATE callbacks SET payout_id = ?, applied = ? WHERE id = ?",
     payout_id, applied, callback_id))
 end
 
@@ -305,7 +334,7 @@ function Ledger:settle(row, to, set, source)
       self:flag(row, string.format("%s says %s after the payout was %s", source, to, row.state))
       return "conflict"
     end
-    row = assert(self:row("id = ?", row.id))
+    row = must(self:row("id = ?", row.id))
   end
   return "conflict"
 end
@@ -359,7 +388,7 @@ end
 local VERDICT_STATE = { completed = "paid", failed = "failed", not_found = "not_found" }
 
 function Ledger:apply_status(cb, r, q)
-  local row = assert(self:row("id = ?", q.payout_id))
+  local row = must(self:row("id = ?", q.payout_id))
   local v, err = verdict.status_verdict(r)
   if not v then
     self:mark(cb, row.id, "unreadable")
@@ -396,7 +425,7 @@ function Ledger:applyQueueTimeout(body)
       applied = "unknown"
       break
     end
-    row = assert(self:row("id = ?", row.id))
+    row = must(self:row("id = ?", row.id))
   end
   self:mark(cb, row.id, applied)
   return { applied = applied, payout = view(self:row("id = ?", row.id)) }
@@ -412,9 +441,9 @@ function Ledger:reconcile(mpesa, options)
   local o = options or {}
   local t = now()
   local overdue = t - (o.overdue or 300)
-  local marked = assert(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
+  local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
     .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, overdue))
-  local rows = assert(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
+  local rows = must(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
     .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
     t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
   local report = { markedUnknown = marked, queried = 0, errors = {} }
@@ -422,9 +451,9 @@ function Ledger:reconcile(mpesa, options)
     local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
       resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
     if ack then
-      assert(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
+      must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
         .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
-      assert(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 WHERE id = ?",
+      must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 WHERE id = ?",
         t, row.id))
       report.queried = report.queried + 1
     else
@@ -449,7 +478,7 @@ function Ledger:retry(id)
       return nil, errors.validation("id", string.format("payout %s was already retried as %s",
         tostring(id), tostring(newer.id)))
     end
-    local new = assert(self:insert({ operation = row.operation, ocid = core.uuid(),
+    local new = must(self:insert({ operation = row.operation, ocid = core.uuid(),
       recipient = row.recipient, amount = tonumber(row.amount), request = row.request },
       { root_id = row.root_id or row.id, previous_id = row.id }))
     return view(self:row("id = ?", new))
@@ -480,7 +509,7 @@ function Ledger:list(options)
   values[#values + 1] = o.limit or 100
   local sql = "SELECT * FROM payouts" .. (#where > 0 and " WHERE " .. table.concat(where, " AND ")
     or "") .. " ORDER BY id DESC LIMIT ?"
-  local rows = assert(self.store:rowsv(sql, values))
+  local rows = must(self.store:rowsv(sql, values))
   local out = {}
   for i, row in ipairs(rows) do out[i] = view(row) end
   return out
@@ -489,21 +518,26 @@ end
 -- ledger:stats() -> { total, byState = {state = n}, attention, unmatchedCallbacks }
 function Ledger:stats()
   local s = { total = 0, byState = {}, amountByState = {} }
-  for _, r in ipairs(assert(self.store:rows("SELECT state, count(*) AS n, sum(amount) AS a "
+  for _, r in ipairs(must(self.store:rows("SELECT state, count(*) AS n, sum(amount) AS a "
     .. "FROM payouts GROUP BY state"))) do
     s.byState[r.state] = tonumber(r.n)
     s.amountByState[r.state] = tonumber(r.a)
     s.total = s.total + tonumber(r.n)
   end
-  s.attention = tonumber(assert(self.store:one("SELECT count(*) AS n FROM payouts "
+  s.attention = tonumber(must(self.store:one("SELECT count(*) AS n FROM payouts "
     .. "WHERE attention IS NOT NULL")).n)
-  s.unmatchedCallbacks = tonumber(assert(self.store:one("SELECT count(*) AS n FROM callbacks "
+  s.unmatchedCallbacks = tonumber(must(self.store:one("SELECT count(*) AS n FROM callbacks "
     .. "WHERE applied = 'unmatched'")).n)
   return s
 end
 
 function Ledger:close()
   self.store:close()
+end
+
+for _, name in ipairs({ "pay", "send", "payBatch", "applyResult", "applyQueueTimeout", "reconcile",
+  "retry", "get", "list", "stats" }) do
+  Ledger[name] = guarded(Ledger[name])
 end
 
 ledger.STATES = require("b2c.ledger.sqlite").STATES

@@ -148,7 +148,7 @@ function Store:transaction(fn)
     if committed then return a, b end
     err = cerr
   else
-    err = fine and b or db_error(a)
+    err = fine and b or (type(a) == "table" and a.err) or db_error(a)
   end
   self.conn:execute("ROLLBACK")
   return nil, err
@@ -171,7 +171,8 @@ local function migrate(s)
   local ok, err = s:exec("CREATE TABLE IF NOT EXISTS b2c_ledger_version (version INTEGER NOT NULL)")
   if not ok then return nil, err end
   return s:transaction(function()
-    local row = assert(s:one("SELECT max(version) AS v FROM b2c_ledger_version"))
+    local row, rerr = s:one("SELECT max(version) AS v FROM b2c_ledger_version")
+    if row == nil then return nil, rerr end
     local have = row and row.v or 0
     if have > #MIGRATIONS then
       return nil, db_error(string.format("the database has schema version %d, this library "
@@ -182,7 +183,8 @@ local function migrate(s)
         local done, why = s:exec(sql)
         if not done then return nil, why end
       end
-      assert(s:exec("INSERT INTO b2c_ledger_version(version) VALUES (?)", v))
+      local done, why = s:exec("INSERT INTO b2c_ledger_version(version) VALUES (?)", v)
+      if not done then return nil, why end
     end
     return true
   end)
