@@ -226,6 +226,20 @@ describe("b2c.ledger (SQLite)", function()
     local again = assert(book:payBatch(mpesa, list))
     assert.are.equal(0, again.total)
     assert.are.equal(21, #again.payouts)
+    -- one reference twice in a list is one payout; differing, an error before anything
+    local twice = assert(book:payBatch(mpesa, { payout({ reference = "dup" }), payout({ reference = "dup" }) }))
+    assert.are.equal(1, twice.total)
+    assert.are.equal(twice.payouts[1].id, twice.payouts[2].id)
+    local bad, err = book:payBatch(mpesa, { payout({ reference = "dup2" }),
+      payout({ reference = "dup2", amount = 900 }) })
+    assert.is_nil(bad)
+    assert.matches("payouts%[1%] and payouts%[2%] share the reference", err.message)
+    assert.is_nil(book:get("dup2"))
+    local mixed, merr = book:payBatch(mpesa, { payout({ reference = "new-1" }),
+      payout({ reference = "batch-1", amount = 999 }) })
+    assert.is_nil(mixed)
+    assert.are.equal("reference", merr.field)
+    assert.is_nil(book:get("new-1"))
   end)
 
   it("pays through another money mover of the registry (B2Pochi)", function()

@@ -133,12 +133,75 @@ function Ledger:insert(p, extra)
   return self.store:last_id()
 end
 
+local CHUNK = 200
+
+local function marks(n)
+  return string.rep("?, ", n - 1) .. "?"
+end
+
+-- prepared[first..last] into rows[]: an existing payout under the same
+-- reference, else a new row (one INSERT for the chunk).
+function Ledger:insert_chunk(prepared, first, last, rows)
+  local refs = {}
+  for i = first, last do
+    local p = prepared[i]
+    if p.reference and not p.same_as then refs[#refs + 1] = p.reference end
+  end
+  local existing = {}
+  if #refs > 0 then
+    for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE reference IN ("
+      .. marks(#refs) .. ")", refs, #refs))) do
+      existing[r.reference] = r
+    end
+  end
+  local values, n, fresh, t = {}, 0, {}, now()
+  for i = first, last do
+    local p = prepared[i]
+    local found = p.reference and not p.same_as and existing[p.reference]
+    if found then
+      local row, err = self:same_payout(found, p)
+      if not row then return nil, err end
+      rows[i] = row
+    elseif not p.same_as then
+      fresh[#fresh + 1] = i
+      for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
+        p.request, t, t }) do
+        n = n + 1
+        values[n] = v or nil
+      end
+    end
+  end
+  if #fresh == 0 then return true end
+  must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, "
+    .. "state, created_at, updated_at) VALUES "
+    .. string.rep("(?, ?, ?, ?, ?, ?, 'created', ?, ?), ", #fresh - 1)
+    .. "(?, ?, ?, ?, ?, ?, 'created', ?, ?)", values, n))
+  local ocids = {}
+  for k, i in ipairs(fresh) do ocids[k] = prepared[i].ocid end
+  local ids = {}
+  for _, r in ipairs(must(self.store:rowsv("SELECT id, ocid FROM payouts WHERE ocid IN ("
+    .. marks(#ocids) .. ")", ocids, #ocids))) do
+    ids[r.ocid] = r.id
+  end
+  for _, i in ipairs(fresh) do
+    local p = prepared[i]
+    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request }
+  end
+  return true
+end
+
 -- An existing payout under this reference: the newest attempt, or an
 -- error when the reference names a different payout.
 function Ledger:by_reference(p)
   local first, err = self:row("reference = ?", p.reference)
   if first == nil then return nil, err end
   if not first then return false end
+  return self:same_payout(first, p)
+end
+
+-- first (the row holding p's reference) when it is the same payout as p:
+-- its newest attempt; otherwise nil, err.
+function Ledger:same_payout(first, p)
   if first.operation ~= p.operation or first.recipient ~= p.recipient
     or tonumber(first.amount) ~= p.amount then
     return nil, errors.validation("reference", string.format("%q is already used for another "
@@ -219,7 +282,8 @@ end
 
 -- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
 -- Rows for every payout are committed in one transaction first; each is
--- marked submitted (committed) before it leaves; outcomes are written in groups.
+-- marked submitted (committed, a group of `concurrency` rows per commit)
+-- before it leaves; outcomes are written in groups.
 function Ledger:payBatch(mpesa, payouts, options)
   if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
   options = options or {}
@@ -234,28 +298,38 @@ function Ledger:payBatch(mpesa, payouts, options)
     end
     prepared[i] = p
   end
+  -- One reference twice in one list is one payout (an error if they differ).
+  local first_of = {}
+  for i, p in ipairs(prepared) do
+    local j = p.reference and first_of[p.reference]
+    if j then
+      local q = prepared[j]
+      if q.recipient ~= p.recipient or q.amount ~= p.amount then
+        return nil, errors.validation("reference", string.format("payouts[%d] and payouts[%d] "
+          .. "share the reference %q but differ; nothing was sent", j, i, p.reference))
+      end
+      p.same_as = j
+    elseif p.reference then
+      first_of[p.reference] = i
+    end
+  end
   local rows = {}
   local ok, err = self.store:transaction(function()
+    for first = 1, #prepared, CHUNK do
+      local r, rerr = self:insert_chunk(prepared, first, math.min(#prepared, first + CHUNK - 1), rows)
+      if not r then return nil, rerr end
+    end
     for i, p in ipairs(prepared) do
-      local row, rerr
-      if p.reference then
-        row, rerr = self:by_reference(p)
-        if row == nil then return nil, rerr end
-      end
-      if not row then
-        local id, ierr = self:insert(p)
-        if not id then return nil, ierr end
-        row = { id = id, state = "created", ocid = p.ocid, request = p.request }
-      end
-      rows[i] = row
+      if p.same_as then rows[i] = rows[p.same_as] end
     end
     return true
   end)
   if not ok then return nil, err end
 
-  local send, index = {}, {}
+  local send, index, queued = {}, {}, {}
   for i, row in ipairs(rows) do
-    if row.state == "created" then
+    if row.state == "created" and not queued[row.id] then
+      queued[row.id] = true
       local p = json.decode(row.request)
       p.originatorConversationId = row.ocid
       send[#send + 1] = p
@@ -274,13 +348,34 @@ function Ledger:payBatch(mpesa, payouts, options)
     -- raised as text: sendBatch reports a hook's error by its text
     if not written then error(tostring(werr), 0) end
   end
+  -- Rows are marked submitted a group at a time (one commit), each group
+  -- before its first payout leaves. A crash can leave some marked that never
+  -- left: reconcile finds them not_found, never paid twice.
+  local marked = {}
+  local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
+  local function mark_from(k)
+    local last = math.min(#send, k + group_size - 1)
+    local done, merr = self.store:transaction(function()
+      for j = k, last do
+        if not marked[j] then
+          marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
+        end
+      end
+      return true
+    end)
+    if not done then
+      for j = k, last do marked[j] = nil end
+      error(tostring(merr), 0)
+    end
+  end
   local report, berr = mpesa[op.namespace].sendBatch(send, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
-      local moved, merr = self:move(rows[index[k]].id, "created", "submitted")
-      if moved == nil then error(tostring(merr), 0) end
-      if not moved then error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0) end
+      if not marked[k] then mark_from(k) end
+      if marked[k] ~= "mine" then
+        error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0)
+      end
     end,
     onResult = function(k, ack, serr)
       if serr and serr.kind == "hook" then return end -- never left: stays created
@@ -294,9 +389,23 @@ function Ledger:payBatch(mpesa, payouts, options)
       .. "payouts stay submitted: reconcile them", { report = report or berr and berr.report })
   end
   if not report then return nil, berr end
-  report.payouts = {}
-  for i, row in ipairs(rows) do report.payouts[i] = view(self:row("id = ?", row.id)) end
+  report.payouts = self:views(rows)
   return report
+end
+
+-- The current view of each row of a list, read in chunks.
+function Ledger:views(rows)
+  local out, by_id = {}, {}
+  for first = 1, #rows, 500 do
+    local ids = {}
+    for i = first, math.min(#rows, first + 499) do ids[#ids + 1] = string.format("%d", rows[i].id) end
+    for _, r in ipairs(must(self.store:rows("SELECT * FROM payouts WHERE id IN ("
+      .. table.concat(ids, ",") .. ")"))) do
+      by_id[tonumber(r.id)] = r
+    end
+  end
+  for i, row in ipairs(rows) do out[i] = view(by_id[tonumber(row.id)]) end
+  return out
 end
 
 -- Stores a callback as received; returns its row id.

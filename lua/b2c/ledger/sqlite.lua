@@ -71,8 +71,8 @@ store.VERSION = #MIGRATIONS
 local Store = {}
 Store.__index = Store
 
--- A Lua value as an SQL literal. Text goes as a hex blob cast to text: any
--- byte (a NUL in a hostile body too) arrives unchanged.
+-- A Lua value as an SQL literal. Text with a NUL byte (a hostile body) goes
+-- as a hex blob cast to text: SQLite's quoted literals end at a NUL.
 local function literal(v)
   if v == nil then return "NULL" end
   if type(v) == "number" then
@@ -82,7 +82,7 @@ local function literal(v)
   end
   if type(v) == "boolean" then return v and "1" or "0" end
   local s = tostring(v)
-  if s == "" then return "''" end
+  if not s:find("%z") then return "'" .. s:gsub("'", "''") .. "'" end
   return "CAST(X'" .. s:gsub(".", function(c) return string.format("%02X", c:byte()) end) .. "' AS TEXT)"
 end
 
