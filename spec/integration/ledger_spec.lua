@@ -279,6 +279,35 @@ describe("b2c.ledger (SQLite)", function()
     assert.are.equal(5, sent)
   end)
 
+  it("never sends a batch row another worker took between reading and marking it", function()
+    local real = mpesa.b2c.sendBatch
+    mpesa.b2c.sendBatch = function(list, options)
+      -- another worker takes take-3 just before this batch marks its group
+      assert(book.store:exec("UPDATE payouts SET state = 'submitted' WHERE reference = 'take-3'"))
+      return real(list, options)
+    end
+    local list = {}
+    for i = 1, 6 do list[i] = payout({ reference = "take-" .. i }) end
+    local report, err = book:payBatch(mpesa, list, { concurrency = 4 })
+    mpesa.b2c.sendBatch = real
+    assert.is_nil(report)
+    assert.matches("was submitted elsewhere", err.message)
+    local sends = s:stats().sendsByOcid
+    assert.is_nil(sends[book:get("take-3").originatorConversationId])
+    -- the others: sent once and accepted, or never sent (still created, or
+    -- stopped before leaving: failed with outcome unsent)
+    for _, i in ipairs({ 1, 2, 4, 5, 6 }) do
+      local p = book:get("take-" .. i)
+      local n = sends[p.originatorConversationId]
+      if n then
+        assert.are.equal(1, n)
+        assert.are.equal("accepted", p.state)
+      else
+        assert.is_true(p.state == "created" or (p.state == "failed" and p.outcome == "unsent"), p.state)
+      end
+    end
+  end)
+
   it("refuses a bad state, a second OCID and a second receipt in the schema itself", function()
     local p = assert(book:pay(mpesa, payout()))
     assert.is_nil(book.store:exec("UPDATE payouts SET state = 'maybe' WHERE id = ?", p.id))

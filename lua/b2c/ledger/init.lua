@@ -232,6 +232,27 @@ function Ledger:record(id, ack, err)
     result_code = err.code and tostring(err.code) or nil })
 end
 
+-- Many acknowledgements at once ({ id, ack } each): submitted -> accepted
+-- as one compare-and-set; a row a callback already moved gets only its
+-- ConversationID.
+function Ledger:record_acks(acks)
+  local values, n = {}, 0
+  local tuples = {}
+  for _, a in ipairs(acks) do
+    tuples[#tuples + 1] = "(?, ?)"
+    values[n + 1], values[n + 2] = a[1], a[2].ConversationID
+    n = n + 2
+  end
+  local v = "WITH v(id, cid) AS (VALUES " .. table.concat(tuples, ", ") .. ") "
+  values[n + 1] = now()
+  local ok, err = self.store:execv(v .. "UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
+    .. "conversation_id = v.cid, updated_at = ? FROM v WHERE payouts.id = v.id "
+    .. "AND payouts.state = 'submitted'", values, n + 1)
+  if not ok then return nil, err end
+  return self.store:execv(v .. "UPDATE payouts SET conversation_id = v.cid FROM v "
+    .. "WHERE payouts.id = v.id AND payouts.conversation_id IS NULL", values, n)
+end
+
 -- Sends a created row: created -> submitted (committed) -> the send.
 function Ledger:send_row(mpesa, row)
   local moved, err = self:move(row.id, "created", "submitted")
@@ -342,7 +363,11 @@ function Ledger:payBatch(mpesa, payouts, options)
     local group = pending
     pending = {}
     local written, werr = self.store:transaction(function()
-      for _, r in ipairs(group) do must(self:record(r[1], r[2], r[3])) end
+      local acks = {}
+      for _, r in ipairs(group) do
+        if r[2] then acks[#acks + 1] = r else must(self:record(r[1], r[2], r[3])) end
+      end
+      if #acks > 0 then must(self:record_acks(acks)) end
       return true
     end)
     -- raised as text: sendBatch reports a hook's error by its text
@@ -355,14 +380,29 @@ function Ledger:payBatch(mpesa, payouts, options)
   local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
   local function mark_from(k)
     local last = math.min(#send, k + group_size - 1)
+    local ids = {}
+    for j = k, last do
+      if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
+    end
+    -- One compare-and-set for the group; when another worker took some of
+    -- it (fewer rows changed), that is rolled back and done row by row.
     local done, merr = self.store:transaction(function()
-      for j = k, last do
-        if not marked[j] then
-          marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
-        end
-      end
+      local n = must(self.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
+        .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
+      if n ~= #ids then return nil, "partial" end
+      for j = k, last do marked[j] = marked[j] or "mine" end
       return true
     end)
+    if merr == "partial" then
+      done, merr = self.store:transaction(function()
+        for j = k, last do
+          if not marked[j] then
+            marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
+          end
+        end
+        return true
+      end)
+    end
     if not done then
       for j = k, last do marked[j] = nil end
       error(tostring(merr), 0)
@@ -383,6 +423,14 @@ function Ledger:payBatch(mpesa, payouts, options)
       if #pending >= 200 then flush() end
     end,
   })
+  -- After a hook raised, sendBatch calls no hook: the payouts it reports
+  -- unsent that this batch had marked are recorded here.
+  local rep = report or (berr and berr.report)
+  for k, r in pairs(rep and rep.results or {}) do
+    if r.outcome == "unsent" and marked[k] == "mine" then
+      pending[#pending + 1] = { rows[index[k]].id, nil, r.err }
+    end
+  end
   local flushed, ferr = pcall(flush)
   if not flushed then
     return nil, errors.new("ledger", "ledger: outcomes not recorded (" .. tostring(ferr) .. "); the "
