@@ -166,6 +166,8 @@ describe("b2c.ledger (SQLite)", function()
     local report = assert(book:reconcile(mpesa, { delay = 0,
       resultUrl = receiver:urlFor("/status") }))
     assert.are.equal(1, report.queried)
+    -- asked already: another round (another worker) does not ask again yet
+    assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
     local r = assert(book:applyResult(callback("/status").raw))
     assert.are.equal("paid", r.applied)
     assert.are.equal("completed", r.verdict)

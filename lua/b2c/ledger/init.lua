@@ -605,16 +605,23 @@ function Ledger:reconcile(mpesa, options)
     t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
   local report = { markedUnknown = marked, queried = 0, errors = {} }
   for _, row in ipairs(rows) do
-    local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
-      resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
-    if ack then
-      must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
-        .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
-      must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 WHERE id = ?",
-        t, row.id))
-      report.queried = report.queried + 1
-    else
-      report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
+    -- The lease: only the worker whose compare-and-set on queried_at wins
+    -- asks about this payout now; another one skips it.
+    local leased = must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 "
+      .. "WHERE id = ? AND state = 'unknown' AND queried_at IS ?", t, row.id, row.queried_at))
+    if leased == 1 then
+      local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
+        resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
+      if ack then
+        must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
+          .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
+        report.queried = report.queried + 1
+      else
+        -- not asked: free the lease for the next round
+        self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries - 1 "
+          .. "WHERE id = ? AND queried_at = ?", row.queried_at, row.id, t)
+        report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
+      end
     end
   end
   return report
