@@ -179,6 +179,25 @@ describe("b2c.ledger (SQLite)", function()
     assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
   end)
 
+  it("applies a status answer that came before its query was recorded", function()
+    local p = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+    assert.are.equal("unknown", p.state)
+    -- a callback handler quicker than the worker: the answer is applied
+    -- before reconcile has written down the query
+    local real = mpesa.transactionStatus.query
+    mpesa.transactionStatus.query = function(fields)
+      local ack, err = real(fields)
+      if ack then assert.are.equal("unmatched", book:applyResult(callback("/status").raw).applied) end
+      return ack, err
+    end
+    local report = book:reconcile(mpesa, { delay = 0, resultUrl = receiver:urlFor("/status") })
+    mpesa.transactionStatus.query = real
+    assert.are.equal(1, report.queried)
+    local after = book:get(p.id)
+    assert.are.equal("paid", after.state)
+    assert.is_string(after.receipt)
+  end)
+
   it("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
     local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
     local t = assert(book:applyQueueTimeout(callback("/timeout", p.originatorConversationId).raw))

@@ -561,6 +561,18 @@ function Ledger:apply_status(cb, r, q)
   return { applied = applied, verdict = v.verdict, payout = view(self:row("id = ?", row.id)) }
 end
 
+-- The answer to a status query can reach a callback handler before the
+-- query is recorded: it was kept unmatched, and is applied now.
+function Ledger:apply_early(payout_id, ack)
+  local early = must(self.store:rows("SELECT id, body FROM callbacks WHERE applied = 'unmatched' "
+    .. "AND (conversation_id = ? OR ocid = ?) ORDER BY id", ack.ConversationID,
+    ack.OriginatorConversationID))
+  for _, cb in ipairs(early) do
+    local r = result.parse(cb.body)
+    if r then self:apply_status(cb.id, r, { payout_id = payout_id }) end
+  end
+end
+
 -- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
 function Ledger:applyQueueTimeout(body)
   local raw = raw_text(body)
@@ -616,6 +628,7 @@ function Ledger:reconcile(mpesa, options)
         must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
           .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
         report.queried = report.queried + 1
+        self:apply_early(row.id, ack)
       else
         -- not asked: free the lease for the next round
         self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries - 1 "
