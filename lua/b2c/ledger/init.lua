@@ -620,7 +620,8 @@ function Ledger:reconcile(mpesa, options)
     -- The lease: only the worker whose compare-and-set on queried_at wins
     -- asks about this payout now; another one skips it.
     local leased = must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 "
-      .. "WHERE id = ? AND state = 'unknown' AND queried_at IS ?", t, row.id, row.queried_at))
+      .. "WHERE id = ? AND state = 'unknown' AND (queried_at = ? OR (queried_at IS NULL AND ? IS NULL))",
+      t, row.id, row.queried_at, row.queried_at))
     if leased == 1 then
       local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
         resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
@@ -720,17 +721,40 @@ end
 ledger.STATES = require("b2c.ledger.sqlite").STATES
 ledger.FINAL = FINAL
 
--- b2c.ledger.open("sqlite:///path/ledger.db") -> ledger | nil, err
+local function unescape(s)
+  return s and (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- postgresql://user[:password]@host[:port]/database -> its parts | nil
+local function postgres_url(url)
+  local rest = url:match("^postgres://(.+)$") or url:match("^postgresql://(.+)$")
+  if not rest then return nil end
+  local auth, host, db = rest:match("^([^@/]+)@([^/]+)/([^/?#]+)$")
+  if not auth then return nil end
+  local user, password = auth:match("^([^:]+):(.*)$")
+  local name, port = host:match("^([^:]+):(%d+)$")
+  return { user = unescape(user or auth), password = unescape(password), host = name or host,
+    port = tonumber(port or 5432), database = unescape(db) }
+end
+
+-- b2c.ledger.open(url) -> ledger | nil, err
+-- url: sqlite:///path/ledger.db or postgresql://user[:password]@host[:port]/database
 function ledger.open(url)
   if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
   local path = url:match("^sqlite://(/.+)$")
-  if not path then
-    return nil, errors.config("url", "must be sqlite:///absolute/path.db (got "
-      .. string.format("%q", url:sub(1, 80)) .. ")")
+  local pg = not path and postgres_url(url)
+  if not path and not pg then
+    return nil, errors.config("url", "must be sqlite:///absolute/path.db or "
+      .. "postgresql://user@host:port/database (got " .. string.format("%q", url:sub(1, 80)) .. ")")
   end
-  local s, err = require("b2c.ledger.sqlite").open(path)
+  local s, err
+  if path then
+    s, err = require("b2c.ledger.sqlite").open(path)
+  else
+    s, err = require("b2c.ledger.postgres").open(pg)
+  end
   if not s then return nil, err end
-  return setmetatable({ store = s, url = url }, Ledger)
+  return setmetatable({ store = s }, Ledger)
 end
 
 return ledger
