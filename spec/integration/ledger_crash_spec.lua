@@ -4,14 +4,17 @@
 -- has its row, nothing was received twice, a row still `created` was never
 -- sent, and reconciliation drives every payout to a final state without
 -- sending anything again. Seeds are printed; B2C_CRASH_RUNS sets the number
--- of runs (default 30), B2C_CRASH_SEED the first seed.
+-- of runs on SQLite (default 30), B2C_CRASH_PG_RUNS on PostgreSQL (default
+-- 15, when installed), B2C_CRASH_SEED the first seed.
 local b2c = require("b2c")
 local ledger = require("b2c.ledger")
 local sim = require("support.sim")
+local postgres = require("support.postgres")
 local socket = require("socket")
 local read_file = require("support.files").read
 
 local RUNS = tonumber(os.getenv("B2C_CRASH_RUNS") or "30")
+local PG_RUNS = tonumber(os.getenv("B2C_CRASH_PG_RUNS") or "15")
 local FIRST_SEED = tonumber(os.getenv("B2C_CRASH_SEED") or tostring(os.time()))
 local COUNT = 8
 
@@ -103,17 +106,19 @@ describe("b2c.ledger under SIGKILL", function()
     return #rows
   end
 
-  it("leaves every payout known or reconcilable, none sent twice", function()
+  -- RUNS kill-and-restart runs, each on the ledger `fresh(run)` gives.
+  local function crash_runs(label, runs, fresh)
     local started = socket.gettime()
     local rows, killed = 0, 0
-    print(string.format("\nledger crash runs: %d, seeds %d..%d", RUNS, FIRST_SEED, FIRST_SEED + RUNS - 1))
-    for run = 0, RUNS - 1 do
+    print(string.format("\nledger crash runs (%s): %d, seeds %d..%d", label, runs, FIRST_SEED,
+      FIRST_SEED + runs - 1))
+    for run = 0, runs - 1 do
       local seed = FIRST_SEED + run
       math.randomseed(seed)
       s:reset()
       receiver.received = {}
       local dir = tempdir()
-      local url = "sqlite://" .. dir .. "/ledger.db"
+      local url = fresh(run, dir)
       local p = io.popen(string.format("lua5.4 spec/support/ledger_worker.lua %d %s %s %s %d "
         .. ">%s/out 2>&1 & echo $!", seed, url, s.url, s.certificate, COUNT, dir))
       local pid = assert(tonumber(p:read("*l")))
@@ -137,7 +142,25 @@ describe("b2c.ledger under SIGKILL", function()
       rows = rows + err
       os.execute("rm -rf '" .. dir .. "'")
     end
-    print(string.format("ledger crash runs: %d (%d killed before the end), %d payouts, %.1f s",
-      RUNS, killed, rows, socket.gettime() - started))
+    print(string.format("ledger crash runs (%s): %d (%d killed before the end), %d payouts, %.1f s",
+      label, runs, killed, rows, socket.gettime() - started))
+  end
+
+  it("leaves every payout known or reconcilable, none sent twice (SQLite)", function()
+    crash_runs("SQLite", RUNS, function(_, dir) return "sqlite://" .. dir .. "/ledger.db" end)
+  end)
+
+  it("leaves every payout known or reconcilable, none sent twice (PostgreSQL)", function()
+    local pg, why = postgres.start()
+    if not pg then
+      print("PostgreSQL crash runs skipped: " .. why)
+      return
+    end
+    local ok, err = pcall(crash_runs, "PostgreSQL", PG_RUNS, function(run)
+      pg:createdb("crash" .. run)
+      return pg:url("crash" .. run)
+    end)
+    pg:stop()
+    assert(ok, err)
   end)
 end)
