@@ -3,7 +3,7 @@
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" LUA_CPATH="build/?.so;;" lua5.4 bench/ledger.lua
 -- BENCH_SEQ (default 300) sequential payouts each way; BENCH_BATCH (default
 -- 1000) payouts per batch at BENCH_LATENCY seconds (default 0.05) per answer,
--- concurrency 64.
+-- concurrency 64. BENCH_PG=1: on a PostgreSQL 15 started for the run.
 local b2c = require("b2c")
 local ledger = require("b2c.ledger")
 local sim = require("support.sim")
@@ -21,7 +21,14 @@ local mpesa = assert(b2c.new({
   baseUrl = s.url, resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t",
   timeout = 30,
 }))
-local book = assert(ledger.open("sqlite://" .. dir .. "/ledger.db"))
+local pg = os.getenv("BENCH_PG") == "1" and assert(require("support.postgres").start())
+local url = "sqlite://" .. dir .. "/ledger.db"
+if pg then
+  pg:createdb("bench")
+  url = pg:url("bench")
+end
+print("ledger: " .. (pg and "PostgreSQL" or "SQLite"))
+local book = assert(ledger.open(url))
 
 local function payout(i, tag)
   return { recipientPhone = "0708374149", amount = 100, remarks = "Bench",
@@ -65,4 +72,5 @@ print(string.format("batch of %d at %.0f ms, concurrency 64: sendBatch %.2f s, l
 book:close()
 mpesa:close()
 s:stop()
+if pg then pg:stop() end
 os.execute("rm -rf '" .. dir .. "'")

@@ -8,7 +8,8 @@ local M = {}
 M.HELP = [[
 usage: b2c ledger SUBCOMMAND --db URL [OPTIONS]
 
-The payout ledger (b2c.ledger), URL sqlite:///path/ledger.db.
+The payout ledger (b2c.ledger), URL sqlite:///path/ledger.db or
+postgresql://user[:password]@host[:port]/database.
 
   list [--state STATE] [--limit N] [--attention]
                  payouts, newest first (attention: flagged for a person)
