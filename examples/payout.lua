@@ -1,13 +1,18 @@
--- The demo: three payouts against b2c-sim, the way a payout service runs them.
---   persist the OCID -> send -> keep the ack -> wait for the callback -> final state
+-- The demo: payouts against b2c-sim through the payout ledger (b2c.ledger on
+-- SQLite), the way a payout service runs them:
+--   ledger:pay (row committed, then sent) -> callback -> ledger:applyResult -> final state
+--   anything ambiguous -> unknown -> ledger:reconcile (Transaction Status) -> final state
 -- Run it with `make demo` (which starts the simulator), or point it at your own
 -- simulator: B2C_BASE_URL=http://127.0.0.1:PORT B2C_CERTIFICATE=/path/cert.pem
 local b2c = require("b2c")
+local ledger = require("b2c.ledger")
+local json = require("b2c.json")
 local socket = require("socket")
+local http = require("socket.http")
 
 local BASE_URL = os.getenv("B2C_BASE_URL") or "http://127.0.0.1:18080"
 local CERTIFICATE = os.getenv("B2C_CERTIFICATE")
-local LEDGER = os.getenv("B2C_LEDGER") or os.tmpname()
+local LEDGER = os.getenv("B2C_LEDGER") or (os.tmpname() .. ".db")
 
 -- A one-connection-at-a-time receiver for the result callbacks, on loopback.
 local listener = assert(socket.bind("127.0.0.1", 0))
@@ -37,11 +42,15 @@ local function say(label, text)
   print(string.format("   %-10s %s", label, text))
 end
 
-local function record(ocid, state, detail)
-  local f = assert(io.open(LEDGER, "a"))
-  f:write(string.format("%s\t%s\t%s\n", ocid, state, detail or ""))
-  f:close()
+-- How often the simulator received a payment request with this OCID
+-- (nil when BASE_URL is not a simulator).
+local function times_sent(ocid)
+  local text = http.request(BASE_URL .. "/sim/stats")
+  local stats = text and json.decode(text)
+  return stats and stats.sendsByOcid and stats.sendsByOcid[ocid]
 end
+
+local book = assert(ledger.open("sqlite://" .. LEDGER))
 
 local mpesa = assert(b2c.new({
   consumerKey = os.getenv("B2C_CONSUMER_KEY") or "sim-consumer-key",
@@ -57,77 +66,101 @@ local mpesa = assert(b2c.new({
 
 print(string.format("b2c %s demo: payouts against the simulator at %s", b2c._VERSION, BASE_URL))
 print("   credential computed by the SDK from initiatorPassword and the simulator's certificate")
-print("   ledger     " .. LEDGER)
+print("   ledger     sqlite://" .. LEDGER)
 
--- One payout from start to final state; returns the state.
-local function payout(n, title, phone, amount)
-  print(string.format("\n%d. %s: %s, KES %d", n, title, phone, amount))
-  local ocid = b2c.newOriginatorConversationId()
-  record(ocid, "SUBMITTING", phone .. " " .. amount)
-  say("persisted", "OriginatorConversationID " .. ocid)
-  local ack, err = mpesa.b2c.send({
-    recipientPhone = phone, amount = amount, remarks = "Demo payout", occasion = title,
-    originatorConversationId = ocid,
-  })
-  if not ack then
-    say("error", string.format("%s (kind %s, outcome %s)", tostring(err), err.kind, err.outcome))
-    if err.outcome == "ambiguous" then -- it may have been paid: never send it again blindly
-      say("final", "UNKNOWN: reconcile with Transaction Status by OCID before any resend")
-      record(ocid, "UNKNOWN", err.kind)
-      return "UNKNOWN"
+-- Hands every callback that arrives within `seconds` to the ledger.
+local function take_callbacks(count, seconds)
+  for _ = 1, count do
+    local path, body = receive_callback(seconds)
+    if not path then
+      say("callback", "none within " .. seconds .. " s: the ledger keeps the payout unknown")
+      return
     end
-    record(ocid, "ERROR", err.kind)
-    return "ERROR"
+    local r, err
+    if path:find("timeout", 1, true) then
+      r, err = book:applyQueueTimeout(body)
+      if r then say("timeout", "queue timeout: the payout is now " .. r.payout.state) end
+    else
+      r, err = book:applyResult(body)
+      if r and r.verdict then
+        say("status", "Transaction Status says " .. r.verdict .. " -> " .. r.applied)
+      elseif r then
+        say("callback", string.format("ResultCode %s: %s -> %s", tostring(r.payout.resultCode),
+          tostring(r.payout.resultDesc), r.applied))
+      end
+    end
+    if not r then say("callback", "unreadable, kept for audit: " .. tostring(err)) end
   end
-  record(ocid, "SUBMITTED", ack.ConversationID)
-  say("ack", string.format("ConversationID %s, ResponseCode %s", ack.ConversationID, ack.ResponseCode))
-
-  local path, body = receive_callback(10)
-  if not path then
-    say("final", "NO CALLBACK in 10 s: reconcile with Transaction Status by OCID")
-    return "UNKNOWN"
-  end
-  if path:find("timeout", 1, true) then
-    local note = b2c.parseQueueTimeout(body)
-    say("timeout", "queue timeout for OCID " .. (note and note.OriginatorConversationID or "?"))
-    say("final", "UNKNOWN: it may still complete; reconcile with Transaction Status before any resend")
-    record(ocid, "TIMED_OUT")
-    return "TIMED_OUT"
-  end
-  local result, perr = b2c.parseDarajaResult(body)
-  if not result then
-    say("callback", "unreadable: " .. tostring(perr))
-    return "UNKNOWN"
-  end
-  say("callback", string.format("ResultCode %s: %s", tostring(result.ResultCode), result.ResultDesc))
-  if not result.ok then
-    say("final", "FAILED: nothing was paid")
-    record(ocid, "FAILED", tostring(result.ResultCode))
-    return "FAILED"
-  end
-  local params = b2c.getResultParametersMap(result)
-  local keys = {}
-  for k in pairs(params) do keys[#keys + 1] = k end
-  table.sort(keys)
-  for _, k in ipairs(keys) do print(string.format("     %-36s %s", k, tostring(params[k]))) end
-  say("final", "PAID, receipt " .. tostring(params.TransactionReceipt))
-  record(ocid, "PAID", params.TransactionReceipt)
-  return "PAID"
 end
 
-local states = {
-  payout(1, "Refund", "0708374149", 500),
-  payout(2, "Settlement from an empty account", "0700000001", 1200),
-  payout(3, "Salary that Daraja could not finish in time", "0700009001", 2500),
-}
+local function final(p)
+  p = book:get(p.id)
+  if p.state == "paid" then
+    say("final", "PAID, receipt " .. tostring(p.receipt))
+  else
+    say("final", p.state:upper() .. (p.resultDesc and ": " .. p.resultDesc or ""))
+  end
+  return p.state
+end
+
+-- One payout through the ledger; its callback (if one comes) applied.
+local function payout(n, title, phone, amount, remarks)
+  print(string.format("\n%d. %s: %s, KES %d", n, title, phone, amount))
+  local p, err = book:pay(mpesa, { recipientPhone = phone, amount = amount,
+    remarks = remarks or "Demo payout", occasion = title, reference = "demo-" .. n })
+  assert(p, err)
+  say("persisted", string.format("row %d, OriginatorConversationID %s", p.id, p.originatorConversationId))
+  if err then
+    say("error", string.format("%s (kind %s, outcome %s)", tostring(err), err.kind, err.outcome))
+  else
+    say("ack", "ConversationID " .. tostring(p.conversationId))
+  end
+  say("state", p.state)
+  if p.state == "accepted" then take_callbacks(1, 10) end
+  return p
+end
+
+local paid = payout(1, "Refund", "0708374149", 500)
+local failed = payout(2, "Settlement from an empty account", "0700000001", 1200)
+-- The connection drops after the request was read, and no result ever comes.
+local dropped = payout(3, "Salary whose answer was lost", "0700009002", 2500,
+  "Demo payout sim:fault=drop")
+local again = assert(book:pay(mpesa, { recipientPhone = "0700009002", amount = 2500,
+  remarks = "Demo payout sim:fault=drop", occasion = "Salary whose answer was lost",
+  reference = "demo-3" }))
+say("again", string.format("same reference: row %d (%s) returned, nothing sent", again.id, again.state))
+local timed_out = payout(4, "Bonus that Daraja could not finish in time", "0700009001", 3000)
+
+print("\n5. Reconcile: ask Transaction Status about every unknown payout")
+local report = assert(book:reconcile(mpesa, { delay = 0,
+  resultUrl = CALLBACKS .. "/mpesa/b2c/status" }))
+say("queried", report.queried .. " payouts")
+take_callbacks(report.queried, 10)
+
+print("\nfinal states")
+local states = {}
+for i, p in ipairs({ paid, failed, dropped, timed_out }) do
+  io.write(string.format("%d.", i))
+  states[i] = final(p)
+end
+local sent = times_sent(dropped.originatorConversationId)
+if sent then say("sent", string.format("payout 3 reached M-Pesa %d time(s)", sent)) end
 mpesa:close()
 listener:close()
+local stats = book:stats()
+book:close()
+print(string.format("   ledger     %d payouts, %d paid, %d failed, %d flagged", stats.total,
+  stats.byState.paid or 0, stats.byState.failed or 0, stats.attention))
 
-local expected = { "PAID", "FAILED", "TIMED_OUT" }
+local expected = { "paid", "failed", "paid", "paid" }
 for i = 1, #expected do
   if states[i] ~= expected[i] then
     print(string.format("\ndemo FAILED: payout %d ended %s, expected %s", i, states[i], expected[i]))
     os.exit(1)
   end
 end
-print("\ndemo done: payout completed (PAID), one failure and one queue timeout handled")
+if sent and sent ~= 1 then
+  print("\ndemo FAILED: payout 3 was sent " .. sent .. " times")
+  os.exit(1)
+end
+print("\ndemo done: one paid, one failure, two unknown payouts reconciled to paid, none paid twice")

@@ -23,6 +23,8 @@ commands:
   parse [FILE]   explain a result callback or an answer from Daraja (JSON;
                  stdin when FILE is absent or -): verdict, what the code
                  means, parameters
+  ledger SUBCOMMAND --db URL
+                 the payout ledger: list, show, stats, reconcile, export --csv
   help [COMMAND] this text, or a command's
 
 options:
@@ -81,6 +83,8 @@ Prints the list of commands, or the help of COMMAND (credential, cert,
 parse). `b2c COMMAND --help` prints the same.
 ]],
 }
+
+HELP.ledger = require("b2c.ledger.cli").HELP
 
 local SPKI = {
   bc1aba1eb634213496663c5e5b69dcda742acc8d5c2bd25eccb16e1caf66e8dc = "sandbox",
@@ -320,6 +324,15 @@ local function read_password(sys)
 end
 
 local commands = {}
+
+-- The ledger's commands live with the ledger (LuaSQL is loaded only then).
+function commands.ledger(sys, args)
+  return require("b2c.ledger.cli").run(sys, args, {
+    options = options, clean = clean,
+    usage_error = function(command, message) return usage_error(sys, command, message) end,
+  })
+end
+
 
 function commands.credential(sys, args)
   local opts, positional = options(args, 2, { ["--env"] = true, ["--cert"] = true })
@@ -592,7 +605,8 @@ function cli.main(args, sys)
     local topic = args[2]
     if topic == nil then sys.stdout:write(USAGE); return 0 end
     if not HELP[topic] then
-      return usage_error(sys, "help", "no command " .. clean(topic) .. " (the commands: credential, cert, parse)")
+      return usage_error(sys, "help", "no command " .. clean(topic)
+        .. " (the commands: credential, cert, parse, ledger)")
     end
     sys.stdout:write(HELP[topic])
     return 0

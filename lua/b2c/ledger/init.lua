@@ -1,0 +1,760 @@
+-- b2c.ledger: a durable record of every payout and the state machine that
+-- drives each one to a final state.
+--   created -> submitted -> accepted -> paid | failed
+--   anything ambiguous -> unknown -> (Transaction Status) -> paid | failed | not_found
+-- Every transition is a compare-and-set (UPDATE ... WHERE state = old). A
+-- row is committed before its payout leaves; one OCID is sent at most once;
+-- a new attempt (new OCID, linked to the first) only after failed or not_found.
+local core = require("b2c.core")
+local errors = require("b2c.errors")
+local json = require("b2c.json")
+local outcome = require("b2c.outcome")
+local registry = require("b2c.operations")
+local result = require("b2c.callbacks.result")
+local verdict = require("b2c.callbacks.verdict")
+
+local ledger = {}
+
+local Ledger = {}
+Ledger.__index = Ledger
+
+local OPEN = { created = true, submitted = true, accepted = true, unknown = true }
+local FINAL = { paid = true, failed = true, not_found = true }
+
+local function now() return os.time() end
+
+-- A store failure inside a method: raised as a marked table and returned
+-- as nil, err by the public method (guarded, below); misuse still raises.
+local Failure = {}
+local function must(v, err)
+  if v == nil then error(setmetatable({ err = err }, Failure), 0) end
+  return v
+end
+
+local function finish(ok, ...)
+  if ok then return ... end
+  local e = ...
+  if getmetatable(e) == Failure then return nil, e.err end
+  error(e, 0)
+end
+
+local function guarded(fn)
+  return function(...) return finish(pcall(fn, ...)) end
+end
+
+-- A row as the caller sees it.
+local function view(row)
+  if not row then return nil end
+  return {
+    id = tonumber(row.id), reference = row.reference, operation = row.operation,
+    originatorConversationId = row.ocid, conversationId = row.conversation_id,
+    receipt = row.receipt, recipient = row.recipient, amount = tonumber(row.amount),
+    state = row.state, outcome = row.outcome, resultCode = row.result_code,
+    resultDesc = row.result_desc, error = row.error, attention = row.attention,
+    firstId = tonumber(row.root_id or row.id), previousId = tonumber(row.previous_id),
+    createdAt = tonumber(row.created_at), updatedAt = tonumber(row.updated_at),
+    queries = tonumber(row.queries),
+  }
+end
+
+function Ledger:row(where, ...)
+  return self.store:one("SELECT * FROM payouts WHERE " .. where, ...)
+end
+
+-- The newest attempt of the payout whose first attempt is `first`.
+function Ledger:latest(first)
+  return self.store:one("SELECT * FROM payouts WHERE id = ? OR root_id = ? ORDER BY id DESC LIMIT 1",
+    first, first)
+end
+
+-- Compare-and-set: moves row id from state `from` to `to` with the other
+-- columns in `set`. true when this call made the move.
+function Ledger:move(id, from, to, set)
+  local cols, values = { "state = ?", "updated_at = ?" }, { to, now() }
+  for _, k in ipairs({ "conversation_id", "receipt", "outcome", "result_code", "result_desc",
+    "error", "attention", "queried_at" }) do
+    if set and set[k] ~= nil then
+      cols[#cols + 1] = k .. " = ?"
+      values[#values + 1] = set[k]
+    end
+  end
+  values[#values + 1] = id
+  values[#values + 1] = from
+  local n, err = self.store:execv("UPDATE payouts SET " .. table.concat(cols, ", ")
+    .. " WHERE id = ? AND state = ?", values)
+  if not n then return nil, err end
+  return n == 1
+end
+
+-- An operation the ledger can pay through: it moves money and has send.
+local function money_op(name)
+  local op = registry.get(name or "b2c")
+  local sends = false
+  for _, verb in ipairs(op and op.verbs or {}) do sends = sends or verb == "send" end
+  if not op or not op.movesMoney or not sends then
+    error("ledger: operation " .. tostring(name) .. " is not a payout the ledger can send", 3)
+  end
+  return op
+end
+
+local function copy(t)
+  local c = {}
+  for k, v in pairs(t) do c[k] = v end
+  return c
+end
+
+-- The payout checked and built with a fresh OCID: its row's columns.
+local function prepare(mpesa, op, payout)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 3) end
+  if payout.originatorConversationId ~= nil then
+    return nil, errors.validation("originatorConversationId",
+      "the ledger makes each attempt's OCID; give a reference (your idempotency key) instead")
+  end
+  local ocid = core.uuid()
+  local body, err = op.build(mpesa, payout, ocid)
+  if not body then return nil, err end
+  local request = copy(payout)
+  request.reference = nil
+  return {
+    reference = payout.reference, operation = op.namespace, ocid = ocid,
+    recipient = tostring(body.PartyB), amount = tonumber(body.Amount),
+    request = json.encode(request),
+  }
+end
+
+function Ledger:insert(p, extra)
+  extra = extra or {}
+  local t = now()
+  local n, err = self.store:exec("INSERT INTO payouts (reference, root_id, previous_id, operation, "
+    .. "ocid, recipient, amount, request, state, created_at, updated_at) VALUES "
+    .. "(?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)", p.reference, extra.root_id, extra.previous_id,
+    p.operation, p.ocid, p.recipient, p.amount, p.request, t, t)
+  if not n then return nil, err end
+  return self.store:last_id()
+end
+
+local CHUNK = 200
+
+local function marks(n)
+  return string.rep("?, ", n - 1) .. "?"
+end
+
+-- prepared[first..last] into rows[]: an existing payout under the same
+-- reference, else a new row (one INSERT for the chunk).
+function Ledger:insert_chunk(prepared, first, last, rows)
+  local refs = {}
+  for i = first, last do
+    local p = prepared[i]
+    if p.reference and not p.same_as then refs[#refs + 1] = p.reference end
+  end
+  local existing = {}
+  if #refs > 0 then
+    for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE reference IN ("
+      .. marks(#refs) .. ")", refs, #refs))) do
+      existing[r.reference] = r
+    end
+  end
+  local values, n, fresh, t = {}, 0, {}, now()
+  for i = first, last do
+    local p = prepared[i]
+    local found = p.reference and not p.same_as and existing[p.reference]
+    if found then
+      local row, err = self:same_payout(found, p)
+      if not row then return nil, err end
+      rows[i] = row
+    elseif not p.same_as then
+      fresh[#fresh + 1] = i
+      for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
+        p.request, t, t }) do
+        n = n + 1
+        values[n] = v or nil
+      end
+    end
+  end
+  if #fresh == 0 then return true end
+  must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, "
+    .. "state, created_at, updated_at) VALUES "
+    .. string.rep("(?, ?, ?, ?, ?, ?, 'created', ?, ?), ", #fresh - 1)
+    .. "(?, ?, ?, ?, ?, ?, 'created', ?, ?)", values, n))
+  local ocids = {}
+  for k, i in ipairs(fresh) do ocids[k] = prepared[i].ocid end
+  local ids = {}
+  for _, r in ipairs(must(self.store:rowsv("SELECT id, ocid FROM payouts WHERE ocid IN ("
+    .. marks(#ocids) .. ")", ocids, #ocids))) do
+    ids[r.ocid] = r.id
+  end
+  for _, i in ipairs(fresh) do
+    local p = prepared[i]
+    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request }
+  end
+  return true
+end
+
+-- An existing payout under this reference: the newest attempt, or an
+-- error when the reference names a different payout.
+function Ledger:by_reference(p)
+  local first, err = self:row("reference = ?", p.reference)
+  if first == nil then return nil, err end
+  if not first then return false end
+  return self:same_payout(first, p)
+end
+
+-- first (the row holding p's reference) when it is the same payout as p:
+-- its newest attempt; otherwise nil, err.
+function Ledger:same_payout(first, p)
+  if first.operation ~= p.operation or first.recipient ~= p.recipient
+    or tonumber(first.amount) ~= p.amount then
+    return nil, errors.validation("reference", string.format("%q is already used for another "
+      .. "payout (%s of %s to %s, id %s); nothing was sent", p.reference, first.operation,
+      tostring(first.amount), first.recipient, tostring(first.id)))
+  end
+  return self:latest(first.id)
+end
+
+-- The outcome of one send, recorded by compare-and-set from submitted. A
+-- callback that came first has already moved the row: then only its
+-- ConversationID is filled in.
+function Ledger:record(id, ack, err)
+  if ack then
+    local cid = ack.ConversationID
+    local moved, merr = self:move(id, "submitted", "accepted",
+      { conversation_id = cid, outcome = "accepted" })
+    if moved == nil then return nil, merr end
+    if not moved and cid then
+      self.store:exec("UPDATE payouts SET conversation_id = ? WHERE id = ? AND conversation_id IS NULL",
+        cid, id)
+    end
+    return true
+  end
+  local class = outcome.of(err)
+  local to = class == "ambiguous" and "unknown" or "failed"
+  return self:move(id, "submitted", to, { outcome = class, error = tostring(err),
+    result_code = err.code and tostring(err.code) or nil })
+end
+
+-- Many acknowledgements at once ({ id, ack } each): submitted -> accepted
+-- as one compare-and-set; a row a callback already moved gets only its
+-- ConversationID.
+function Ledger:record_acks(acks)
+  local values, n = {}, 0
+  local tuples = {}
+  for _, a in ipairs(acks) do
+    tuples[#tuples + 1] = "(?, ?)"
+    values[n + 1], values[n + 2] = a[1], a[2].ConversationID
+    n = n + 2
+  end
+  local v = "WITH v(id, cid) AS (VALUES " .. table.concat(tuples, ", ") .. ") "
+  values[n + 1] = now()
+  local ok, err = self.store:execv(v .. "UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
+    .. "conversation_id = v.cid, updated_at = ? FROM v WHERE payouts.id = v.id "
+    .. "AND payouts.state = 'submitted'", values, n + 1)
+  if not ok then return nil, err end
+  return self.store:execv(v .. "UPDATE payouts SET conversation_id = v.cid FROM v "
+    .. "WHERE payouts.id = v.id AND payouts.conversation_id IS NULL", values, n)
+end
+
+-- Sends a created row: created -> submitted (committed) -> the send.
+function Ledger:send_row(mpesa, row)
+  local moved, err = self:move(row.id, "created", "submitted")
+  if moved == nil then return nil, err end
+  if not moved then return view(self:row("id = ?", row.id)) end
+  local op = money_op(row.operation)
+  local p = json.decode(row.request)
+  p.originatorConversationId = row.ocid
+  local ack, serr = mpesa[op.namespace].send(p)
+  local ok, rerr = self:record(row.id, ack, serr)
+  if ok == nil then return nil, rerr end
+  return view(self:row("id = ?", row.id)), serr
+end
+
+-- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
+function Ledger:pay(mpesa, payout, options)
+  local op = money_op(options and options.operation)
+  local p, err = prepare(mpesa, op, payout)
+  if not p then return nil, err end
+  local row
+  if p.reference then
+    row, err = self:by_reference(p)
+    if row == nil then return nil, err end
+  end
+  if not row then
+    local id
+    id, err = self:insert(p)
+    if not id then
+      -- Another worker may have taken this reference just now.
+      if p.reference then row = self:by_reference(p) end
+      if not row then return nil, err end
+    else
+      row = must(self:row("id = ?", id))
+    end
+  end
+  if row.state ~= "created" then return view(row) end
+  return self:send_row(mpesa, row)
+end
+
+-- ledger:send(mpesa, id): sends a created attempt (after retry, or one
+-- left created by a crash: it never left).
+function Ledger:send(mpesa, id)
+  local row, err = self:row("id = ?", id)
+  if not row then return nil, err or errors.validation("id", "no payout " .. tostring(id)) end
+  if row.state ~= "created" then return view(row) end
+  return self:send_row(mpesa, row)
+end
+
+-- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
+-- Rows for every payout are committed in one transaction first; each is
+-- marked submitted (committed, a group of `concurrency` rows per commit)
+-- before it leaves; outcomes are written in groups.
+function Ledger:payBatch(mpesa, payouts, options)
+  if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
+  options = options or {}
+  local op = money_op(options.operation)
+  local prepared = {}
+  for i, payout in ipairs(payouts) do
+    local p, err = prepare(mpesa, op, payout)
+    if not p then
+      err.index = i
+      err.message = "payouts[" .. i .. "]: " .. err.message .. "; nothing was sent"
+      return nil, err
+    end
+    prepared[i] = p
+  end
+  -- One reference twice in one list is one payout (an error if they differ).
+  local first_of = {}
+  for i, p in ipairs(prepared) do
+    local j = p.reference and first_of[p.reference]
+    if j then
+      local q = prepared[j]
+      if q.recipient ~= p.recipient or q.amount ~= p.amount then
+        return nil, errors.validation("reference", string.format("payouts[%d] and payouts[%d] "
+          .. "share the reference %q but differ; nothing was sent", j, i, p.reference))
+      end
+      p.same_as = j
+    elseif p.reference then
+      first_of[p.reference] = i
+    end
+  end
+  local rows = {}
+  local ok, err = self.store:transaction(function()
+    for first = 1, #prepared, CHUNK do
+      local r, rerr = self:insert_chunk(prepared, first, math.min(#prepared, first + CHUNK - 1), rows)
+      if not r then return nil, rerr end
+    end
+    for i, p in ipairs(prepared) do
+      if p.same_as then rows[i] = rows[p.same_as] end
+    end
+    return true
+  end)
+  if not ok then return nil, err end
+
+  local send, index, queued = {}, {}, {}
+  for i, row in ipairs(rows) do
+    if row.state == "created" and not queued[row.id] then
+      queued[row.id] = true
+      local p = json.decode(row.request)
+      p.originatorConversationId = row.ocid
+      send[#send + 1] = p
+      index[#send] = i
+    end
+  end
+  local pending = {}
+  local function flush()
+    if #pending == 0 then return end
+    local group = pending
+    pending = {}
+    local written, werr = self.store:transaction(function()
+      local acks = {}
+      for _, r in ipairs(group) do
+        if r[2] then acks[#acks + 1] = r else must(self:record(r[1], r[2], r[3])) end
+      end
+      if #acks > 0 then must(self:record_acks(acks)) end
+      return true
+    end)
+    -- raised as text: sendBatch reports a hook's error by its text
+    if not written then error(tostring(werr), 0) end
+  end
+  -- Rows are marked submitted a group at a time (one commit), each group
+  -- before its first payout leaves. A crash can leave some marked that never
+  -- left: reconcile finds them not_found, never paid twice.
+  local marked = {}
+  local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
+  local function mark_from(k)
+    local last = math.min(#send, k + group_size - 1)
+    local ids = {}
+    for j = k, last do
+      if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
+    end
+    -- One compare-and-set for the group; when another worker took some of
+    -- it (fewer rows changed), that is rolled back and done row by row.
+    local done, merr = self.store:transaction(function()
+      local n = must(self.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
+        .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
+      if n ~= #ids then return nil, "partial" end
+      for j = k, last do marked[j] = marked[j] or "mine" end
+      return true
+    end)
+    if merr == "partial" then
+      done, merr = self.store:transaction(function()
+        for j = k, last do
+          if not marked[j] then
+            marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
+          end
+        end
+        return true
+      end)
+    end
+    if not done then
+      for j = k, last do marked[j] = nil end
+      error(tostring(merr), 0)
+    end
+  end
+  local report, berr = mpesa[op.namespace].sendBatch(send, {
+    concurrency = options.concurrency, tps = options.tps, progress = options.progress,
+    maxSpikeRetries = options.maxSpikeRetries,
+    onSubmit = function(k)
+      if not marked[k] then mark_from(k) end
+      if marked[k] ~= "mine" then
+        error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0)
+      end
+    end,
+    onResult = function(k, ack, serr)
+      if serr and serr.kind == "hook" then return end -- never left: stays created
+      pending[#pending + 1] = { rows[index[k]].id, ack, serr }
+      if #pending >= 200 then flush() end
+    end,
+  })
+  -- After a hook raised, sendBatch calls no hook: the payouts it reports
+  -- unsent that this batch had marked are recorded here.
+  local rep = report or (berr and berr.report)
+  for k, r in pairs(rep and rep.results or {}) do
+    if r.outcome == "unsent" and marked[k] == "mine" then
+      pending[#pending + 1] = { rows[index[k]].id, nil, r.err }
+    end
+  end
+  local flushed, ferr = pcall(flush)
+  if not flushed then
+    return nil, errors.new("ledger", "ledger: outcomes not recorded (" .. tostring(ferr) .. "); the "
+      .. "payouts stay submitted: reconcile them", { report = report or berr and berr.report })
+  end
+  if not report then return nil, berr end
+  report.payouts = self:views(rows)
+  return report
+end
+
+-- The current view of each row of a list, read in chunks.
+function Ledger:views(rows)
+  local out, by_id = {}, {}
+  for first = 1, #rows, 500 do
+    local ids = {}
+    for i = first, math.min(#rows, first + 499) do ids[#ids + 1] = string.format("%d", rows[i].id) end
+    for _, r in ipairs(must(self.store:rows("SELECT * FROM payouts WHERE id IN ("
+      .. table.concat(ids, ",") .. ")"))) do
+      by_id[tonumber(r.id)] = r
+    end
+  end
+  for i, row in ipairs(rows) do out[i] = view(by_id[tonumber(row.id)]) end
+  return out
+end
+
+-- Stores a callback as received; returns its row id.
+function Ledger:keep(kind, raw, ocid, cid)
+  must(self.store:exec("INSERT INTO callbacks (received_at, kind, ocid, conversation_id, body) "
+    .. "VALUES (?, ?, ?, ?, ?)", now(), kind, ocid, cid, raw))
+  return self.store:last_id()
+end
+
+function Ledger:mark(callback_id, payout_id, applied)
+  must(self.store:exec("UPDATE callbacks SET payout_id = ?, applied = ? WHERE id = ?",
+    payout_id, applied, callback_id))
+end
+
+local function raw_text(body)
+  if type(body) == "string" then return body end
+  return json.encode(body) or tostring(body)
+end
+
+-- Moves an open row to a final state; a row already final in the same
+-- state is a duplicate; in another, the conflict is flagged for a person.
+function Ledger:settle(row, to, set, source)
+  for _ = 1, 5 do
+    if OPEN[row.state] then
+      local moved, err = self:move(row.id, row.state, to, set)
+      if moved == nil then
+        -- e.g. the receipt is already another payout's: a person must look.
+        self:flag(row, source .. " could not be applied: " .. tostring(err))
+        return "conflict"
+      end
+      if moved then return to end
+    elseif row.state == to and (set.receipt == nil or set.receipt == row.receipt) then
+      return "duplicate"
+    else
+      self:flag(row, string.format("%s says %s after the payout was %s", source, to, row.state))
+      return "conflict"
+    end
+    row = must(self:row("id = ?", row.id))
+  end
+  return "conflict"
+end
+
+function Ledger:flag(row, why)
+  self.store:exec("UPDATE payouts SET attention = coalesce(attention || '; ', '') || ?, "
+    .. "updated_at = ? WHERE id = ?", why, now(), row.id)
+end
+
+local function receipt_of(r)
+  local params = result.parameters_map(r)
+  local receipt = params.TransactionReceipt
+  if type(receipt) ~= "string" or receipt == "" then receipt = r.TransactionID end
+  if type(receipt) ~= "string" or receipt == "" or receipt:match("0000000$") then return nil end
+  return receipt
+end
+
+-- ledger:applyResult(body) -> { applied = ..., payout = ... } | nil, err
+-- body: a payout's result or a Transaction Status result (raw JSON or decoded).
+-- applied: paid | failed | not_found | pending | duplicate | conflict | unmatched.
+function Ledger:applyResult(body)
+  local raw = raw_text(body)
+  local r, perr = result.parse(body)
+  if not r then
+    self:keep("unreadable", raw)
+    return nil, perr
+  end
+  local cb = self:keep("result", raw, r.OriginatorConversationID, r.ConversationID)
+  local q = self.store:one("SELECT * FROM status_queries WHERE conversation_id = ? OR ocid = ?",
+    r.ConversationID, r.OriginatorConversationID)
+  if q then return self:apply_status(cb, r, q) end
+  local row = r.OriginatorConversationID and self:row("ocid = ?", r.OriginatorConversationID)
+  if not row and r.ConversationID then row = self:row("conversation_id = ?", r.ConversationID) end
+  if not row then
+    self:mark(cb, nil, "unmatched")
+    return { applied = "unmatched" }
+  end
+  local applied
+  if r.ok then
+    applied = self:settle(row, "paid", { receipt = receipt_of(r), result_code = "0",
+      result_desc = r.ResultDesc, conversation_id = not row.conversation_id and r.ConversationID
+      or nil }, "a result")
+  else
+    applied = self:settle(row, "failed", { result_code = tostring(r.ResultCode),
+      result_desc = r.ResultDesc, outcome = "failed" }, "a result")
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, payout = view(self:row("id = ?", row.id)) }
+end
+
+local VERDICT_STATE = { completed = "paid", failed = "failed", not_found = "not_found" }
+
+function Ledger:apply_status(cb, r, q)
+  local row = must(self:row("id = ?", q.payout_id))
+  local v, err = verdict.status_verdict(r)
+  if not v then
+    self:mark(cb, row.id, "unreadable")
+    return nil, err
+  end
+  local to = VERDICT_STATE[v.verdict]
+  local applied = "pending"
+  if to then
+    applied = self:settle(row, to, { receipt = v.receipt, result_code = tostring(v.resultCode),
+      result_desc = v.reason or v.resultDesc }, "Transaction Status")
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, verdict = v.verdict, payout = view(self:row("id = ?", row.id)) }
+end
+
+-- The answer to a status query can reach a callback handler before the
+-- query is recorded: it was kept unmatched, and is applied now.
+function Ledger:apply_early(payout_id, ack)
+  local early = must(self.store:rows("SELECT id, body FROM callbacks WHERE applied = 'unmatched' "
+    .. "AND (conversation_id = ? OR ocid = ?) ORDER BY id", ack.ConversationID,
+    ack.OriginatorConversationID))
+  for _, cb in ipairs(early) do
+    local r = result.parse(cb.body)
+    if r then self:apply_status(cb.id, r, { payout_id = payout_id }) end
+  end
+end
+
+-- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
+function Ledger:applyQueueTimeout(body)
+  local raw = raw_text(body)
+  local t, perr = result.parse_queue_timeout(body)
+  if not t then
+    self:keep("unreadable", raw)
+    return nil, perr
+  end
+  local cb = self:keep("queue_timeout", raw, t.OriginatorConversationID, t.ConversationID)
+  local row = self:row("ocid = ?", t.OriginatorConversationID)
+  if not row then
+    self:mark(cb, nil, "unmatched")
+    return { applied = "unmatched" }
+  end
+  local applied = row.state
+  for _ = 1, 5 do
+    if not (row.state == "submitted" or row.state == "accepted") then break end
+    if self:move(row.id, row.state, "unknown", { outcome = "ambiguous" }) then
+      applied = "unknown"
+      break
+    end
+    row = must(self:row("id = ?", row.id))
+  end
+  self:mark(cb, row.id, applied)
+  return { applied = applied, payout = view(self:row("id = ?", row.id)) }
+end
+
+-- ledger:reconcile(mpesa, options) -> report | nil, err
+-- options: delay (seconds a payout rests before its first query: one in
+-- flight can read as not found; default 60), overdue (seconds an accepted or
+-- submitted payout may wait for its result; default 300), requery (seconds
+-- between queries of one payout; default 300), limit (default 100),
+-- resultUrl / queueTimeOutUrl (where Transaction Status answers).
+function Ledger:reconcile(mpesa, options)
+  local o = options or {}
+  local t = now()
+  local overdue = t - (o.overdue or 300)
+  local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
+    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, overdue))
+  local rows = must(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
+    .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
+    t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
+  local report = { markedUnknown = marked, queried = 0, errors = {} }
+  for _, row in ipairs(rows) do
+    -- The lease: only the worker whose compare-and-set on queried_at wins
+    -- asks about this payout now; another one skips it.
+    local leased = must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 "
+      .. "WHERE id = ? AND state = 'unknown' AND (queried_at = ? OR (queried_at IS NULL AND ? IS NULL))",
+      t, row.id, row.queried_at, row.queried_at))
+    if leased == 1 then
+      local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
+        resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
+      if ack then
+        must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
+          .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
+        report.queried = report.queried + 1
+        self:apply_early(row.id, ack)
+      else
+        -- not asked: free the lease for the next round
+        self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries - 1 "
+          .. "WHERE id = ? AND queried_at = ?", row.queried_at, row.id, t)
+        report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
+      end
+    end
+  end
+  return report
+end
+
+-- ledger:retry(id) -> the new attempt (created; send it with ledger:send)
+-- Only once M-Pesa said the payout failed or was not found, once per attempt.
+function Ledger:retry(id)
+  return self.store:transaction(function()
+    local row = self:row("id = ?", id)
+    if not row then return nil, errors.validation("id", "no payout " .. tostring(id)) end
+    if row.state ~= "failed" and row.state ~= "not_found" then
+      return nil, errors.validation("id", string.format("payout %s is %s: a new attempt only "
+        .. "once M-Pesa said failed or not_found", tostring(id), row.state))
+    end
+    local newer = self.store:one("SELECT id FROM payouts WHERE previous_id = ?", row.id)
+    if newer then
+      return nil, errors.validation("id", string.format("payout %s was already retried as %s",
+        tostring(id), tostring(newer.id)))
+    end
+    local new = must(self:insert({ operation = row.operation, ocid = core.uuid(),
+      recipient = row.recipient, amount = tonumber(row.amount), request = row.request },
+      { root_id = row.root_id or row.id, previous_id = row.id }))
+    return view(self:row("id = ?", new))
+  end)
+end
+
+-- ledger:get(id or reference) -> payout | nil (the newest attempt of a reference)
+function Ledger:get(key)
+  local row
+  if type(key) == "number" then
+    row = self:row("id = ?", key)
+  else
+    row = self:row("reference = ?", key)
+    if row then row = self:latest(row.id) end
+  end
+  return view(row or nil)
+end
+
+-- ledger:list{state=, limit=, attention=true} -> payouts, newest first
+function Ledger:list(options)
+  local o = options or {}
+  local where, values = {}, {}
+  if o.state then
+    where[#where + 1] = "state = ?"
+    values[#values + 1] = o.state
+  end
+  if o.attention then where[#where + 1] = "attention IS NOT NULL" end
+  values[#values + 1] = o.limit or 100
+  local sql = "SELECT * FROM payouts" .. (#where > 0 and " WHERE " .. table.concat(where, " AND ")
+    or "") .. " ORDER BY id DESC LIMIT ?"
+  local rows = must(self.store:rowsv(sql, values))
+  local out = {}
+  for i, row in ipairs(rows) do out[i] = view(row) end
+  return out
+end
+
+-- ledger:stats() -> { total, byState = {state = n}, attention, unmatchedCallbacks }
+function Ledger:stats()
+  local s = { total = 0, byState = {}, amountByState = {} }
+  for _, r in ipairs(must(self.store:rows("SELECT state, count(*) AS n, sum(amount) AS a "
+    .. "FROM payouts GROUP BY state"))) do
+    s.byState[r.state] = tonumber(r.n)
+    s.amountByState[r.state] = tonumber(r.a)
+    s.total = s.total + tonumber(r.n)
+  end
+  s.attention = tonumber(must(self.store:one("SELECT count(*) AS n FROM payouts "
+    .. "WHERE attention IS NOT NULL")).n)
+  s.unmatchedCallbacks = tonumber(must(self.store:one("SELECT count(*) AS n FROM callbacks "
+    .. "WHERE applied = 'unmatched'")).n)
+  return s
+end
+
+function Ledger:close()
+  self.store:close()
+end
+
+for _, name in ipairs({ "pay", "send", "payBatch", "applyResult", "applyQueueTimeout", "reconcile",
+  "retry", "get", "list", "stats" }) do
+  Ledger[name] = guarded(Ledger[name])
+end
+
+ledger.STATES = require("b2c.ledger.sqlite").STATES
+ledger.FINAL = FINAL
+
+local function unescape(s)
+  return s and (s:gsub("%%(%x%x)", function(h) return string.char(tonumber(h, 16)) end))
+end
+
+-- postgresql://user[:password]@host[:port]/database -> its parts | nil
+local function postgres_url(url)
+  local rest = url:match("^postgres://(.+)$") or url:match("^postgresql://(.+)$")
+  if not rest then return nil end
+  local auth, host, db = rest:match("^([^@/]+)@([^/]+)/([^/?#]+)$")
+  if not auth then return nil end
+  local user, password = auth:match("^([^:]+):(.*)$")
+  local name, port = host:match("^([^:]+):(%d+)$")
+  return { user = unescape(user or auth), password = unescape(password), host = name or host,
+    port = tonumber(port or 5432), database = unescape(db) }
+end
+
+-- b2c.ledger.open(url) -> ledger | nil, err
+-- url: sqlite:///path/ledger.db or postgresql://user[:password]@host[:port]/database
+function ledger.open(url)
+  if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
+  local path = url:match("^sqlite://(/.+)$")
+  local pg = not path and postgres_url(url)
+  if not path and not pg then
+    return nil, errors.config("url", "must be sqlite:///absolute/path.db or "
+      .. "postgresql://user@host:port/database (got " .. string.format("%q", url:sub(1, 80)) .. ")")
+  end
+  local s, err
+  if path then
+    s, err = require("b2c.ledger.sqlite").open(path)
+  else
+    s, err = require("b2c.ledger.postgres").open(pg)
+  end
+  if not s then return nil, err end
+  return setmetatable({ store = s }, Ledger)
+end
+
+return ledger

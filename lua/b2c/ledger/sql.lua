@@ -1,0 +1,138 @@
+-- The ledger's stores share this: values bound as SQL literals (LuaSQL
+-- has no parameters), statements, rows, transactions and the migrations
+-- run from a version table. sqlite.lua and postgres.lua add a dialect:
+--   literal_text(s), begin_sql, last_id_sql, migrations, and convert(cur, row).
+local errors = require("b2c.errors")
+
+local M = {}
+
+local Store = {}
+Store.__index = Store
+
+-- A Lua value as an SQL literal; text as the dialect writes it.
+local function literal(store, v)
+  if v == nil then return "NULL" end
+  if type(v) == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then error("ledger: not a finite number", 3) end
+    if v == math.floor(v) then return string.format("%d", v) end
+    return string.format("%.17g", v)
+  end
+  if type(v) == "boolean" then return v and "1" or "0" end
+  return store.literal_text(tostring(v))
+end
+
+-- sql with each ? replaced by the next value, as a literal.
+local function bind(store, text, values, n)
+  local i = 0
+  local out = text:gsub("%?", function()
+    i = i + 1
+    return literal(store, values[i])
+  end)
+  if i ~= n then error("ledger: " .. n .. " values for " .. i .. " placeholders", 3) end
+  return out
+end
+
+local function db_error(message)
+  return errors.new("ledger", "ledger: " .. tostring(message), { retryable = false })
+end
+
+-- Runs a statement: rows affected (or a cursor) | nil, err.
+function Store:exec(sql, ...)
+  return self:execv(sql, { ... }, select("#", ...))
+end
+
+-- The same with the values in a list of n.
+function Store:execv(sql, values, n)
+  local res, why = self.conn:execute(bind(self, sql, values, n or #values))
+  if res == nil then return nil, db_error(why) end
+  return res
+end
+
+-- All rows of a query as tables keyed by column name.
+function Store:rows(sql, ...)
+  return self:rowsv(sql, { ... }, select("#", ...))
+end
+
+function Store:rowsv(sql, values, n)
+  local cur, err = self:execv(sql, values, n)
+  if not cur then return nil, err end
+  local out = {}
+  while true do
+    local row = cur:fetch({}, "a")
+    if not row then break end
+    if self.convert then self.convert(cur, row) end
+    out[#out + 1] = row
+  end
+  cur:close()
+  return out
+end
+
+function Store:one(sql, ...)
+  local rows, err = self:rows(sql, ...)
+  if not rows then return nil, err end
+  return rows[1] or false
+end
+
+-- fn() inside one transaction: committed when fn returns a value, rolled
+-- back when it returns nil, err or raises.
+function Store:transaction(fn)
+  local ok, err = self:exec(self.begin_sql)
+  if not ok then return nil, err end
+  local fine, a, b = pcall(fn)
+  if fine and a ~= nil then
+    local committed, cerr = self:exec("COMMIT")
+    if committed then return a, b end
+    err = cerr
+  else
+    err = fine and b or (type(a) == "table" and a.err) or db_error(a)
+  end
+  self.conn:execute("ROLLBACK")
+  return nil, err
+end
+
+function Store:last_id()
+  local row = self:one(self.last_id_sql)
+  return row and row.id
+end
+
+function Store:close()
+  if self.conn then
+    self.conn:close()
+    self.env:close()
+    self.conn, self.env = nil, nil
+  end
+end
+
+function M.migrate(s)
+  local ok, err = s:exec("CREATE TABLE IF NOT EXISTS b2c_ledger_version (version INTEGER NOT NULL)")
+  if not ok then return nil, err end
+  return s:transaction(function()
+    local row, rerr = s:one("SELECT max(version) AS v FROM b2c_ledger_version")
+    if row == nil then return nil, rerr end
+    local have = row and row.v or 0
+    if have > #s.migrations then
+      return nil, db_error(string.format("the database has schema version %d, this library "
+        .. "knows up to %d: use a newer b2c", have, #s.migrations))
+    end
+    for v = have + 1, #s.migrations do
+      for _, sql in ipairs(s.migrations[v]) do
+        local done, why = s:exec(sql)
+        if not done then return nil, why end
+      end
+      local done, why = s:exec("INSERT INTO b2c_ledger_version(version) VALUES (?)", v)
+      if not done then return nil, why end
+    end
+    return true
+  end)
+end
+
+
+-- A store over an open LuaSQL connection, its dialect in `dialect`.
+function M.new(env, conn, dialect)
+  local s = setmetatable({ env = env, conn = conn }, Store)
+  for k, v in pairs(dialect) do s[k] = v end
+  return s
+end
+
+
+return M

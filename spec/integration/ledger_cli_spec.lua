@@ -1,0 +1,108 @@
+-- `b2c ledger ...` run as operators run it (bin/b2c), on a ledger filled by
+-- real payouts against the simulator.
+local b2c = require("b2c")
+local json = require("b2c.json")
+local ledger = require("b2c.ledger")
+local shell = require("support.shell")
+local sim = require("support.sim")
+
+local function tempdir()
+  local p = io.popen("mktemp -d")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+describe("b2c ledger (the command)", function()
+  local s, receiver, dir, url, cfg
+
+  local function run(args)
+    local _, out, code = shell.run("bin/b2c ledger " .. args .. " </dev/null")
+    return code, out
+  end
+
+  setup(function()
+    s = sim.start({ callbackDelay = 0.05 })
+    receiver = sim.receiver()
+    dir = tempdir()
+    url = "sqlite://" .. dir .. "/ledger.db"
+    cfg = {
+      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
+      certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
+      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
+    }
+    local f = assert(io.open(dir .. "/config.json", "wb"))
+    f:write(json.encode(cfg))
+    f:close()
+    local book = assert(ledger.open(url))
+    local mpesa = assert(b2c.new(cfg))
+    assert(book:pay(mpesa, { recipientPhone = "0708374149", amount = 500, remarks = "CLI spec",
+      reference = "=HYPERLINK(1)" }))
+    book:pay(mpesa, { recipientPhone = "0708374149", amount = 700, remarks = "x sim:fault=drop",
+      reference = "inv-unknown" })
+    mpesa:close()
+    book:close()
+  end)
+  teardown(function()
+    if receiver then receiver:close() end
+    if s then s:stop() end
+    if dir then os.execute("rm -rf '" .. dir .. "'") end
+  end)
+
+  it("lists payouts, filters by state, and shows one with its attempts", function()
+    local code, out = run("list --db " .. url)
+    assert.are.equal(0, code)
+    assert.matches("accepted", out)
+    assert.matches("unknown", out)
+    code, out = run("list --state unknown --db " .. url)
+    assert.are.equal(0, code)
+    assert.matches("inv%-unknown", out)
+    assert.not_matches("accepted", out)
+    code, out = run("show inv-unknown --db " .. url)
+    assert.are.equal(0, code)
+    assert.matches("state%s+unknown", out)
+    assert.matches("attempt%s+2 unknown", out)
+    code, out = run("show nope --db " .. url)
+    assert.are.equal(1, code)
+    assert.matches("no payout nope", out)
+  end)
+
+  it("counts by state", function()
+    local code, out = run("stats --db " .. url)
+    assert.are.equal(0, code)
+    assert.matches("accepted%s+1%s+500", out)
+    assert.matches("unknown%s+1%s+700", out)
+    assert.matches("total%s+2", out)
+  end)
+
+  it("exports CSV a spreadsheet cannot run", function()
+    local code, out = run("export --csv --db " .. url)
+    assert.are.equal(0, code)
+    assert.matches("^id,state,amount,recipient,reference,", out)
+    assert.matches("'=HYPERLINK%(1%)", out)
+    assert.not_matches(",=HYPERLINK", out)
+  end)
+
+  it("reconciles through Transaction Status", function()
+    local code, out = run("reconcile --delay 0 --config " .. dir .. "/config.json --db " .. url)
+    assert.are.equal(0, code, out)
+    assert.matches("queried%s+1", out)
+    assert.are.equal(1, s:stats().requests["/mpesa/transactionstatus/v1/query"])
+  end)
+
+  it("says what is wrong with its usage", function()
+    local code, out = run("list")
+    assert.are.equal(2, code)
+    assert.matches("%-%-db URL is required", out)
+    code, out = run("frob --db " .. url)
+    assert.are.equal(2, code)
+    assert.matches("no subcommand frob", out)
+    code, out = run("export --db " .. url)
+    assert.are.equal(2, code)
+    assert.matches("export needs %-%-csv", out)
+    code, out = run("list --db mysql://x")
+    assert.are.equal(1, code)
+    assert.matches("sqlite:///", out)
+  end)
+end)

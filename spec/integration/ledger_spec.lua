@@ -1,0 +1,398 @@
+-- b2c.ledger on a real SQLite file, and on a real PostgreSQL 15 started for
+-- the spec, against the simulator over real HTTP: the state machine,
+-- idempotent references, callbacks in any order, and an ambiguous payout
+-- reconciled by Transaction Status without paying twice.
+local b2c = require("b2c")
+local ledger = require("b2c.ledger")
+local sim = require("support.sim")
+local postgres = require("support.postgres")
+
+local function tempdir()
+  local p = io.popen("mktemp -d")
+  local dir = p:read("*l")
+  p:close()
+  return dir
+end
+
+-- Where each test's fresh ledger lives.
+local BACKENDS = {
+  {
+    name = "SQLite",
+    start = function() return true end,
+    stop = function() end,
+    new = function(self)
+      self.dir = tempdir()
+      return "sqlite://" .. self.dir .. "/ledger.db"
+    end,
+    clean = function(self) os.execute("rm -rf '" .. self.dir .. "'") end,
+    FAIL_SUBMIT = { "CREATE TRIGGER fail_submit BEFORE UPDATE OF state ON payouts "
+      .. "WHEN NEW.state = 'submitted' AND OLD.id > 5 BEGIN SELECT RAISE(ABORT, 'disk full'); END" },
+  },
+  {
+    name = "PostgreSQL",
+    start = function(self)
+      local why
+      self.pg, why = postgres.start()
+      if not self.pg then print("PostgreSQL specs skipped: " .. why) end
+      return self.pg ~= nil
+    end,
+    stop = function(self) if self.pg then self.pg:stop() end end,
+    new = function(self)
+      self.n = (self.n or 0) + 1
+      self.pg:createdb("ledger" .. self.n)
+      return self.pg:url("ledger" .. self.n)
+    end,
+    clean = function() end,
+    FAIL_SUBMIT = { [[CREATE FUNCTION fail_submit() RETURNS trigger LANGUAGE plpgsql AS $f$
+      BEGIN IF NEW.state = 'submitted' AND OLD.id > 5 THEN RAISE EXCEPTION 'disk full'; END IF;
+      RETURN NEW; END $f$]], "CREATE TRIGGER fail_submit BEFORE UPDATE OF state ON payouts "
+      .. "FOR EACH ROW EXECUTE FUNCTION fail_submit()" },
+  },
+}
+
+for _, backend in ipairs(BACKENDS) do
+  describe("b2c.ledger (" .. backend.name .. ")", function()
+    local s, receiver, book, mpesa
+    local available
+    local seen = {}
+
+    local function client()
+      return assert(b2c.new({
+        consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
+        initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
+        certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
+        queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
+      }))
+    end
+
+    -- The next callback posted to path (about OCID ocid when given).
+    local function callback(path, ocid)
+      local deadline = os.time() + 5
+      repeat
+        local got = receiver:wait(#receiver.received + 1, 0.2)
+        for i, req in ipairs(got) do
+          if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
+            seen[i] = true
+            return req
+          end
+        end
+      until os.time() > deadline
+      error("no callback to " .. path)
+    end
+
+    local function payout(over)
+      local p = { recipientPhone = "0708374149", amount = 500, remarks = "Ledger spec" }
+      for k, v in pairs(over or {}) do p[k] = v end
+      return p
+    end
+
+    setup(function()
+      available = backend:start()
+      s = sim.start({ callbackDelay = 0.05 })
+      receiver = sim.receiver()
+    end)
+    teardown(function()
+      if receiver then receiver:close() end
+      if s then s:stop() end
+      backend:stop()
+    end)
+    before_each(function()
+      s:reset()
+      book = available and assert(ledger.open(backend:new()))
+      mpesa = client()
+    end)
+    after_each(function()
+      if book then book:close() end
+      mpesa:close()
+      if available then backend:clean() end
+    end)
+
+    -- A test that needs the ledger: skipped (with the reason printed at setup)
+    -- when this backend is not installed.
+    local function it_ledger(name, fn)
+      it(name, function()
+        if available then fn() end
+      end)
+    end
+
+    it_ledger("pays: created -> submitted -> accepted, then paid by its result", function()
+      local p = assert(book:pay(mpesa, payout({ reference = "inv-1" })))
+      assert.are.equal("accepted", p.state)
+      assert.is_string(p.conversationId)
+      local r = assert(book:applyResult(callback("/result", p.originatorConversationId).raw))
+      assert.are.equal("paid", r.applied)
+      assert.are.equal("paid", r.payout.state)
+      assert.is_string(r.payout.receipt)
+      assert.are.same(r.payout, book:get("inv-1"))
+      assert.are.same(r.payout, book:get(p.id))
+      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, book:stats().byState.paid)
+    end)
+
+    it_ledger("pays a reference once: again returns the same payout and sends nothing", function()
+      local a = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
+      local b = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
+      assert.are.equal(a.id, b.id)
+      local st = s:stats()
+      assert.are.equal(1, st.requests["/mpesa/b2c/v3/paymentrequest"])
+    end)
+
+    it_ledger("refuses the same reference for another amount or recipient, before sending", function()
+      assert(book:pay(mpesa, payout({ reference = "inv-3" })))
+      local p, err = book:pay(mpesa, payout({ reference = "inv-3", amount = 501 }))
+      assert.is_nil(p)
+      assert.are.equal("validation", err.kind)
+      assert.are.equal("reference", err.field)
+      assert.matches("already used for another payout", err.message)
+      p, err = book:pay(mpesa, payout({ reference = "inv-3", recipientPhone = "0700000001" }))
+      assert.is_nil(p)
+      assert.are.equal("reference", err.field)
+      assert.are.equal(1, s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
+    end)
+
+    it_ledger("refuses a caller's OCID and a bad payout before anything is stored", function()
+      local p, err = book:pay(mpesa, payout({ originatorConversationId = "mine" }))
+      assert.is_nil(p)
+      assert.are.equal("originatorConversationId", err.field)
+      p, err = book:pay(mpesa, payout({ amount = -5 }))
+      assert.is_nil(p)
+      assert.are.equal("amount", err.field)
+      assert.are.equal(0, book:stats().total)
+    end)
+
+    it_ledger("applies duplicate callbacks once and keeps a result that came before the ack", function()
+      local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009003" })))
+      local first = callback("/result", p.originatorConversationId)
+      local second = callback("/result", p.originatorConversationId)
+      assert.are.equal("paid", book:applyResult(first.raw).applied)
+      assert.are.equal("duplicate", book:applyResult(second.raw).applied)
+      assert.are.equal("paid", book:get(p.id).state)
+
+      -- a result recorded while the row is still submitted (the ack not yet
+      -- written): the late ack must not move it back
+      local q = assert(book:pay(mpesa, payout()))
+      local res = callback("/result", q.originatorConversationId)
+      book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
+      assert.are.equal("paid", book:applyResult(res.raw).applied)
+      assert.is_true(book:record(q.id, { ConversationID = q.conversationId }))
+      local after = book:get(q.id)
+      assert.are.equal("paid", after.state)
+      assert.are.equal(q.conversationId, after.conversationId)
+    end)
+
+    it_ledger("flags a conflicting second result for a person", function()
+      local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700000001" })))
+      local res = callback("/result", p.originatorConversationId)
+      assert.are.equal("failed", book:applyResult(res.raw).applied)
+      local forged = res.body
+      forged.Result.ResultCode = 0
+      forged.Result.ResultDesc = "ok"
+      local r = book:applyResult(forged)
+      assert.are.equal("conflict", r.applied)
+      assert.are.equal("failed", r.payout.state)
+      assert.matches("paid after the payout was failed", r.payout.attention)
+      assert.are.equal(1, book:stats().attention)
+      assert.are.equal(1, #book:list({ attention = true }))
+      assert.are.equal(p.id, book:list({ attention = true })[1].id)
+    end)
+
+    it_ledger("keeps a result for an unknown OCID", function()
+      local r = book:applyResult({ Result = { ResultType = 0, ResultCode = 0, ResultDesc = "ok",
+        OriginatorConversationID = "not-ours-1", ConversationID = "AG_1", TransactionID = "X" } })
+      assert.are.equal("unmatched", r.applied)
+      assert.are.equal(1, book:stats().unmatchedCallbacks)
+      local row = book.store:one("SELECT * FROM callbacks WHERE ocid = 'not-ours-1'")
+      assert.matches("not%-ours%-1", row.body)
+    end)
+
+    it_ledger("reconciles an ambiguous payout to paid by Transaction Status, sending it once", function()
+      local p, err = book:pay(mpesa, payout({ reference = "inv-amb", remarks = "Pay sim:fault=drop" }))
+      assert.are.equal("unknown", p.state)
+      assert.are.equal("ambiguous", err.outcome)
+      -- its result callback is lost; paying the reference again sends nothing
+      assert.are.equal(p.id, assert(book:pay(mpesa, payout({ reference = "inv-amb",
+        remarks = "Pay sim:fault=drop" }))).id)
+      local report = assert(book:reconcile(mpesa, { delay = 0,
+        resultUrl = receiver:urlFor("/status") }))
+      assert.are.equal(1, report.queried)
+      -- asked already: another round (another worker) does not ask again yet
+      assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
+      local r = assert(book:applyResult(callback("/status").raw))
+      assert.are.equal("paid", r.applied)
+      assert.are.equal("completed", r.verdict)
+      assert.is_string(r.payout.receipt)
+      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      -- the result that also arrives later is a duplicate
+      local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
+      assert.are.equal("duplicate", late.applied)
+      assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
+    end)
+
+    it_ledger("applies a status answer that came before its query was recorded", function()
+      local p = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+      assert.are.equal("unknown", p.state)
+      -- a callback handler quicker than the worker: the answer is applied
+      -- before reconcile has written down the query
+      local real = mpesa.transactionStatus.query
+      mpesa.transactionStatus.query = function(fields)
+        local ack, err = real(fields)
+        if ack then assert.are.equal("unmatched", book:applyResult(callback("/status").raw).applied) end
+        return ack, err
+      end
+      local report = book:reconcile(mpesa, { delay = 0, resultUrl = receiver:urlFor("/status") })
+      mpesa.transactionStatus.query = real
+      assert.are.equal(1, report.queried)
+      local after = book:get(p.id)
+      assert.are.equal("paid", after.state)
+      assert.is_string(after.receipt)
+    end)
+
+    it_ledger("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
+      local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
+      local t = assert(book:applyQueueTimeout(callback("/timeout", p.originatorConversationId).raw))
+      assert.are.equal("unknown", t.applied)
+      local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
+      local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
+        resultUrl = receiver:urlFor("/status") })
+      assert.are.equal(1, report.markedUnknown)
+      assert.are.equal(2, report.queried)
+      for _ = 1, 2 do assert.are.equal("paid", book:applyResult(callback("/status").raw).applied) end
+      assert.are.equal("paid", book:get(p.id).state)
+      assert.are.equal("paid", book:get(q.id).state)
+    end)
+
+    it_ledger("retries only after M-Pesa said failed, with a new OCID linked to the first", function()
+      local p = assert(book:pay(mpesa, payout({ reference = "inv-r" })))
+      local again, err = book:retry(p.id)
+      assert.is_nil(again)
+      assert.matches("accepted: a new attempt only once M%-Pesa said failed", err.message)
+      book.store:exec("UPDATE payouts SET state = 'failed' WHERE id = ?", p.id)
+      local n = assert(book:retry(p.id))
+      assert.are.equal("created", n.state)
+      assert.are_not.equal(p.originatorConversationId, n.originatorConversationId)
+      assert.are.equal(p.id, n.previousId)
+      assert.are.equal(p.id, n.firstId)
+      assert.is_nil(book:retry(p.id))
+      assert.are.equal(n.id, book:get("inv-r").id)
+      local sent = assert(book:send(mpesa, n.id))
+      assert.are.equal("accepted", sent.state)
+      local st = s:stats()
+      assert.are.equal(1, st.sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, st.sendsByOcid[n.originatorConversationId])
+    end)
+
+    it_ledger("pays a batch: every row durable before it leaves, outcomes recorded", function()
+      local list = {}
+      for i = 1, 20 do list[i] = payout({ reference = "batch-" .. i }) end
+      list[21] = payout({ reference = "batch-bad", remarks = "x sim:fault=drop" })
+      local report = assert(book:payBatch(mpesa, list, { concurrency = 4 }))
+      assert.are.equal(20, report.accepted)
+      assert.are.equal(1, report.ambiguous)
+      local st = book:stats()
+      assert.are.equal(20, st.byState.accepted)
+      assert.are.equal(1, st.byState.unknown)
+      for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
+      -- again: nothing new is sent
+      local again = assert(book:payBatch(mpesa, list))
+      assert.are.equal(0, again.total)
+      assert.are.equal(21, #again.payouts)
+      -- one reference twice in a list is one payout; differing, an error before anything
+      local twice = assert(book:payBatch(mpesa, { payout({ reference = "dup" }), payout({ reference = "dup" }) }))
+      assert.are.equal(1, twice.total)
+      assert.are.equal(twice.payouts[1].id, twice.payouts[2].id)
+      local bad, err = book:payBatch(mpesa, { payout({ reference = "dup2" }),
+        payout({ reference = "dup2", amount = 900 }) })
+      assert.is_nil(bad)
+      assert.matches("payouts%[1%] and payouts%[2%] share the reference", err.message)
+      assert.is_nil(book:get("dup2"))
+      local mixed, merr = book:payBatch(mpesa, { payout({ reference = "new-1" }),
+        payout({ reference = "batch-1", amount = 999 }) })
+      assert.is_nil(mixed)
+      assert.are.equal("reference", merr.field)
+      assert.is_nil(book:get("new-1"))
+    end)
+
+    it_ledger("pays through another money mover of the registry (B2Pochi)", function()
+      local p = assert(book:pay(mpesa, payout({ reference = "pochi-1" }), { operation = "b2pochi" }))
+      assert.are.equal("accepted", p.state)
+      assert.are.equal("b2pochi", p.operation)
+      assert.are.equal(1, s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
+      assert.are.equal("paid", book:applyResult(callback("/result", p.originatorConversationId).raw).applied)
+      -- the same reference as a B2C payout is another payout: refused
+      local q, err = book:pay(mpesa, payout({ reference = "pochi-1" }))
+      assert.is_nil(q)
+      assert.are.equal("reference", err.field)
+      assert.has_error(function() book:pay(mpesa, payout(), { operation = "transactionStatus" }) end)
+    end)
+
+    it_ledger("stops a batch cleanly when the database fails: nothing leaves unstored", function()
+      -- from the 6th payout on, marking a row submitted fails (as a full disk would)
+      for _, statement in ipairs(backend.FAIL_SUBMIT) do assert(book.store:exec(statement)) end
+      local list = {}
+      for i = 1, 20 do list[i] = payout({ reference = "full-" .. i }) end
+      local report, err = book:payBatch(mpesa, list, { concurrency = 1 })
+      assert.is_nil(report)
+      assert.matches("onSubmit raised for payouts%[6%] %(ledger: .*disk full.-%); nothing more was sent",
+        err.message)
+      assert.are.equal(5, err.report.accepted)
+      assert.are.equal(15, err.report.unsent)
+      local st = book:stats()
+      assert.are.equal(5, st.byState.accepted)
+      assert.are.equal(15, st.byState.created)
+      local sends = s:stats().sendsByOcid
+      local sent = 0
+      for _, p in ipairs(book:list({ limit = 100 })) do
+        if p.state == "created" then assert.is_nil(sends[p.originatorConversationId]) end
+        if sends[p.originatorConversationId] then sent = sent + 1 end
+      end
+      assert.are.equal(5, sent)
+    end)
+
+    it_ledger("never sends a batch row another worker took between reading and marking it", function()
+      local real = mpesa.b2c.sendBatch
+      mpesa.b2c.sendBatch = function(list, options)
+        -- another worker takes take-3 just before this batch marks its group
+        assert(book.store:exec("UPDATE payouts SET state = 'submitted' WHERE reference = 'take-3'"))
+        return real(list, options)
+      end
+      local list = {}
+      for i = 1, 6 do list[i] = payout({ reference = "take-" .. i }) end
+      local report, err = book:payBatch(mpesa, list, { concurrency = 4 })
+      mpesa.b2c.sendBatch = real
+      assert.is_nil(report)
+      assert.matches("was submitted elsewhere", err.message)
+      local sends = s:stats().sendsByOcid
+      assert.is_nil(sends[book:get("take-3").originatorConversationId])
+      -- the others: sent once and accepted, or never sent (still created, or
+      -- stopped before leaving: failed with outcome unsent)
+      for _, i in ipairs({ 1, 2, 4, 5, 6 }) do
+        local p = book:get("take-" .. i)
+        local n = sends[p.originatorConversationId]
+        if n then
+          assert.are.equal(1, n)
+          assert.are.equal("accepted", p.state)
+        else
+          assert.is_true(p.state == "created" or (p.state == "failed" and p.outcome == "unsent"), p.state)
+        end
+      end
+    end)
+
+    it_ledger("refuses a bad state, a second OCID and a second receipt in the schema itself", function()
+      local p = assert(book:pay(mpesa, payout()))
+      assert.is_nil(book.store:exec("UPDATE payouts SET state = 'maybe' WHERE id = ?", p.id))
+      local q = assert(book:pay(mpesa, payout()))
+      assert.is_nil(book.store:exec("UPDATE payouts SET ocid = ? WHERE id = ?",
+        p.originatorConversationId, q.id))
+      book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", p.id)
+      local _, err = book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", q.id)
+      assert.matches("unique", err.message:lower())
+      assert.are.equal("1", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+    end)
+
+    it_ledger("opens only sqlite:/// and postgresql:// URLs, with a clear error", function()
+      local l, err = ledger.open("mysql://x")
+      assert.is_nil(l)
+      assert.are.equal("url", err.field)
+    end)
+  end)
+end
