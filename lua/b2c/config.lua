@@ -130,9 +130,9 @@ function config.check(cfg)
     -- "redis://host:port/db" or { url = ..., password = ... }: b2c.redis
     local redis = require("b2c.redis")
     if redis.is_spec(store) then
-      local err
-      store, err = redis.store(store)
-      if not store then return nil, err end
+      local failure
+      store, failure = redis.store(store)
+      if not store then return nil, failure end
     end
     local indexable = type(store) == "table" or type(store) == "userdata"
     for _, m in ipairs(STORE_METHODS) do

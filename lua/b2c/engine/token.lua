@@ -62,12 +62,12 @@ function token.ensure(core, shared)
   local store, key = shared.store, shared.key
   -- lock() waits while another process fetches; true when we hold the lock,
   -- false when it timed out or a token other than the stale one appeared.
-  local locked
+  local locked, _
   if not err then
     locked, err = store:lock(key, shared.lockSeconds, stale)
     if locked == nil and err ~= nil then err = store_error(err) end
   end
-  if not err then t, stale, err = import_stored(core, shared) end
+  if not err then t, _, err = import_stored(core, shared) end
   if err then
     if locked then store:unlock(key) end
     if shared.fallback == "local" then return private(core) end
@@ -112,7 +112,7 @@ function token.poll(core, shared, fetch)
   if shared then
     local t, stale, err = import_stored(core, shared)
     if t then return true end
-    local store = shared.store
+    local store, _ = shared.store
     if not err and store.tryLock then
       local got
       got, err = store:tryLock(shared.key, shared.lockSeconds, stale)
@@ -122,7 +122,7 @@ function token.poll(core, shared, fetch)
         return false
       else
         fetch.locked = true
-        t, stale, err = import_stored(core, shared)
+        t, _, err = import_stored(core, shared)
         if t then
           token.unlock(shared, fetch)
           return true
