@@ -1,12 +1,15 @@
 -- A fleet on one Redis: 4 processes ("machines"), each paying out with a
--- polled sendBatch and blocking sends, against one simulator and a real
+-- polled sendBatch and blocking sends, and an nginx with 2 workers paying
+-- out through b2c.ngx's thread pool, against one simulator and a real
 -- redis-server on loopback. One token for the fleet; after a revocation,
 -- one more; with Redis killed, clear "store" errors and no fetches; after
 -- Redis restarts (empty), one more token and payouts again.
 local b2c = require("b2c")
 local sim = require("support.sim")
 local redis = require("support.redis")
+local nginx = require("support.nginx")
 local socket = require("socket")
+local json = require("cjson.safe")
 
 local MACHINES = 4
 
@@ -22,16 +25,21 @@ local function eventually(seconds, check)
 end
 
 describe("a fleet of processes on one Redis tokenStore", function()
-  local s, r, dir
+  local s, r, n, dir
 
   setup(function()
+    local why = nginx.missing()
+    assert(not why, why)
     s = sim.start({ callbackDelay = 60 })
     r = redis.start()
+    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    n = nginx.start_app(s, credential, { workers = 2, threads = 8, vmPool = 64, redisUrl = r.url })
     dir = os.tmpname()
     os.remove(dir)
     assert(os.execute("mkdir " .. dir))
   end)
   teardown(function()
+    if n then n:stop() end
     if s then s:stop() end
     if r then r:stop() end
     if dir then os.execute("rm -rf " .. dir) end
@@ -48,36 +56,66 @@ describe("a fleet of processes on one Redis tokenStore", function()
     end
     local function stats() return s:stats() end
     local function payments() return stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0 end
-    local function progressed(n)
+    local function progressed(count)
       local from = payments()
-      return eventually(60, function() return payments() >= from + n end)
+      return eventually(60, function() return payments() >= from + count end)
     end
+    -- 40 payouts at once through nginx: { ok = n, store = n, other = n }
+    local bursts = 0
+    local function burst()
+      bursts = bursts + 1
+      local paths = {}
+      for i = 1, 40 do paths[i] = string.format("/pay?store=redis&ocid=fleet-%d-%d", bursts, i) end
+      local counts = { ok = 0, store = 0, other = 0 }
+      for _, res in ipairs(n:concurrently("GET", paths, 30)) do
+        local got = json.decode(res.body or "") or {}
+        local k = got.ok and "ok" or (got.err and got.err.kind == "store") and "store" or "other"
+        counts[k] = counts[k] + 1
+        if k == "other" then counts.first = counts.first or res.body end
+      end
+      return counts
+    end
+    local seen = {}
     local ok, err = pcall(function()
       -- 1. every machine starts at once
       assert(progressed(200), "the fleet pays out")
+      seen.start = burst()
       local started = stats().tokensIssued
       -- 2. revoked mid-run
       s:revokeTokens()
       assert(progressed(200), "the fleet pays out after the revocation")
+      seen.revoked = burst()
       local revoked = stats().tokensIssued
       -- 3. Redis killed, then the token revoked: nobody may fetch a private one
       r:kill()
       local t0 = socket.gettime()
       s:revokeTokens()
-      socket.sleep(2)
+      socket.sleep(1)
+      seen.down = burst()
+      socket.sleep(1)
       local down = stats().tokensIssued
       -- 4. Redis back (empty)
       r:launch()
       assert(progressed(200), "the fleet pays out after Redis is back")
       local recovered = socket.gettime() - t0
+      seen.back = burst()
       local after = stats().tokensIssued
-      print(string.format("\n    %d machines: tokens fetched at start %d, after a revocation %d, "
+      print(string.format("\n    %d machines + nginx: tokens fetched at start %d, after a revocation %d, "
         .. "with Redis down and a revocation %d, after Redis restarted %d (%.1f s from the kill)",
         MACHINES, started, revoked - started, down - revoked, after - down, recovered))
       assert.are.equal(1, started)
       assert.are.equal(1, revoked - started)
       assert.are.equal(0, down - revoked)
       assert.are.equal(1, after - down)
+      for _, phase in ipairs({ "start", "revoked", "down", "back" }) do
+        local c = seen[phase]
+        print(string.format("    nginx (2 workers), 40 payouts at once, %-7s: %d paid, %d kind store, "
+          .. "%d other", phase, c.ok, c.store, c.other))
+      end
+      for _, phase in ipairs({ "start", "revoked", "back" }) do
+        assert.are.equal(40, seen[phase].ok, seen[phase].first)
+      end
+      assert.are.equal(0, seen.down.other, seen.down.first)
     end)
     assert(io.open(stop, "wb")):close()
     local totals = { accepted = 0, store = 0, other = 0 }
