@@ -13,14 +13,21 @@
  * A connection is made on the first call and again after any I/O failure,
  * with `timeout` seconds for connecting and for each command. A connection
  * object belongs to one Lua state (one thread); no state is shared between
- * connections. The password is kept in a wiped-on-free copy and never
- * appears in a message or in tostring. */
+ * connections. The password is kept in a wiped-on-free copy, sent from a
+ * buffer wiped at once (never through hiredis's output buffer), and never
+ * appears in a message or in tostring. A Redis gone away never raises
+ * SIGPIPE in the host: it is blocked around each call and a pending one
+ * consumed. */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <hiredis/hiredis.h>
+#include <openssl/crypto.h>
 
 #include "../compat.h"
 #include "../secret.h"
@@ -70,6 +77,39 @@ static redisReply *command(conn *c, int argc, const char **argv, const size_t *l
     return r;
 }
 
+/* AUTH, written to the socket from a buffer wiped afterwards, then its
+ * reply read as usual. */
+static redisReply *auth_command(conn *c, int argc, const char **argv, const size_t *lens,
+                                char *msg, size_t msg_len) {
+    char *cmd = NULL;
+    int len = redisFormatCommandArgv(&cmd, argc, argv, lens);
+    if (len < 0 || !cmd) {
+        snprintf(msg, msg_len, "out of memory");
+        drop_ctx(c);
+        return NULL;
+    }
+    size_t off = 0;
+    int failed = 0;
+    while (off < (size_t)len) {
+        ssize_t n = send(c->ctx->fd, cmd + off, (size_t)len - off, MSG_NOSIGNAL);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) {
+            failed = 1;
+            break;
+        }
+        off += (size_t)n;
+    }
+    OPENSSL_cleanse(cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    void *reply = NULL;
+    if (failed || redisGetReply(c->ctx, &reply) != REDIS_OK || !reply) {
+        snprintf(msg, msg_len, "%s", failed ? "cannot send AUTH" : c->ctx->errstr);
+        drop_ctx(c);
+        return NULL;
+    }
+    return (redisReply *)reply;
+}
+
 /* Connects, authenticates and selects the database when not connected.
  * 0, or -1 with msg set. */
 static int ensure_connected(conn *c, char *msg, size_t msg_len) {
@@ -96,7 +136,7 @@ static int ensure_connected(conn *c, char *msg, size_t msg_len) {
         argv[argc] = "AUTH"; lens[argc++] = 4;
         if (c->username) { argv[argc] = c->username; lens[argc++] = strlen(c->username); }
         argv[argc] = c->password; lens[argc++] = strlen(c->password);
-        redisReply *r = command(c, argc, argv, lens, msg, msg_len);
+        redisReply *r = auth_command(c, argc, argv, lens, msg, msg_len);
         if (!r) return -1;
         int bad = r->type == REDIS_REPLY_ERROR;
         if (bad) snprintf(msg, msg_len, "authentication refused: %.*s", (int)r->len, r->str);
@@ -144,6 +184,34 @@ static conn *check_conn(lua_State *L) {
     return (conn *)luaL_checkudata(L, 1, CONN_MT);
 }
 
+/* SIGPIPE blocked in this thread while hiredis writes; one it raised is
+ * consumed before the old mask comes back. */
+typedef struct {
+    sigset_t old;
+    int was_pending;
+} pipe_guard;
+
+static void block_sigpipe(pipe_guard *g) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    g->was_pending = sigismember(&pending, SIGPIPE) == 1;
+    pthread_sigmask(SIG_BLOCK, &pipe, &g->old);
+}
+
+static void restore_sigpipe(const pipe_guard *g) {
+    sigset_t pipe, pending;
+    sigemptyset(&pipe);
+    sigaddset(&pipe, SIGPIPE);
+    sigpending(&pending);
+    if (!g->was_pending && sigismember(&pending, SIGPIPE) == 1) {
+        struct timespec zero = {0, 0};
+        while (sigtimedwait(&pipe, NULL, &zero) < 0 && errno == EINTR) {}
+    }
+    pthread_sigmask(SIG_SETMASK, &g->old, NULL);
+}
+
 static int l_call(lua_State *L) {
     conn *c = check_conn(L);
     int argc = lua_gettop(L) - 1;
@@ -153,12 +221,11 @@ static int l_call(lua_State *L) {
     for (int i = 0; i < argc; i++) argv[i] = luaL_checklstring(L, i + 2, &lens[i]);
     if (!c->host) return luaL_error(L, "redis call: connection closed");
     char msg[256];
-    if (ensure_connected(c, msg, sizeof msg) != 0) {
-        lua_pushnil(L);
-        push_failure(L, c, msg);
-        return 2;
-    }
-    redisReply *r = command(c, argc, argv, lens, msg, sizeof msg);
+    pipe_guard guard;
+    block_sigpipe(&guard);
+    redisReply *r = NULL;
+    if (ensure_connected(c, msg, sizeof msg) == 0) r = command(c, argc, argv, lens, msg, sizeof msg);
+    restore_sigpipe(&guard);
     if (!r) {
         lua_pushnil(L);
         push_failure(L, c, msg);
