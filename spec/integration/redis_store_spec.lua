@@ -156,3 +156,20 @@ describe("a Redis tokenStore", function()
     assert.are.equal("tokenStoreFallback", err.field)
   end)
 end)
+
+describe("b2c.redis_core", function()
+  it("leaves the Redis password in no freed block (AUTH buffer and its own copy wiped)", function()
+    local shell = require("support.shell")
+    local r = redis.start({ password = "wipe-me-0123456789" })
+    local bin = os.tmpname()
+    local built, out = shell.run("cc -std=c99 -D_GNU_SOURCE -Wall -Wextra -Werror "
+      .. "-I/usr/include/lua5.4 -o " .. bin .. " spec/c/redis_wipe_test.c -llua5.4")
+    local ok, result
+    if built then ok, result = shell.run(bin .. " 'build/?.so' " .. r.port .. " wipe-me-0123456789") end
+    os.remove(bin)
+    r:stop()
+    assert.is_true(built, out)
+    assert.is_true(ok, result)
+    assert.matches("freed blocks holding the password: 0", result)
+  end)
+end)
