@@ -21,10 +21,6 @@ local function sh(cmd)
   return out
 end
 
-function M.available()
-  return sh("command -v redis-server 2>/dev/null") ~= ""
-end
-
 -- opts.password: requirepass
 function M.start(opts)
   opts = opts or {}
