@@ -49,13 +49,19 @@ else
 BUILD_DIR ?= build/$(LUA_VERSION)
 endif
 MODULE  := $(BUILD_DIR)/b2c/core.so
+# b2c.redis_core (the Redis token store's client) is its own module, built
+# only where hiredis is installed (libhiredis-dev): the core never needs it.
+HIREDIS_CFLAGS ?= $(shell pkg-config --cflags hiredis 2>/dev/null)
+HIREDIS_LIBS   ?= $(shell pkg-config --libs hiredis 2>/dev/null)
+REDIS_SOURCES  := csrc/redis/redis_core.c csrc/secret.c
+REDIS_MODULE   := $(if $(HIREDIS_LIBS),$(BUILD_DIR)/b2c/redis_core.so)
 
 ALL_CFLAGS = $(CFLAGS) $(WARNINGS) -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC \
              -fvisibility=hidden -pthread -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
 
 .PHONY: all deps deps-demo deps-check demo test matrix host host-run lint clean
 
-all: $(MODULE)
+all: $(MODULE) $(REDIS_MODULE)
 
 # Debian packages (scripts/deps.sh), installed if missing: the demo's set
 # (build and pay out) and the specs' toolchain. deps-check resolves both as
@@ -73,6 +79,10 @@ deps-check:
 $(MODULE): $(SOURCES) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LIBFLAG) -o $@ $(SOURCES) $(CURL_LIBS) $(OPENSSL_LIBS) -pthread
+
+$(BUILD_DIR)/b2c/redis_core.so: $(REDIS_SOURCES) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HIREDIS_CFLAGS) $(LIBFLAG) -o $@ $(REDIS_SOURCES) $(HIREDIS_LIBS) $(OPENSSL_LIBS)
 
 # The first command of the README: a payout against the bundled simulator.
 demo: deps-demo
@@ -207,7 +217,7 @@ fuzz: deps
 # which are intended.
 static: deps
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability,performance \
-	  --inline-suppr --std=c99 -I csrc --suppress=missingIncludeSystem csrc fuzz
+	  --inline-suppr --std=c99 -I csrc --suppress=missingIncludeSystem csrc csrc/redis fuzz
 	clang-tidy --quiet --warnings-as-errors='*' \
 	  --checks='-*,clang-analyzer-*,bugprone-*,-bugprone-easily-swappable-parameters,-bugprone-reserved-identifier,-clang-analyzer-security.insecureAPI.DeprecatedOrUnsafeBufferHandling,-bugprone-implicit-widening-of-multiplication-result,-bugprone-sizeof-expression' \
-	  csrc/*.c -- -std=c99 -D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)
+	  csrc/*.c csrc/redis/*.c -- -std=c99 -D_POSIX_C_SOURCE=200809L -I$(LUA_INCDIR) $(CURL_CFLAGS) $(OPENSSL_CFLAGS)

@@ -70,6 +70,7 @@ build = {
     ["b2c.operations.transaction_status"] = "lua/b2c/operations/transaction_status.lua",
     ["b2c.outcome"] = "lua/b2c/outcome.lua",
     ["b2c.params"] = "lua/b2c/params.lua",
+    ["b2c.redis"] = "lua/b2c/redis.lua",
     ["b2c.wire"] = "lua/b2c/wire.lua",
   },
   install = {

@@ -15,7 +15,8 @@ DEMO="build-essential pkg-config lua5.4 liblua5.4-dev libcurl4-openssl-dev libss
 openssl lua-cjson lua-socket lua-sql-sqlite3"
 TEST="$DEMO lua-sec lua-busted lua-check luarocks socat lua5.3 liblua5.3-dev lua5.1
 liblua5.1-0-dev luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
-clang libclang-rt-14-dev valgrind cppcheck clang-tidy lua-sql-postgres postgresql-15"
+clang libclang-rt-14-dev valgrind cppcheck clang-tidy lua-sql-postgres postgresql-15
+libhiredis-dev redis-server"
 
 packages_of() {
   case "$1" in

@@ -95,7 +95,7 @@ function client.new(cfg)
     -- Named by a digest of host, key and secret: apps stay apart and the
     -- name reveals no secret. A fetch may hold the lock for its whole timeout.
     self.sharedToken = {
-      store = c.tokenStore, lockSeconds = c.timeout + 1,
+      store = c.tokenStore, lockSeconds = c.timeout + 1, fallback = c.tokenStoreFallback,
       key = core.token_key(c.baseUrl, c.consumerKey, c.consumerSecret),
     }
   end

@@ -19,7 +19,7 @@ local CONFIG_FIELDS = {
   initiatorName = true, securityCredential = true, initiatorPassword = true, certificate = true,
   resultUrl = true, queueTimeOutUrl = true, baseUrl = true, timeout = true, connectTimeout = true,
   caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
-  proxy = true,
+  tokenStoreFallback = true, proxy = true,
 }
 local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
 
@@ -127,14 +127,32 @@ function config.check(cfg)
   end
   if cfg.tokenStore ~= nil then
     local store = cfg.tokenStore
+    -- "redis://host:port/db" or { url = ..., password = ... }: b2c.redis
+    local redis = require("b2c.redis")
+    if redis.is_spec(store) then
+      local failure
+      store, failure = redis.store(store)
+      if not store then return nil, failure end
+    end
     local indexable = type(store) == "table" or type(store) == "userdata"
     for _, m in ipairs(STORE_METHODS) do
       if not indexable or type(store[m]) ~= "function" then
         return nil, errors.config("tokenStore", "must be an object with methods "
-          .. table.concat(STORE_METHODS, ", ") .. " (e.g. b2c.ngx.shared_dict_store)")
+          .. table.concat(STORE_METHODS, ", ") .. ', or a "redis://host:port/db" URL')
       end
     end
     c.tokenStore = store
+  end
+  -- "local": a store that fails leaves each process its own token (which
+  -- revokes the fleet's); by default such a send fails, kind "store".
+  if cfg.tokenStoreFallback ~= nil then
+    if cfg.tokenStoreFallback ~= "local" then
+      return nil, errors.config("tokenStoreFallback", 'must be "local" (or absent: fail)')
+    end
+    if cfg.tokenStore == nil then
+      return nil, errors.config("tokenStoreFallback", "needs a tokenStore")
+    end
+    c.tokenStoreFallback = cfg.tokenStoreFallback
   end
   return c
 end

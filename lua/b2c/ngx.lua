@@ -270,7 +270,8 @@ local function thread_client(config)
   if mpesa then return mpesa end
   local cfg = {}
   for k, v in pairs(config) do cfg[k] = v end
-  if type(cfg.tokenStore) == "string" then
+  -- a lua_shared_dict's name; "redis://..." is b2c.new's own
+  if type(cfg.tokenStore) == "string" and not require("b2c.redis").is_spec(cfg.tokenStore) then
     local store, err = M.shared_dict_store(cfg.tokenStore)
     if not store then return nil, err end
     cfg.tokenStore = store

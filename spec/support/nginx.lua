@@ -131,6 +131,11 @@ function M.start(opts)
   for name, source in pairs(opts.modules or {}) do
     write_file(prefix .. "/lua/" .. name .. ".lua", source)
   end
+  -- the Redis token store's client, when built (libhiredis-dev)
+  local redis_core = M.JIT_CORE:gsub("core%.so$", "redis_core.so")
+  if read_file(redis_core) then
+    run(string.format("cp %s %s/lib/b2c/", sh_quote(redis_core), sh_quote(prefix)))
+  end
   run("chmod -R a+rX " .. sh_quote(prefix))
   local threads = opts.threads or 24
   local port = opts.port or M.free_port()
@@ -238,14 +243,17 @@ M.alive = alive
 ---------------------------------------------------------------------------
 
 -- The settings of spec_config, as Lua source: plain (no token store) and
--- shared (the token in a lua_shared_dict), and the pool's max_queue.
-local function app_config(s, port, credential, max_queue, timeout)
+-- shared (the token in a lua_shared_dict), redis (the token in Redis at
+-- redis_url), and the pool's max_queue.
+local function app_config(s, port, credential, max_queue, timeout, redis_url)
   local base = string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
     .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
     .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/timeout\", "
     .. "timeout = %d%%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, port, timeout)
   return "return { plain = " .. base:format("") .. ", shared = "
-    .. base:format(", tokenStore = \"b2c_tokens\"") .. ", maxQueue = " .. max_queue .. " }\n"
+    .. base:format(", tokenStore = \"b2c_tokens\"") .. ", redis = "
+    .. base:format(string.format(", tokenStore = %q", redis_url or "redis://127.0.0.1:1/0"))
+    .. ", maxQueue = " .. max_queue .. " }\n"
 end
 
 local APP_HTTP = [[
@@ -270,8 +278,8 @@ local APP_SERVER = [[
 ]]
 
 --- nginx running spec/support/ngx_app.lua against the simulator `s`; opts
--- as for start (workers, threads, maxQueue, vmPool, shutdownTimeout) and
--- timeout (the clients' timeout, 10 s).
+-- as for start (workers, threads, maxQueue, vmPool, shutdownTimeout),
+-- timeout (the clients' timeout, 10 s) and redisUrl (for /pay?store=redis).
 function M.start_app(s, credential, opts)
   opts = opts or {}
   local port = M.free_port()
@@ -279,7 +287,8 @@ function M.start_app(s, credential, opts)
   for k, v in pairs(opts) do start[k] = v end
   start.port, start.http, start.server = port, APP_HTTP, APP_SERVER
   start.modules = {
-    spec_config = app_config(s, port, credential, opts.maxQueue or 1024, opts.timeout or 10),
+    spec_config = app_config(s, port, credential, opts.maxQueue or 1024, opts.timeout or 10,
+      opts.redisUrl),
     ngx_app = read_file("spec/support/ngx_app.lua"),
   }
   return M.start(start)

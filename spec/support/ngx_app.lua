@@ -43,10 +43,10 @@ local function payout_from_args()
     amount = tonumber(args.amount) or args.amount or 500,
     remarks = "nginx spec payout",
     originatorConversationId = args.ocid,
-  }, args.store == "1" and cfg.shared or cfg.plain
+  }, args.store == "1" and cfg.shared or args.store == "redis" and cfg.redis or cfg.plain
 end
 
--- GET /pay?ocid=&amount=&phone=&store=1 : b2c.ngx.send, the convenience.
+-- GET /pay?ocid=&amount=&phone=&store=1|redis : b2c.ngx.send, the convenience.
 function app.pay()
   local payout, settings = payout_from_args()
   local ack, err = b2c_ngx.send("b2c", settings, payout)

@@ -150,6 +150,7 @@ end
 -- OAuth failures: bad key/secret is "auth"; the gateway or network failing
 -- on the way is worth another try (a token fetch moves no money).
 local function token_error(f)
+  if errors.is(f) then return f end -- the tokenStore's own failure
   if f.outcome ~= "response" then
     if f.outcome == "bad_answer" then
       return errors.new("auth", "OAuth: " .. f.message, { status = f.status, outcome = "unsent" })

@@ -1,52 +1,78 @@
 -- The access token a request is sent with: the process cache in the C core
 -- (shared by the clients of one app, one fetch at a time), else the
--- tokenStore shared between processes (shared = { store, key, lockSeconds }),
--- else one fetch, published to the store with its remaining lifetime.
--- Two drivers of the same protocol: ensure (blocking) and poll (nothing
--- waits: polled calls and sendBatch).
+-- tokenStore shared between processes (shared = { store, key, lockSeconds,
+-- fallback }), else one fetch, published to the store with its remaining
+-- lifetime. Two drivers of the same protocol: ensure (blocking) and poll
+-- (nothing waits: polled calls and sendBatch).
+--
+-- A store that fails (returns nil, err: Redis unreachable) fails the call
+-- with kind "store", retryable, nothing sent: a private token would revoke
+-- the one the other processes use. With fallback = "local" the call goes on
+-- with this process's own token instead.
+local errors = require("b2c.errors")
+
 local token = {}
+
+local function store_error(e)
+  if errors.is(e) then return e end
+  return errors.new("store", "token store: " .. tostring(e), { retryable = true, outcome = "unsent" })
+end
 
 -- A token from the store, when it holds a usable one: handed to the core
 -- (which shares it with this process's clients). A token the gateway has
 -- refused is not taken back: the store may still hold it (a deletion waits
 -- for no lock another process holds while it fetches). Returns the token,
--- or nil and that stale token.
+-- or nil and that stale token, or nil, nil, err when the store failed.
 local function import_stored(core, shared)
   local t, ttl = shared.store:get(shared.key)
+  if t == nil and ttl ~= nil then return nil, nil, store_error(ttl) end
   if type(t) == "string" and t ~= "" and type(ttl) == "number" and ttl > 0 then
     if core:import_token(t, ttl) then return t end
     return nil, t
   end
 end
 
--- The core's fresh token, published for the other processes.
+-- The core's fresh token, published for the other processes (a store that
+-- fails now leaves them to fetch: it is down for them too).
 local function publish(core, shared)
   local t, ttl = core:export_token()
   if t and ttl > 0 then shared.store:set(shared.key, t, ttl) end
   return t
 end
 
+-- The process's own token, without the store.
+local function private(core)
+  local ok, f = core:token()
+  if not ok then return nil, f end
+  return true
+end
+
 -- Blocking: makes sure the core holds a token. Without a store this is
 -- core:token(). Returns the token as used (with a store: to delete it from
 -- the store if the gateway refuses it) or true, or nil, failure.
 function token.ensure(core, shared)
-  if not shared then
-    local ok, f = core:token()
-    if not ok then return nil, f end
-    return true
-  end
+  if not shared then return private(core) end
   if core:cached_token() then
     -- The very token this client sends, to delete it from the store if it
     -- is refused (never a newer one another thread put there meanwhile).
     return core:export_token() or true
   end
-  local t, stale = import_stored(core, shared)
+  local t, stale, err = import_stored(core, shared)
   if t then return t end
   local store, key = shared.store, shared.key
   -- lock() waits while another process fetches; true when we hold the lock,
   -- false when it timed out or a token other than the stale one appeared.
-  local locked = store:lock(key, shared.lockSeconds, stale)
-  t = import_stored(core, shared)
+  local locked, _
+  if not err then
+    locked, err = store:lock(key, shared.lockSeconds, stale)
+    if locked == nil and err ~= nil then err = store_error(err) end
+  end
+  if not err then t, _, err = import_stored(core, shared) end
+  if err then
+    if locked then store:unlock(key) end
+    if shared.fallback == "local" then return private(core) end
+    return nil, err
+  end
   if not t then
     local ok, f = core:token()
     if not ok then
@@ -68,6 +94,7 @@ end
 -- The gateway refused the token `used` (sent as core generation
 -- `generation`, nil: the current one): forget it in this process and
 -- delete it from the store, only if the store still holds that very token.
+-- A store that fails here is left as it is: the token expires there.
 function token.refused(core, shared, used, generation)
   if shared and type(used) == "string" then shared.store:delete(shared.key, used) end
   core:drop_token(generation)
@@ -83,16 +110,28 @@ function token.poll(core, shared, fetch)
   if core:cached_token() then return true end
   if fetch.id then return false end
   if shared then
-    local t, stale = import_stored(core, shared)
+    local t, stale, err = import_stored(core, shared)
     if t then return true end
-    local store = shared.store
-    if store.tryLock then
-      if not store:tryLock(shared.key, shared.lockSeconds, stale) then return false end
-      fetch.locked = true
-      if import_stored(core, shared) then
-        token.unlock(shared, fetch)
-        return true
+    local store, _ = shared.store
+    if not err and store.tryLock then
+      local got
+      got, err = store:tryLock(shared.key, shared.lockSeconds, stale)
+      if got == nil and err ~= nil then
+        err = store_error(err)
+      elseif not got then
+        return false
+      else
+        fetch.locked = true
+        t, _, err = import_stored(core, shared)
+        if t then
+          token.unlock(shared, fetch)
+          return true
+        end
       end
+    end
+    if err then
+      token.unlock(shared, fetch)
+      if shared.fallback ~= "local" then return nil, err end
     end
   end
   local id, failure = core:start_token()

@@ -1,0 +1,89 @@
+-- A real redis-server for specs: started in a temporary directory on a
+-- free loopback port, no persistence, never a system service; stopped (or
+-- killed, and started again on the same port) by the spec.
+local socket = require("socket")
+
+local M = {}
+local Redis = {}
+Redis.__index = Redis
+
+local function free_port()
+  local s = assert(socket.bind("127.0.0.1", 0))
+  local _, port = s:getsockname()
+  s:close()
+  return tonumber(port)
+end
+
+local function sh(cmd)
+  local p = assert(io.popen(cmd))
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+-- opts.password: requirepass
+function M.start(opts)
+  opts = opts or {}
+  local dir = os.tmpname()
+  os.remove(dir)
+  assert(os.execute("mkdir " .. dir))
+  local self = setmetatable({ dir = dir, port = free_port(), password = opts.password }, Redis)
+  self:launch()
+  self.url = string.format("redis://127.0.0.1:%d/0", self.port)
+  return self
+end
+
+function Redis:launch()
+  local auth = self.password and (" --requirepass '" .. self.password .. "'") or ""
+  self.pid = tonumber(sh(string.format("redis-server --bind 127.0.0.1 --port %d --dir %s --save '' "
+    .. "--appendonly no --daemonize no%s >%s/log 2>&1 </dev/null & echo $!",
+    self.port, self.dir, auth, self.dir)))
+  assert(self.pid, "could not start redis-server")
+  local deadline = socket.gettime() + 10
+  while socket.gettime() < deadline do
+    local c = socket.tcp()
+    c:settimeout(0.2)
+    if c:connect("127.0.0.1", self.port) then
+      c:send("PING\r\n")
+      local line = c:receive("*l")
+      c:close()
+      if line == "+PONG" or (line or ""):match("NOAUTH") then return end
+    else
+      c:close()
+    end
+    socket.sleep(0.05)
+  end
+  error("redis-server did not start: " .. sh("cat " .. self.dir .. "/log"))
+end
+
+-- redis-cli on this server: its output.
+function Redis:cli(args)
+  local auth = self.password and (" --no-auth-warning -a '" .. self.password .. "'") or ""
+  return sh(string.format("redis-cli -p %d%s %s 2>&1", self.port, auth, args))
+end
+
+local function alive(pid)
+  local r = os.execute("kill -0 " .. pid .. " 2>/dev/null")
+  return r == true or r == 0
+end
+
+local function wait_gone(pid)
+  local deadline = socket.gettime() + 5
+  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
+end
+
+-- SIGKILL: Redis gone at once, its data with it.
+function Redis:kill()
+  os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
+  wait_gone(self.pid)
+end
+
+function Redis:stop()
+  if self.stopped then return end
+  self.stopped = true
+  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
+  wait_gone(self.pid)
+  os.execute("rm -rf " .. self.dir)
+end
+
+return M
