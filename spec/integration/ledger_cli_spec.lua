@@ -6,12 +6,7 @@ local ledger = require("b2c.ledger")
 local shell = require("support.shell")
 local sim = require("support.sim")
 
-local function tempdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end
+local tempdir = require("support.files").tempdir
 
 describe("b2c ledger (the command)", function()
   local s, receiver, dir, url, cfg

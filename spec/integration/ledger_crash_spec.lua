@@ -18,12 +18,7 @@ local PG_RUNS = tonumber(os.getenv("B2C_CRASH_PG_RUNS") or "15")
 local FIRST_SEED = tonumber(os.getenv("B2C_CRASH_SEED") or tostring(os.time()))
 local COUNT = 8
 
-local function tempdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end
+local tempdir = require("support.files").tempdir
 
 local function gone(pid)
   local stat = read_file("/proc/" .. pid .. "/stat")

@@ -7,12 +7,7 @@ local ledger = require("b2c.ledger")
 local sim = require("support.sim")
 local postgres = require("support.postgres")
 
-local function tempdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end
+local tempdir = require("support.files").tempdir
 
 -- Where each test's fresh ledger lives.
 local BACKENDS = {

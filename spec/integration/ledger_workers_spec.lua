@@ -7,12 +7,7 @@ local sim = require("support.sim")
 local socket = require("socket")
 local read_file = require("support.files").read
 
-local function tempdir()
-  local p = io.popen("mktemp -d")
-  local dir = p:read("*l")
-  p:close()
-  return dir
-end
+local tempdir = require("support.files").tempdir
 
 -- Runs the workers (each {first, last}) at once; returns seconds taken.
 local runs = 0

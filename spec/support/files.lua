@@ -1,6 +1,7 @@
--- Reading whole files in the specs and the bench.
+-- Files in the specs and the bench.
 --   files.read(path) -> text, or nil when the file cannot be opened
 --   files.must(path) -> text; raises, naming the file, when it cannot be read
+--   files.tempdir() -> the path of a new temporary directory (mktemp -d)
 local M = {}
 
 function M.read(path)
@@ -13,6 +14,13 @@ end
 
 function M.must(path)
   return (assert(M.read(path), "cannot read " .. tostring(path)))
+end
+
+function M.tempdir()
+  local p = assert(io.popen("mktemp -d"))
+  local dir = p:read("*l")
+  p:close()
+  return (assert(dir, "mktemp -d failed"))
 end
 
 return M
