@@ -90,7 +90,7 @@ demo: deps-demo
 	@sh scripts/demo.sh
 
 test: deps
-	@$(MAKE) --no-print-directory $(MODULE)
+	@$(MAKE) --no-print-directory all
 	@# Whatever version is tested, the simulator, the CLI and the examples
 	@# run as lua5.4 with build/b2c/core.so; spec/nginx loads the core into
 	@# nginx's LuaJIT: a build for each.
