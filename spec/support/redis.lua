@@ -35,7 +35,8 @@ end
 
 function Redis:launch()
   local auth = self.password and (" --requirepass '" .. self.password .. "'") or ""
-  self.pid = tonumber(sh(string.format("redis-server --bind 127.0.0.1 --port %d --dir %s --save '' "
+  -- Without the sanitizer runtime `make asan` preloads into the specs.
+  self.pid = tonumber(sh(string.format("env -u LD_PRELOAD redis-server --bind 127.0.0.1 --port %d --dir %s --save '' "
     .. "--appendonly no --daemonize no%s >%s/log 2>&1 </dev/null & echo $!",
     self.port, self.dir, auth, self.dir)))
   assert(self.pid, "could not start redis-server")
