@@ -8,6 +8,7 @@ local callbacks = require("b2c.sim.callbacks")
 local reply = require("b2c.sim.reply")
 local settings = require("b2c.sim.settings")
 local tokens = require("b2c.sim.tokens")
+local util = require("b2c.sim.util")
 local routes = require("b2c.sim.routes")
 local control = require("b2c.sim.routes.control")
 
@@ -71,6 +72,21 @@ function Gateway:reset()
   self.working = math.floor(self.config.workingBalance * 100 + 0.5)
   self.charges = 0
   self.callbacks:reset()
+end
+
+--- Keeps a payout (or reversal) the routes processed, by OCID and in order.
+function Gateway:record(p)
+  self.payoutByOcid[p.ocid] = p
+  self.payouts[#self.payouts + 1] = p
+end
+
+--- A completed payout's receipt, unique among those issued; it is also the
+--- payout's TransactionID.
+function Gateway:issue_receipt(p)
+  local receipt = util.receipt()
+  while self.payoutByReceipt[receipt] do receipt = util.receipt() end
+  p.receipt, p.transactionId = receipt, receipt
+  self.payoutByReceipt[receipt] = p
 end
 
 --- Apply /sim/config settings. Returns true or nil, message.

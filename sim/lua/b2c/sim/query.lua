@@ -28,12 +28,7 @@ function M.new(gw, kind, body)
 end
 
 function M.ack(q)
-  return reply.json(200, json.object({
-    { "OriginatorConversationID", q.ocid },
-    { "ConversationID", q.conversationId },
-    { "ResponseCode", "0" },
-    { "ResponseDescription", reply.ACCEPTED },
-  }))
+  return reply.ack(q.ocid, q.conversationId)
 end
 
 --- The result callback body of a query that failed with `code`.

@@ -8,6 +8,19 @@ local M = {}
 --- ResponseDescription of every accepted request.
 M.ACCEPTED = "Accept the service request successfully."
 
+--- The synchronous acknowledgement of every accepted request. Daraja's
+--- B2C v3 sample names the ConversationID first (conversation_first), the
+--- other APIs' samples the OriginatorConversationID.
+function M.ack(ocid, conversation_id, conversation_first)
+  local ids = { { "OriginatorConversationID", ocid }, { "ConversationID", conversation_id } }
+  if conversation_first then ids[1], ids[2] = ids[2], ids[1] end
+  return M.json(200, json.object({
+    ids[1], ids[2],
+    { "ResponseCode", "0" },
+    { "ResponseDescription", M.ACCEPTED },
+  }))
+end
+
 function M.json(status, body)
   return {
     status = status,

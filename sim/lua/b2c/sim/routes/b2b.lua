@@ -139,19 +139,13 @@ local function b2b(gw, body)
     if op.namespace == "b2cTopUp" then
       gw.utility = gw.utility + amount * 100
     end
-    p.receipt = util.receipt()
-    while gw.payoutByReceipt[p.receipt] do
-      p.receipt = util.receipt()
-    end
-    p.transactionId = p.receipt
-    gw.payoutByReceipt[p.receipt] = p
+    gw:issue_receipt(p)
   else
     p.state = "failed"
     p.transactionId = util.placeholder_receipt()
   end
   p.after = { utility = gw.utility, working = gw.working, charges = gw.charges }
-  gw.payoutByOcid[p.ocid] = p
-  gw.payouts[#gw.payouts + 1] = p
+  gw:record(p)
 
   local info = { ocid = p.ocid, conversationId = p.conversationId, api = op.namespace }
   if p.delivery == "timeout" then
@@ -160,12 +154,7 @@ local function b2b(gw, body)
   elseif p.delivery ~= "none" then
     gw.callbacks:schedule(p.resultUrl, result_body(gw, p), gw.config.callbackDelay, info)
   end
-  return reply.json(200, json.object({
-    { "OriginatorConversationID", p.ocid },
-    { "ConversationID", p.conversationId },
-    { "ResponseCode", "0" },
-    { "ResponseDescription", reply.ACCEPTED },
-  }))
+  return reply.ack(p.ocid, p.conversationId)
 end
 
 return {

@@ -131,20 +131,14 @@ local function payment(gw, body, opts)
     p.charge = scenarios.charge_cents(amount)
     gw.utility = gw.utility - amount * 100
     gw.charges = gw.charges - p.charge
-    p.receipt = util.receipt()
-    while gw.payoutByReceipt[p.receipt] do
-      p.receipt = util.receipt()
-    end
-    p.transactionId = p.receipt
-    gw.payoutByReceipt[p.receipt] = p
+    gw:issue_receipt(p)
   else
     p.state = "failed"
     p.charge = 0
     p.transactionId = util.placeholder_receipt()
   end
   p.after = { utility = gw.utility, working = gw.working, charges = gw.charges }
-  gw.payoutByOcid[ocid] = p
-  gw.payouts[#gw.payouts + 1] = p
+  gw:record(p)
 
   local delay = cfg.callbackDelay
   local info = { ocid = ocid, conversationId = p.conversationId, api = opts.api }
@@ -159,12 +153,7 @@ local function payment(gw, body, opts)
     gw.callbacks:schedule(p.resultUrl, result_body(gw, p), delay, info)
   end
 
-  return reply.json(200, json.object({
-    { "ConversationID", p.conversationId },
-    { "OriginatorConversationID", ocid },
-    { "ResponseCode", "0" },
-    { "ResponseDescription", reply.ACCEPTED },
-  }))
+  return reply.ack(ocid, p.conversationId, true)
 end
 
 return {

@@ -91,25 +91,17 @@ local function reversal(gw, body)
   if code == 0 then
     p.state = "completed"
     gw.utility = gw.utility - amount * 100
-    p.receipt = util.receipt()
-    p.transactionId = p.receipt
+    gw:issue_receipt(p)
     gw.reversalByReceipt[original] = p
-    gw.payoutByReceipt[p.receipt] = p
   else
     p.state = "failed"
     p.transactionId = util.placeholder_receipt()
   end
   p.after = { utility = gw.utility }
-  gw.payoutByOcid[p.ocid] = p
-  gw.payouts[#gw.payouts + 1] = p
+  gw:record(p)
   gw.callbacks:schedule(body.ResultURL, result_body(gw, p), gw.config.callbackDelay,
     { ocid = p.ocid, conversationId = p.conversationId, api = "reversal" })
-  return reply.json(200, json.object({
-    { "OriginatorConversationID", p.ocid },
-    { "ConversationID", p.conversationId },
-    { "ResponseCode", "0" },
-    { "ResponseDescription", reply.ACCEPTED },
-  }))
+  return reply.ack(p.ocid, p.conversationId)
 end
 
 return {
