@@ -209,8 +209,19 @@ end
 -- faults (list of --fault specs), args (extra command line words),
 -- command (shell words that run b2c-sim, e.g. an installed one; default:
 -- lua5.4 sim/bin/b2c-sim of this tree).
+local started = 0
+
 function M.start(opts)
   opts = opts or {}
+  -- Each simulator is its own app unless told otherwise: the core's
+  -- process-wide token cache is keyed by base URL and credentials, and the
+  -- kernel hands a freed port out again, so a client an earlier spec left
+  -- to the garbage collector would otherwise keep a stale token alive for a
+  -- later simulator on the same port.
+  started = started + 1
+  local given = opts
+  opts = { consumerKey = string.format("%s-%d", M.DEFAULTS.consumerKey, started) }
+  for k, v in pairs(given) do opts[k] = v end
   local args = { "--port", "0" }
   local names = {}
   for k in pairs(OPTION_FLAGS) do
