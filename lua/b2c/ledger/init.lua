@@ -267,8 +267,9 @@ function Ledger:send_row(mpesa, row)
   return view(self:row("id = ?", row.id)), serr
 end
 
--- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
-function Ledger:pay(mpesa, payout, options)
+-- The payout's row: the one its reference already has, else a new created
+-- row (another worker may win that insert: its row is returned then).
+function Ledger:claim(mpesa, payout, options)
   local op = money_op(options and options.operation)
   local p, err = prepare(mpesa, op, payout)
   if not p then return nil, err end
@@ -288,8 +289,68 @@ function Ledger:pay(mpesa, payout, options)
       row = must(self:row("id = ?", id))
     end
   end
+  return row
+end
+
+-- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
+function Ledger:pay(mpesa, payout, options)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+  local row, err = self:claim(mpesa, payout, options)
+  if not row then return nil, err end
   if row.state ~= "created" then return view(row) end
   return self:send_row(mpesa, row)
+end
+
+-- The game-loop form of pay: the row is written (created, then submitted:
+-- short local writes) before start returns; the request itself is driven
+-- by mpesa:step like any polled payout; handle:result() records its outcome.
+local Pending = {}
+Pending.__index = function(h, k)
+  if k == "done" then return h.payout ~= nil or h.send.done end
+  return Pending[k]
+end
+
+-- handle:result() -> payout[, err of the send] | nil, err (of the ledger);
+-- raises when called before handle.done.
+function Pending:result()
+  if self.payout then return self.payout, self.err end
+  if not self.send.done then error("ledger: result() before the payout is done", 2) end
+  local ack, serr = self.send:result()
+  local ok, rerr = self.book:record(self.id, ack, serr)
+  if ok == nil then return nil, rerr end
+  self.payout, self.err = view(self.book:row("id = ?", self.id)), serr
+  return self.payout, self.err
+end
+
+-- ledger:start(mpesa, payout[, options]) -> handle | nil, err. A payout its
+-- reference already has (or one another worker is sending) is done at once.
+function Ledger:start(mpesa, payout, options)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+  local row, err = self:claim(mpesa, payout, options)
+  if not row then return nil, err end
+  local h = setmetatable({ book = self, id = row.id, originatorConversationId = row.ocid }, Pending)
+  if row.state ~= "created" then
+    h.payout = view(row)
+    return h
+  end
+  local moved, merr = self:move(row.id, "created", "submitted")
+  if moved == nil then return nil, merr end
+  if not moved then
+    h.payout = view(self:row("id = ?", row.id))
+    return h
+  end
+  local p = json.decode(row.request)
+  p.originatorConversationId = row.ocid
+  local send, serr = mpesa[money_op(row.operation).namespace].start(p)
+  if not send then
+    -- refused before anything left (validation, closed client): record it
+    local ok, rerr = self:record(row.id, nil, serr)
+    if ok == nil then return nil, rerr end
+    h.payout, h.err = view(self:row("id = ?", row.id)), serr
+    return h
+  end
+  h.send = send
+  return h
 end
 
 -- ledger:send(mpesa, id): sends a created attempt (after retry, or one
