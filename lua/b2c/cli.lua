@@ -23,6 +23,11 @@ commands:
   parse [FILE]   explain a result callback or an answer from Daraja (JSON;
                  stdin when FILE is absent or -): verdict, what the code
                  means, parameters
+  status OCID --config FILE [--listen [HOST:]PORT]
+                 ask Transaction Status what became of a payout; with
+                 --listen, wait for the answer and print the verdict
+  balance --config FILE [--listen [HOST:]PORT]
+                 ask Account Balance; with --listen, print the accounts
   ledger SUBCOMMAND --db URL
                  the payout ledger: list, show, stats, reconcile, export --csv
   help [COMMAND] this text, or a command's
@@ -30,9 +35,12 @@ commands:
 options:
   -h, --help     help
   --version      print the version
+  --json         credential, cert, parse, status, balance: one JSON
+                 document on stdout; an error as one JSON line on stderr
 
 exit status: 0 done, 1 failed (unreadable input, not a certificate, not a
-callback or answer), 2 wrong usage.
+callback or answer, a query refused), 2 wrong usage, 3 (status, balance
+with --listen) no result came in time.
 ]]
 
 local HELP = {
@@ -80,7 +88,7 @@ acknowledgement (ResponseCode) and an error body (errorCode). At most
 usage: b2c help [COMMAND]
 
 Prints the list of commands, or the help of COMMAND (credential, cert,
-parse). `b2c COMMAND --help` prints the same.
+parse, status, balance, ledger). `b2c COMMAND --help` prints the same.
 ]],
 }
 
@@ -522,7 +530,8 @@ end
 -- What a body Daraja sent is, as plain data (the --json output of parse,
 -- status and balance; the text output is drawn from it): nil, reason when
 -- it is not a callback or an answer. Strings are as received; the printers
--- escape them.
+-- escape them. `api` ("status", "balance"), when the caller knows which
+-- query a result answers: a failed query's result does not say.
 local function explain_answer(form, doc)
   if form == "error" then
     local code = tostring(doc.errorCode)
@@ -546,7 +555,9 @@ local function pairs_of(list)
   return out
 end
 
-function cli.explain(data)
+local TITLES = { status = "Transaction Status result", balance = "Account Balance result" }
+
+function cli.explain(data, api)
   local doc = core.json_valid(data) and json.decode(data)
   local form = shape(doc)
   if form == "error" or form == "ack" then return explain_answer(form, doc) end
@@ -565,7 +576,8 @@ function cli.explain(data)
   end
   local keys = {}
   for _, p in ipairs(r.parameters) do keys[(p.Key:gsub("%s+", ""))] = true end
-  local api, title = result_kind(r, keys)
+  local title
+  if TITLES[api] then title = TITLES[api] else api, title = result_kind(r, keys) end
   local class, advice = b2c.describe(r)
   local entry = b2c.resultCodes[r.ResultCode] or b2c.resultCodes[tonumber(r.ResultCode) or false]
   local info = { form = "result", api = api, title = title, ok = r.ok, resultCode = r.ResultCode,
@@ -588,6 +600,7 @@ function cli.explain(data)
   elseif api == "balance" and r.ok then
     local accounts, berr = b2c.parseAccountBalance(r)
     if accounts then
+      info.advice = "the balances when M-Pesa answered, in shillings (a payout needs them in the account it draws on)"
       info.accounts = {}
       for i, a in ipairs(accounts) do info.accounts[i] = { name = a.name, currency = a.currency, amount = a.amount } end
     else
@@ -698,7 +711,8 @@ local function client_from(sys, path)
   if type(cfg) ~= "table" then
     return nil, { kind = "input", field = "--config", message = path .. " is not a JSON object of b2c.new settings" }
   end
-  return b2c.new(cfg)
+  local mpesa, err2 = b2c.new(cfg)
+  return mpesa, err2, cfg
 end
 
 -- A one-shot receiver for the answer to one query: a plain HTTP listener
@@ -777,7 +791,7 @@ local function wait_for(listener, seconds, own_path, mine, sys, command)
       elseif own_path and path ~= "/b2c/" .. listener.token then
         answer(client, 404, "Not Found")
       else
-        info = cli.explain(body)
+        info = cli.explain(body, command)
         if info and (info.form == "result" or info.form == "queueTimeout") then
           answer(client, 200, "Accepted")
         else
@@ -866,7 +880,7 @@ local function query(sys, args, command)
   if opts["--wait"] and not opts["--listen"] then
     return usage_error(sys, command, "--wait needs --listen (nothing waits without it)")
   end
-  local mpesa, err = client_from(sys, opts["--config"])
+  local mpesa, err, cfg = client_from(sys, opts["--config"])
   if not mpesa then return failed(sys, command, err) end
   local listener
   if opts["--listen"] then
@@ -886,7 +900,7 @@ local function query(sys, args, command)
     if listener then listener.server:close() end
     return failed(sys, command, err)
   end
-  local doc = { command = command, state = "accepted", resultUrl = url or "the config's resultUrl",
+  local doc = { command = command, state = "accepted", resultUrl = url or cfg.resultUrl,
     originatorConversationId = fields.originatorConversationId, receipt = fields.transactionId,
     query = { conversationId = ack.ConversationID, originatorConversationId = ack.OriginatorConversationID } }
   local function row(label, value)
