@@ -842,6 +842,9 @@ OriginatorConversationID it was sent with (or its M-Pesa receipt), and with
 not_found (not paid: pay again with a NEW OCID), pending (ask again later).
 A query moves no money: it is safe to repeat.
 
+  --receipt RECEIPT
+                   ask by the payout's M-Pesa receipt (instead of, or
+                   besides, the OCID)
 ]] .. QUERY_HELP_OPTIONS
 
 HELP.balance = [[

@@ -56,7 +56,7 @@ describe("b2c (the command)", function()
         assert.matches("credential %[%-%-env sandbox|production%]", out)
         assert.matches("exit status", out)
       end
-      for _, c in ipairs({ "credential", "cert", "parse" }) do
+      for _, c in ipairs({ "credential", "cert", "parse", "status", "balance" }) do
         local code, out = b2c_cmd("help " .. c)
         assert.are.equal(0, code)
         assert.matches("^usage: b2c " .. c, out)
