@@ -106,6 +106,22 @@ describe("b2c status and b2c balance (the commands)", function()
     os.remove(cfg)
   end)
 
+  it("status --receipt asks by the M-Pesa receipt", function()
+    local ocid = pay()
+    local receipt
+    for _, p in ipairs(s:stats().payouts) do if p.ocid == ocid then receipt = p.receipt end end
+    assert.is_string(receipt)
+    local cfg = config()
+    local code, out, err = b2c_cmd("status --receipt " .. receipt .. " --config " .. cfg
+      .. " --listen 0 --wait 30 --json")
+    assert.are.equal(0, code, err)
+    local doc = json.decode(out)
+    assert.are.equal(receipt, doc.receipt)
+    assert.are.equal("completed", doc.result.verdict)
+    assert.are.equal(ocid, doc.result.payout.originatorConversationId)
+    os.remove(cfg)
+  end)
+
   it("status of a payout M-Pesa never saw: not_found", function()
     local cfg = config()
     local code, out = b2c_cmd("status never-sent-17 --config " .. cfg .. " --listen 0 --wait 30 --json")
