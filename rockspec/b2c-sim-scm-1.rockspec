@@ -41,6 +41,7 @@ build = {
     ["b2c.sim.http.server"] = "sim/lua/b2c/sim/http/server.lua",
     ["b2c.sim.json"] = "sim/lua/b2c/sim/json.lua",
     ["b2c.sim.query"] = "sim/lua/b2c/sim/query.lua",
+    ["b2c.sim.receiver"] = "sim/lua/b2c/sim/receiver.lua",
     ["b2c.sim.reply"] = "sim/lua/b2c/sim/reply.lua",
     ["b2c.sim.results"] = "sim/lua/b2c/sim/results.lua",
     ["b2c.sim.routes"] = "sim/lua/b2c/sim/routes/init.lua",
