@@ -2,7 +2,7 @@
 // playwright-core; no browser is downloaded). Used by console_spec.lua:
 //   node spec/browser/console.js CONSOLE_URL OCID
 // prints one line per step: "ready" (the page polls), "seen <row text>"
-// (the payout OCID appeared), "clicked" (the console answered the click on
+// (the payout OCID appeared), "charts 1" (the charts show it), "clicked" (the console answered the click on
 // "send a queue timeout"), "delivered" (the page shows the queue-timeout
 // callback delivered); "error: ..." and exit 1 on a failure.
 "use strict";
@@ -30,6 +30,12 @@ async function main() {
   const row = page.locator(`#payouts tr[data-ocid="${ocid}"]`);
   await row.waitFor();
   say("seen " + (await row.innerText()).replace(/\s+/g, " "));
+  // the charts drew the batch so far: a line of payouts per second, a bar per outcome class
+  await page.waitForFunction(() => document.querySelectorAll("#chart-rate polyline").length === 1
+    && document.querySelectorAll("#chart-outcomes rect").length === 4);
+  const completed = await page.locator("#chart-outcomes text", { hasText: /^completed$/ }).count();
+  say("charts " + completed);
+  if (process.env.SCREENSHOT) await page.screenshot({ path: process.env.SCREENSHOT, fullPage: true });
 
   await row.getByRole("button", { name: "send a queue timeout", exact: true }).click();
   await page.waitForFunction(() => /queue-timeout: done/.test(document.getElementById("message").textContent));

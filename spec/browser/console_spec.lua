@@ -96,6 +96,7 @@ describe("#lua54 the simulator console in Chromium", function()
     assert.are.equal(200, res.status, res.body)
     local seen = wait_line("seen", 60)
     assert.truthy(seen:find("254708374149", 1, true), seen)
+    assert.truthy(wait_line("charts", 60):find("\ncharts 1\n", 1, true))
     wait_line("clicked", 60)
 
     local got = r:wait(1, 30)
