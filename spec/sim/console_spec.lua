@@ -164,6 +164,28 @@ describe("#lua54 the simulator console", function()
   end)
 end)
 
+describe("#lua54 the simulator console on every address", function()
+  it("answers loopback clients only", function()
+    local p = io.popen("hostname -I 2>/dev/null")
+    local address = (p:read("a") or ""):match("(%d+%.%d+%.%d+%.%d+)")
+    p:close()
+    if not address or address:match("^127%.") then
+      pending("no IPv4 address besides loopback on this machine")
+      return
+    end
+    local s = sim.start({ args = { "--host", "0.0.0.0", "--console-port", "0" } })
+    finally(function() s:stop() end)
+    local port = console_url(s):match(":(%d+)$")
+    assert.are.equal(200, assert(sim.request("http://127.0.0.1:" .. port, "GET", "/state")).status)
+    for _, path in ipairs({ "/", "/state" }) do
+      local res = assert(sim.request("http://" .. address .. ":" .. port, "GET", path))
+      assert.are.equal(403, res.status)
+    end
+    local res = assert(sim.request("http://" .. address .. ":" .. port, "POST", "/sim/revoke-tokens"))
+    assert.are.equal(403, res.status)
+  end)
+end)
+
 describe("#lua54 the simulator console with a ledger", function()
   it("shows the ledger's payouts by state", function()
     local dir = files.tempdir()

@@ -116,7 +116,9 @@ function M.state(self)
 end
 
 local function handle(self, req)
-  if req.path:sub(1, #control.PREFIX) == control.PREFIX then
+  if not control.is_loopback(req.peer) then
+    return reply.sim_error(403, "the console answers loopback clients only")
+  elseif req.path:sub(1, #control.PREFIX) == control.PREFIX then
     return control.handle(self.gateway, req)
   elseif req.method ~= "GET" then
     return reply.sim_error(405, "the console answers GET (and the control endpoints under /sim/)")

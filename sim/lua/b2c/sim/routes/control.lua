@@ -175,13 +175,15 @@ ACTIONS["revoke-tokens"] = function(gw)
   return {}
 end
 
-local function is_loopback(ip)
+--- True for a loopback peer (the control endpoints and the console answer
+--- no other).
+function M.is_loopback(ip)
   return ip == nil or ip:match("^127%.") ~= nil or ip == "::1" or ip:match("^::ffff:127%.") ~= nil
 end
 
 --- Answer a request under /sim/.
 function M.handle(gw, req)
-  if not is_loopback(req.peer) then
+  if not M.is_loopback(req.peer) then
     return reply.sim_error(403, "control endpoints answer loopback clients only")
   end
   local path, method = req.path, req.method
