@@ -356,6 +356,15 @@ end
 -- Callback receiver (the simulator package's, also for plain-Lua tests)
 ---------------------------------------------------------------------------
 
-M.receiver = require("b2c.sim.receiver").new
+-- Loaded on first use: a child process started with LUA_PATH of lua/ and
+-- spec/ only (bench/ledger.lua) finds the package's sim/lua here.
+function M.receiver(opts)
+  local ok, receiver = pcall(require, "b2c.sim.receiver")
+  if not ok then
+    package.path = M.root .. "/sim/lua/?.lua;" .. package.path
+    receiver = require("b2c.sim.receiver")
+  end
+  return receiver.new(opts)
+end
 
 return M
