@@ -171,6 +171,23 @@ describe("#lua54 the simulator console", function()
   end)
 end)
 
+describe("#lua54 the console's options", function()
+  it("refuses a console port that is not a port, naming the option", function()
+    for _, bad in ipairs({ "x", "70000", "1.5" }) do
+      local ok, err = pcall(sim.start, { args = { "--console-port", bad } })
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("--console-port", 1, true), err)
+    end
+  end)
+
+  it("serves no console unless asked", function()
+    local s = sim.start()
+    finally(function() s:stop() end)
+    s:stats()
+    assert.is_nil((files.read(s.outFile) or ""):find("b2c-sim console on", 1, true))
+  end)
+end)
+
 describe("#lua54 the simulator console on every address", function()
   it("answers loopback clients only", function()
     local p = io.popen("hostname -I 2>/dev/null")
