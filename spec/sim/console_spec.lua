@@ -8,6 +8,7 @@ local sim = require("support.sim")
 local socket = require("socket")
 local H = require("sim.helper")
 local files = require("support.files")
+local postgres = require("support.postgres")
 
 local function console_url(s)
   local deadline = socket.gettime() + 5
@@ -211,10 +212,7 @@ describe("#lua54 the simulator console on every address", function()
 end)
 
 describe("#lua54 the simulator console with a ledger", function()
-  it("shows the ledger's payouts by state", function()
-    local dir = files.tempdir()
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
-    local url = "sqlite://" .. dir .. "/ledger.db"
+  local function shows_by_state(url)
     local book = assert(require("b2c.ledger").open(url))
     finally(function() book:close() end)
     local s = sim.start({ callbackDelay = 600, args = { "--ledger", url } })
@@ -234,6 +232,23 @@ describe("#lua54 the simulator console with a ledger", function()
     assert.are.equal(2, st.ledger.total)
     assert.are.same({ accepted = 2 }, st.ledger.byState)
     assert.are.equal("console-2", st.ledger.newest[1].reference)
+  end
+
+  it("shows the ledger's payouts by state (SQLite)", function()
+    local dir = files.tempdir()
+    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
+    shows_by_state("sqlite://" .. dir .. "/ledger.db")
+  end)
+
+  it("shows the ledger's payouts by state (PostgreSQL)", function()
+    local pg, why = postgres.start()
+    if not pg then
+      pending("PostgreSQL not available: " .. tostring(why))
+      return
+    end
+    finally(function() pg:stop() end)
+    pg:createdb("console")
+    shows_by_state(pg:url("console"))
   end)
 
   it("refuses a ledger URL it cannot open, naming it", function()
