@@ -135,6 +135,8 @@ describe("#lua54 the simulator console", function()
     assert.are.equal(first.raw, got[2].raw)
     assert.are.equal(id, s:stats().callbacks[2].redelivery)
     assert.are.equal(404, act(base, "redeliver", { id = 999 }).status)
+    assert.are.equal(404, act(base, "redeliver", {}).status)
+    assert.are.equal(400, assert(sim.request(base, "POST", "/sim/redeliver", { body = "[1" })).status)
   end)
 
   it("fault: drop the next request, then answer again; revoke the token", function()

@@ -149,7 +149,7 @@ end
 
 -- {id}: a callback sent again, now, with the same body to the same URL.
 ACTIONS["redeliver"] = function(gw, t)
-  local record = gw.callbacks:find(math.tointeger(tonumber(t.id)))
+  local record = gw.callbacks:find(math.tointeger(tonumber(t.id or "")))
   if not record then
     return nil, 404, "no callback with id " .. tostring(t.id) .. " in the history kept"
   end
