@@ -159,6 +159,7 @@ bench: deps build/bench/raw_libcurl
 	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/run.lua
+	lua5.4 bench/chart.lua $${BENCH_OUT:-build/bench/results.txt}
 
 build/bench/raw_libcurl: bench/raw_libcurl.c
 	@mkdir -p $(dir $@)
