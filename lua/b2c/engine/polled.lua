@@ -39,13 +39,14 @@ function Queue:advance(h, ready)
     if not id then
       request.failed(h, generation)
     else
-      h.id, h.generation, h.state = id, generation, "sending"
+      h.id, h.generation = id, generation
+      request.sending(h)
     end
     return true
   end
   if ready ~= nil then return false end
   local failure
-  ready, failure = token.poll(core, self.shared, self.fetch)
+  ready, failure = token.poll(core, self.shared, self.fetch, h)
   if ready == nil then
     -- no fetch could start: nothing waiting for a token can be sent
     for _, other in ipairs(self.handles) do
