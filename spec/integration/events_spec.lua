@@ -12,6 +12,36 @@ local tempdir = require("support.files").tempdir
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
+-- The page whose "## Plain Lua" snippets are run here as written.
+local DOC = "NOTES-events.md"
+
+-- Lua 5.1 and LuaJIT give a chunk its globals with setfenv; later Luas with load.
+local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
+
+local function doc_blocks(heading, lang)
+  local text = require("support.files").must(DOC)
+  local start = assert(text:find("\n" .. heading .. "\n", 1, true), "no section " .. heading)
+  local section = text:sub(start + 1)
+  local finish = section:find("\n## ", 2, true)
+  if finish then section = section:sub(1, finish) end
+  local blocks = {}
+  for code in section:gmatch("```" .. lang .. "\n(.-)```") do blocks[#blocks + 1] = code end
+  return blocks
+end
+
+-- Runs code with globals from `names` (falling back to the real ones).
+local function run(code, names)
+  local env = setmetatable(names, { __index = _G })
+  local chunk
+  if setfenv then
+    chunk = assert(loadstring(code, "=" .. DOC))
+    setfenv(chunk, env)
+  else
+    chunk = assert(load(code, "=" .. DOC, "t", env))
+  end
+  return chunk()
+end
+
 -- io.stderr replaced while fn runs; returns what was written to it.
 local function stderr_of(fn)
   local written = {}
@@ -254,6 +284,46 @@ describe("events", function()
     book:close()
     os.execute("rm -rf '" .. dir .. "'")
     assert(ok, err)
+  end)
+
+  it("runs the Plain Lua snippets of the docs as written", function()
+    local blocks = doc_blocks("## Plain Lua", "lua")
+    assert.are.equal(2, #blocks)
+    local vars = {
+      DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret, DARAJA_BASE_URL = s.url,
+      DARAJA_INITIATOR_PASSWORD = s.initiatorPassword, DARAJA_CERTIFICATE = s.certificate,
+      B2C_RESULT_URL = receiver:urlFor("/result"), B2C_TIMEOUT_URL = receiver:urlFor("/timeout"),
+    }
+    local printed, written = {}, {}
+    local names = {
+      os = setmetatable({ getenv = function(name) return vars[name] end }, { __index = os }),
+      print = function(...) printed[#printed + 1] = table.concat({ ... }, " ") end,
+      io = setmetatable({ write = function(...)
+        for _, x in ipairs({ ... }) do written[#written + 1] = x end
+      end }, { __index = io }),
+    }
+    local logged = stderr_of(function() run(blocks[1], names) end)
+    assert.are.same({ "2 accepted" }, printed)
+    local text = table.concat(written)
+    assert.truthy(text:find('\nb2c_outcomes_total{operation="b2c",class="accepted",kind="none"} 2\n', 1, true),
+      text)
+    local _, outcomes = logged:gsub("event=outcome operation=b2c ", "")
+    assert.are.equal(2, outcomes, logged)
+    assert.truthy(logged:find("event=batch.done operation=b2c accepted=2 ", 1, true), logged)
+
+    local dir = tempdir()
+    printed = {}
+    local f = assert(io.open("spec/fixtures/daraja/b2c_result_success_docs_v3.json", "rb"))
+    local body = f:read("*a")
+    f:close()
+    logged = stderr_of(function()
+      run(blocks[2], { LEDGER_DIR = dir, RESULT_BODY = body,
+        print = function(x) printed[#printed + 1] = tostring(x) end })
+    end)
+    os.execute("rm -rf '" .. dir .. "'")
+    assert.are.same({ "unmatched", "true" }, printed)
+    local _, reads = logged:gsub('"event":"callback.read","ocid":"53e3%-4aa8%-9fe0%-8fb5e4092cdd3533373"', "")
+    assert.are.equal(2, reads, logged)
   end)
 
   it("refuses a bad events option of b2c.ledger.open", function()
