@@ -295,14 +295,14 @@ describe("events", function()
       B2C_RESULT_URL = receiver:urlFor("/result"), B2C_TIMEOUT_URL = receiver:urlFor("/timeout"),
     }
     local printed, written = {}, {}
-    local names = {
+    local globals = {
       os = setmetatable({ getenv = function(name) return vars[name] end }, { __index = os }),
       print = function(...) printed[#printed + 1] = table.concat({ ... }, " ") end,
       io = setmetatable({ write = function(...)
         for _, x in ipairs({ ... }) do written[#written + 1] = x end
       end }, { __index = io }),
     }
-    local logged = stderr_of(function() run(blocks[1], names) end)
+    local logged = stderr_of(function() run(blocks[1], globals) end)
     assert.are.same({ "2 accepted" }, printed)
     local text = table.concat(written)
     assert.truthy(text:find('\nb2c_outcomes_total{operation="b2c",class="accepted",kind="none"} 2\n', 1, true),

@@ -1,8 +1,9 @@
 -- b2c.metrics in a real nginx with 2 workers: payouts sent on the pool
--- threads of both (b2c.ngx.send, events = "b2c.metrics.ngx") and the
--- callbacks read by b2c.ngx.handle_result are counted in one
+-- threads of both (b2c.ngx.send with events = "b2c_events") and the
+-- callbacks read by b2c.ngx.handle_result are logged and counted in one
 -- lua_shared_dict, and one GET /metrics shows them all. The nginx.conf
--- lines and the Lua are those of NOTES-events.md's nginx example.
+-- lines, the /metrics and callback locations and the b2c_events module are
+-- the docs' (DOC, section "## OpenResty"), run as written.
 local b2c = require("b2c")
 local sim = require("support.sim")
 local nginx = require("support.nginx")
@@ -10,8 +11,21 @@ local json = require("cjson.safe").new()
 local socket = require("socket")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
+local DOC = "NOTES-events.md"
 
--- The application: its settings (written by the spec) and its handlers.
+local function doc_blocks(heading, lang)
+  local text = require("support.files").must(DOC)
+  local start = assert(text:find("\n" .. heading .. "\n", 1, true), "no section " .. heading)
+  local section = text:sub(start + 1)
+  local finish = section:find("\n## ", 2, true)
+  if finish then section = section:sub(1, finish) end
+  local blocks = {}
+  for code in section:gmatch("```" .. lang .. "\n(.-)```") do blocks[#blocks + 1] = code end
+  return blocks
+end
+
+-- The spec's own handler: a payout through b2c.ngx.send with the settings
+-- the spec writes (B2C_CONFIG of the docs' nginx.conf).
 local APP = [[
 local b2c_ngx = require("b2c.ngx")
 local settings = require("spec_metrics_settings")
@@ -28,22 +42,7 @@ function app.pay()
     pid = ngx.worker.pid() }))
 end
 
-function app.result()
-  b2c_ngx.handle_result(function() end, { events = require("b2c.metrics.ngx").event })
-end
-
 return app
-]]
-
-local HTTP = [[
-  lua_shared_dict b2c_metrics 1m;
-  lua_shared_dict b2c_tokens 1m;
-]]
-
-local SERVER = [[
-    location = /metrics { content_by_lua_block { require("b2c.metrics.ngx"):serve() } }
-    location = /pay { content_by_lua_block { require("spec_metrics_app").pay() } }
-    location = /result { content_by_lua_block { require("spec_metrics_app").result() } }
 ]]
 
 describe("b2c.metrics in nginx", function()
@@ -57,11 +56,18 @@ describe("b2c.metrics in nginx", function()
     local port = nginx.free_port()
     local settings = string.format("return { consumerKey = %q, consumerSecret = %q, "
       .. "shortCode = \"600996\", initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
-      .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/result\", "
-      .. "timeout = 10, tokenStore = \"b2c_tokens\", events = \"b2c.metrics.ngx\" }\n",
+      .. "resultUrl = \"http://127.0.0.1:%d/mpesa/b2c/result\", "
+      .. "queueTimeOutUrl = \"http://127.0.0.1:%d/mpesa/b2c/result\", "
+      .. "timeout = 10, tokenStore = \"b2c_tokens\", events = \"b2c_events\" }\n",
       s.consumerKey, s.consumerSecret, credential, s.url, port, port)
-    n = nginx.start({ workers = 2, threads = 4, port = port, http = HTTP, server = SERVER,
-      modules = { spec_metrics_settings = settings, spec_metrics_app = APP } })
+    local conf = doc_blocks("## OpenResty", "nginx")
+    local lua = doc_blocks("## OpenResty", "lua")
+    assert.are.equal(2, #conf)
+    assert.are.equal(1, #lua)
+    n = nginx.start({ workers = 2, threads = 4, port = port,
+      http = conf[1] .. "lua_shared_dict b2c_tokens 1m;\n",
+      server = conf[2] .. 'location = /pay { content_by_lua_block { require("spec_metrics_app").pay() } }\n',
+      modules = { spec_metrics_settings = settings, spec_metrics_app = APP, b2c_events = lua[1] } })
   end)
   teardown(function()
     if n then n:stop() end
@@ -121,6 +127,10 @@ describe("b2c.metrics in nginx", function()
     assert.are.equal(1, metric(text, 'b2c_token_fetches_total{source="daraja",result="ok"}'))
     assert.are.equal(1, metric(text, 'b2c_token_fetches_total{source="store",result="ok"}'))
     assert.are.equal(sent + failed, s:stats().requests[PAYMENT])
-    assert.is_nil(n:errorLog():find("events hook raised", 1, true), n:errorLog())
+    -- one log line per outcome, written on the pool threads
+    local log = n:errorLog()
+    assert.is_nil(log:find("events hook raised", 1, true), log)
+    local _, outcomes = log:gsub("event=outcome operation=b2c ", "")
+    assert.are.equal(sent + failed, outcomes, log)
   end)
 end)
