@@ -209,10 +209,43 @@ describe("events", function()
     assert.are.equal("accepted", outcome.class)
   end)
 
+  it("a polled call reports its own token fetch, refusal and failure", function()
+    local seen = {}
+    local function hook(e) seen[#seen + 1] = e; all[#all + 1] = e end
+    local mpesa = assert(b2c.new(settings(hook)))
+    assert(mpesa.b2c.send(payout())) -- a token in the process cache, then revoked
+    s:revokeTokens()
+    local h = mpesa.b2c.start(payout())
+    while mpesa:step(0.1) > 0 do end
+    assert(h:result())
+    note_wire()
+    mpesa:close()
+    assert.are.same({ "request.sent", "request.answered", "token.refused", "request.retry",
+      "token.fetched", "request.sent", "request.answered", "outcome" },
+      names(seen, h.originatorConversationId))
+    local fetched = seen[#seen - 3]
+    assert.are.equal("token.fetched", fetched.name)
+    assert.are.equal("daraja", fetched.source)
+    assert.is_true(fetched.latency >= 0)
+
+    seen = {}
+    local bad = assert(b2c.new(settings(hook, { consumerSecret = "not-the-secret-either" })))
+    local b = bad.b2c.start(payout())
+    while bad:step(0.1) > 0 do end
+    bad:close()
+    local _, err = b:result()
+    assert.are.equal("auth", err.kind)
+    assert.are.same({ "token.failed", "outcome" }, names(seen))
+    assert.are.equal("auth", seen[1].kind)
+    assert.are.equal(b.originatorConversationId, seen[1].ocid)
+    assert.are.equal("unsent", seen[2].class)
+  end)
+
   it("never carries a secret, in the events or their log lines", function()
     assert.is_true(#all > 30, #all .. " events")
     assert.is_true(#secrets >= 3, #secrets .. " secrets seen")
     local list = { s.consumerSecret, s.initiatorPassword, "not-the-secret" }
+    -- "not-the-secret-either" holds "not-the-secret": one search finds both
     for _, x in ipairs(secrets) do list[#list + 1] = x end
     local texts = {}
     for _, e in ipairs(all) do
