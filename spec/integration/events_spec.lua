@@ -363,5 +363,7 @@ describe("events", function()
     local book, err = ledger.open("sqlite:///tmp/never-opened.db", { events = 3 })
     assert.is_nil(book)
     assert.are.equal("events", err.field)
+    assert.has_error(function() ledger.open("sqlite:///tmp/never-opened.db", { event = print }) end,
+      "b2c.ledger.open: event: is not an option (only events is)")
   end)
 end)

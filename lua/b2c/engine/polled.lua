@@ -145,6 +145,9 @@ end
 -- Returns the number of handles not done yet.
 function Queue:step(timeout)
   self:check_process()
+  -- a fetch that ended at the last step's end is read (and reported)
+  -- before a request goes with its token
+  self:collect_token()
   self:advance_all()
   self.core:step(timeout)
   self:collect_token()

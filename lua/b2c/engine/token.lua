@@ -12,6 +12,7 @@
 local now = require("b2c.core").now
 local errors = require("b2c.errors")
 local about = require("b2c.events").about
+local token_error = require("b2c.engine.answer").token_error
 
 local token = {}
 
@@ -24,7 +25,7 @@ end
 
 local function fetch_failed(r, since, failure)
   if r and r.emit then
-    local e = require("b2c.engine.answer").token_error(failure)
+    local e = token_error(failure)
     about(r, { name = "token.failed", kind = e.kind, status = e.status, code = e.code,
       message = e.message, latency = now() - since })
   end

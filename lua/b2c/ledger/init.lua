@@ -759,6 +759,9 @@ end
 function ledger.open(url, options)
   if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
   if options ~= nil and type(options) ~= "table" then error("b2c.ledger.open: options must be a table", 2) end
+  for k in pairs(options or {}) do
+    if k ~= "events" then error("b2c.ledger.open: " .. tostring(k) .. ": is not an option (only events is)", 2) end
+  end
   local hook, herr = events.check(options and options.events, "events")
   if herr then return nil, herr end
   local path = url:match("^sqlite://(/.+)$")
