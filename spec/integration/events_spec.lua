@@ -110,7 +110,7 @@ describe("events", function()
 
   it("counts a known sequence of payouts exactly", function()
     local seen = {}
-    local m = metrics.new({ buckets = { 1, 60 } })
+    local m = metrics.new({ buckets = { 1.9, 60 } })
     local function hook(e)
       seen[#seen + 1] = e
       all[#all + 1] = e
@@ -127,7 +127,7 @@ describe("events", function()
     assert.are.same({ name = "outcome", operation = "b2c", ocid = a.OriginatorConversationID,
       class = "accepted", status = 200, attempt = 1, latency = seen[4].latency }, seen[4])
     assert.is_true(seen[4].latency > 0)
-    -- 2. accepted after a slow answer (2 s: past the bucket of 1 s)
+    -- 2. accepted after a slow answer (2 s: past the bucket of 1.9 s)
     fault("delay=2")
     assert(mpesa.b2c.send(payout()))
     -- 3. refused: an HTML 403 from a gateway
@@ -177,7 +177,7 @@ describe("events", function()
     assert.are.equal(1, value('b2c_answers_total{operation="b2c",status="403"}'))
     assert.are.equal(1, value('b2c_answers_total{operation="b2c",status="404"}'))
     assert.are.equal(1, value('b2c_answers_total{operation="b2c",status="500"}'))
-    assert.are.equal(9, value('b2c_answer_seconds_bucket{operation="b2c",le="1"}'))
+    assert.are.equal(9, value('b2c_answer_seconds_bucket{operation="b2c",le="1.9"}'))
     assert.are.equal(10, value('b2c_answer_seconds_bucket{operation="b2c",le="60"}'))
     assert.are.equal(10, value('b2c_answer_seconds_bucket{operation="b2c",le="+Inf"}'))
     assert.are.equal(10, value('b2c_answer_seconds_count{operation="b2c"}'))
