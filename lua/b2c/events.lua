@@ -153,12 +153,15 @@ function events.log(options)
   end
   local clock = options.clock or os.time
   if type(clock) ~= "function" then error("b2c.events.log: clock: must be a function", 2) end
+  local second, stamp -- the last second formatted, and its text
   return function(event)
     local t = {}
     for k, v in pairs(event) do
       if k == "name" then t.event = v elseif type(k) == "string" then t[k] = v end
     end
-    write(format(os.date("!%Y-%m-%dT%H:%M:%SZ", clock()), t))
+    local now = clock()
+    if now ~= second then second, stamp = now, os.date("!%Y-%m-%dT%H:%M:%SZ", now) end
+    write(format(stamp, t))
   end
 end
 

@@ -36,18 +36,17 @@ local function number_text(v)
   return string.format("%.10g", v)
 end
 
-local function label_value(v)
-  return (tostring(v):gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }))
-end
-
--- 'a="x",b="y"' from a list of name, value pairs.
-local function labels(...)
-  local parts = {}
-  for i = 1, select("#", ...), 2 do
-    local name, value = select(i, ...)
-    parts[#parts + 1] = name .. '="' .. label_value(value == nil and "" or value) .. '"'
+-- A label value, quoted and escaped; memoised: label values are few
+-- (operations, classes, statuses, ...) and this runs for every event.
+local quoted = {}
+local function q(v)
+  if v == nil then v = "" end
+  local text = quoted[v]
+  if not text then
+    text = '"' .. tostring(v):gsub('[\\"\n]', { ["\\"] = "\\\\", ['"'] = '\\"', ["\n"] = "\\n" }) .. '"'
+    quoted[v] = text
   end
-  return table.concat(parts, ",")
+  return text
 end
 
 -- Storage: incr(key, n) and all() -> { key = value }. A key is a series:
@@ -90,54 +89,55 @@ end
 
 function Metrics:observe(family, label_text, seconds)
   if type(seconds) ~= "number" then return end
-  local bound = math.huge
-  for _, b in ipairs(self.buckets) do
+  local bound = "+Inf"
+  for i, b in ipairs(self.buckets) do
     if seconds <= b then
-      bound = b
+      bound = self.bounds[i]
       break
     end
   end
   local series = family .. "{" .. label_text .. "}"
-  self.store.incr(series .. "le=" .. number_text(bound), 1)
+  self.store.incr(series .. "le=" .. bound, 1)
   self.store.incr(series .. "sum", seconds)
 end
 
 -- What each event adds.
 local COUNT = {
   ["request.sent"] = function(m, e)
-    m:count("b2c_requests_total", labels("operation", e.operation))
+    m:count("b2c_requests_total", "operation=" .. q(e.operation))
   end,
   ["request.answered"] = function(m, e)
-    m:count("b2c_answers_total", labels("operation", e.operation, "status", e.status))
-    m:observe("b2c_answer_seconds", labels("operation", e.operation), e.latency)
+    local operation = "operation=" .. q(e.operation)
+    m:count("b2c_answers_total", operation .. ",status=" .. q(e.status))
+    m:observe("b2c_answer_seconds", operation, e.latency)
   end,
   ["outcome"] = function(m, e)
-    m:count("b2c_outcomes_total", labels("operation", e.operation, "class", e.class,
-      "kind", e.kind or "none"))
-    m:observe("b2c_outcome_seconds", labels("operation", e.operation), e.latency)
+    local operation = "operation=" .. q(e.operation)
+    m:count("b2c_outcomes_total", operation .. ",class=" .. q(e.class) .. ",kind=" .. q(e.kind or "none"))
+    m:observe("b2c_outcome_seconds", operation, e.latency)
   end,
   ["request.retry"] = function(m, e)
-    m:count("b2c_retries_total", labels("operation", e.operation, "reason", e.reason))
+    m:count("b2c_retries_total", "operation=" .. q(e.operation) .. ",reason=" .. q(e.reason))
   end,
   ["token.fetched"] = function(m, e)
-    m:count("b2c_token_fetches_total", labels("source", e.source, "result", "ok"))
+    m:count("b2c_token_fetches_total", "source=" .. q(e.source) .. ',result="ok"')
     if e.source == "daraja" then m:observe("b2c_token_fetch_seconds", "", e.latency) end
   end,
   ["token.failed"] = function(m, e)
-    m:count("b2c_token_fetches_total", labels("source", "daraja", "result", "failed"))
+    m:count("b2c_token_fetches_total", 'source="daraja",result="failed"')
     m:observe("b2c_token_fetch_seconds", "", e.latency)
   end,
   ["token.refused"] = function(m, e)
-    m:count("b2c_token_refusals_total", labels("operation", e.operation))
+    m:count("b2c_token_refusals_total", "operation=" .. q(e.operation))
   end,
   ["callback.read"] = function(m, e)
-    m:count("b2c_callbacks_total", labels("callback", e.callback, "result", "read"))
+    m:count("b2c_callbacks_total", "callback=" .. q(e.callback) .. ',result="read"')
   end,
   ["callback.refused"] = function(m, e)
-    m:count("b2c_callbacks_total", labels("callback", e.callback, "result", "refused"))
+    m:count("b2c_callbacks_total", "callback=" .. q(e.callback) .. ',result="refused"')
   end,
   ["ledger.state"] = function(m, e)
-    m:count("b2c_ledger_transitions_total", labels("from", e.from or "none", "to", e.to), e.count)
+    m:count("b2c_ledger_transitions_total", "from=" .. q(e.from or "none") .. ",to=" .. q(e.to), e.count)
   end,
 }
 
@@ -255,7 +255,9 @@ function metrics.new(options)
   if options.dict ~= nil and type(options.dict) ~= "string" then
     error("b2c.metrics.new: dict: must be the name of a lua_shared_dict", 2)
   end
-  local self = setmetatable({ buckets = buckets,
+  local bounds = {}
+  for i, b in ipairs(buckets) do bounds[i] = number_text(b) end
+  local self = setmetatable({ buckets = buckets, bounds = bounds,
     store = options.dict and dict_store(options.dict) or local_store() }, Metrics)
   self.event = function(event) self:add(event) end
   return self
