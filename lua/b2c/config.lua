@@ -4,6 +4,7 @@
 local core = require("b2c.core")
 local credential = require("b2c.credential")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local fields = require("b2c.fields")
 
 local config = {}
@@ -19,7 +20,7 @@ local CONFIG_FIELDS = {
   initiatorName = true, securityCredential = true, initiatorPassword = true, certificate = true,
   resultUrl = true, queueTimeOutUrl = true, baseUrl = true, timeout = true, connectTimeout = true,
   caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
-  tokenStoreFallback = true, proxy = true,
+  tokenStoreFallback = true, proxy = true, events = true,
 }
 local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
 
@@ -154,6 +155,9 @@ function config.check(cfg)
     end
     c.tokenStoreFallback = cfg.tokenStoreFallback
   end
+  -- a function, or a module's name (what crosses into a b2c.ngx pool thread)
+  c.events, err = events.check(cfg.events, "events")
+  if err then return nil, err end
   return c
 end
 

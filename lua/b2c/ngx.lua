@@ -511,7 +511,7 @@ local function handle(name, parse, callback, opts)
     refuse(name, status, reason)
     return nil, errors.new("callback", reason)
   end
-  local parsed, err = parse(body)
+  local parsed, err = parse(body, opts) -- opts.events: callback.read / callback.refused
   if not parsed then
     refuse(name, 400, err.message, body)
     return nil, err

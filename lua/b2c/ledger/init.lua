@@ -7,6 +7,7 @@
 -- a new attempt (new OCID, linked to the first) only after failed or not_found.
 local core = require("b2c.core")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local json = require("b2c.json")
 local outcome = require("b2c.outcome")
 local registry = require("b2c.operations")
@@ -83,7 +84,16 @@ function Ledger:move(id, from, to, set)
   local n, err = self.store:execv("UPDATE payouts SET " .. table.concat(cols, ", ")
     .. " WHERE id = ? AND state = ?", values)
   if not n then return nil, err end
+  if n == 1 then self:moved(from, to, 1, id) end
   return n == 1
+end
+
+-- The ledger.state event (b2c.events): count rows went from `from` to `to`.
+function Ledger:moved(from, to, count, id, ocid)
+  if self.emit and count > 0 then
+    self.emit({ name = "ledger.state", from = from, to = to, count = count, id = tonumber(id),
+      ocid = ocid })
+  end
 end
 
 -- An operation the ledger can pay through: it moves money and has send.
@@ -130,7 +140,9 @@ function Ledger:insert(p, extra)
     .. "(?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)", p.reference, extra.root_id, extra.previous_id,
     p.operation, p.ocid, p.recipient, p.amount, p.request, t, t)
   if not n then return nil, err end
-  return self.store:last_id()
+  local id = self.store:last_id()
+  self:moved(nil, "created", 1, id, p.ocid)
+  return id
 end
 
 local CHUNK = 200
@@ -176,6 +188,7 @@ function Ledger:insert_chunk(prepared, first, last, rows)
     .. "state, created_at, updated_at) VALUES "
     .. string.rep("(?, ?, ?, ?, ?, ?, 'created', ?, ?), ", #fresh - 1)
     .. "(?, ?, ?, ?, ?, ?, 'created', ?, ?)", values, n))
+  self:moved(nil, "created", #fresh)
   local ocids = {}
   for k, i in ipairs(fresh) do ocids[k] = prepared[i].ocid end
   local ids = {}
@@ -249,6 +262,7 @@ function Ledger:record_acks(acks)
     .. "conversation_id = v.cid, updated_at = ? FROM v WHERE payouts.id = v.id "
     .. "AND payouts.state = 'submitted'", values, n + 1)
   if not ok then return nil, err end
+  self:moved("submitted", "accepted", ok)
   return self.store:execv(v .. "UPDATE payouts SET conversation_id = v.cid FROM v "
     .. "WHERE payouts.id = v.id AND payouts.conversation_id IS NULL", values, n)
 end
@@ -451,6 +465,7 @@ function Ledger:payBatch(mpesa, payouts, options)
       local n = must(self.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
         .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
       if n ~= #ids then return nil, "partial" end
+      self:moved("created", "submitted", n)
       for j = k, last do marked[j] = marked[j] or "mine" end
       return true
     end)
@@ -575,7 +590,7 @@ end
 -- applied: paid | failed | not_found | pending | duplicate | conflict | unmatched.
 function Ledger:applyResult(body)
   local raw = raw_text(body)
-  local r, perr = result.parse(body)
+  local r, perr = result.parse(body, self.parsing)
   if not r then
     self:keep("unreadable", raw)
     return nil, perr
@@ -637,7 +652,7 @@ end
 -- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
 function Ledger:applyQueueTimeout(body)
   local raw = raw_text(body)
-  local t, perr = result.parse_queue_timeout(body)
+  local t, perr = result.parse_queue_timeout(body, self.parsing)
   if not t then
     self:keep("unreadable", raw)
     return nil, perr
@@ -676,6 +691,7 @@ function Ledger:reconcile(mpesa, options)
   local rows = must(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
     .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
     t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
+  self:moved("submitted|accepted", "unknown", marked)
   local report = { markedUnknown = marked, queried = 0, errors = {} }
   for _, row in ipairs(rows) do
     -- The lease: only the worker whose compare-and-set on queried_at wins
@@ -798,10 +814,17 @@ local function postgres_url(url)
     port = tonumber(port or 5432), database = unescape(db) }
 end
 
--- b2c.ledger.open(url) -> ledger | nil, err
+-- b2c.ledger.open(url[, { events = hook }]) -> ledger | nil, err
 -- url: sqlite:///path/ledger.db or postgresql://user[:password]@host[:port]/database
-function ledger.open(url)
+-- events: as b2c.new's (ledger.state, callback.read / callback.refused)
+function ledger.open(url, options)
   if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
+  if options ~= nil and type(options) ~= "table" then error("b2c.ledger.open: options must be a table", 2) end
+  for k in pairs(options or {}) do
+    if k ~= "events" then error("b2c.ledger.open: " .. tostring(k) .. ": is not an option (only events is)", 2) end
+  end
+  local hook, herr = events.check(options and options.events, "events")
+  if herr then return nil, herr end
   local path = url:match("^sqlite://(/.+)$")
   local pg = not path and postgres_url(url)
   if not path and not pg then
@@ -815,7 +838,8 @@ function ledger.open(url)
     s, err = require("b2c.ledger.postgres").open(pg)
   end
   if not s then return nil, err end
-  return setmetatable({ store = s }, Ledger)
+  return setmetatable({ store = s, emit = events.emitter(hook), parsing = hook and { events = hook } },
+    Ledger)
 end
 
 return ledger
