@@ -14,6 +14,10 @@ local app = {}
 b2c_ngx.thread_pool("b2c", { maxQueue = cfg.maxQueue })
 b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
 
+-- The payout ledger on the pool (when the spec gives one), paying with the
+-- token in the lua_shared_dict and its callbacks at /ledger/*.
+local book = cfg.ledgerUrl and b2c_ngx.ledger("b2c", cfg.ledgerUrl, cfg.ledger)
+
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
   "originatorConversationId", "outcome" }
 
@@ -152,6 +156,81 @@ function app.seen()
   local seen = ngx.shared.seen
   local key = ngx.req.get_uri_args().key
   reply({ calls = seen:get("calls") or 0, value = key and seen:get(key) or nil })
+end
+
+-- GET /new-client?store= : b2c.new called directly in a request handler
+-- with tokenStore naming a lua_shared_dict (nothing is sent).
+function app.new_client()
+  local settings = {}
+  for k, v in pairs(cfg.plain) do settings[k] = v end
+  settings.tokenStore = ngx.req.get_uri_args().store
+  local mpesa, err = b2c.new(settings)
+  if not mpesa then return reply({ ok = false, err = fields(err) }) end
+  local store = mpesa.sharedToken and mpesa.sharedToken.store
+  reply({ ok = true, storeDict = store and store.name })
+  mpesa:close()
+end
+
+-- /ledger/<method> : the ledger's method through the pool. pay and batch
+-- take ?reference=&phone=&amount= (batch: &count=, references
+-- <reference>-<i>); get ?key= (an id when numeric); list ?state=;
+-- reconcile and retry ?id=; misuse calls pay with a string.
+local LEDGER = {}
+
+local function ledger_payout(args, reference)
+  return { recipientPhone = args.phone or "0708374149", amount = tonumber(args.amount) or 500,
+    remarks = "nginx ledger payout", reference = reference }
+end
+
+function LEDGER.pay(args)
+  return book:pay(ledger_payout(args, args.reference))
+end
+
+function LEDGER.batch(args)
+  local payouts = {}
+  for i = 1, tonumber(args.count) or 1 do payouts[i] = ledger_payout(args, args.reference .. "-" .. i) end
+  return book:pay_batch(payouts, { concurrency = 4 })
+end
+
+function LEDGER.get(args)
+  return book:get(tonumber(args.key) or args.key)
+end
+
+function LEDGER.list(args)
+  return book:list({ state = args.state })
+end
+
+function LEDGER.stats()
+  return book:stats()
+end
+
+function LEDGER.reconcile()
+  return book:reconcile({ delay = 0, overdue = 3600, requery = 0 })
+end
+
+function LEDGER.retry(args)
+  return book:retry(tonumber(args.id))
+end
+
+function LEDGER.misuse()
+  return book:pay("not a payout")
+end
+
+function app.ledger(method)
+  local args = ngx.req.get_uri_args()
+  local ok, value, err = pcall(LEDGER[method], args)
+  if not ok then return reply({ ok = false, raised = tostring(value) }) end
+  reply({ ok = value ~= nil, value = value, err = fields(err), isError = err ~= nil and b2c.isError(err),
+    pid = ngx.worker.pid() })
+end
+
+-- POST /ledger/result, /ledger/timeout : the callbacks, written to the ledger.
+function app.ledger_result()
+  book:handleResult()
+end
+
+function app.ledger_timeout()
+  book:handle_queue_timeout()
 end
 
 return app
