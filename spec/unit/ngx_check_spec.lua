@@ -54,13 +54,15 @@ end)
 
 describe("b2c.ngx.ledger", function()
   it("raises on a bad pool, URL or config before anything runs", function()
-    assert.matches("pool: expected the name of a thread_pool", raised(b2c_ngx.ledger, nil, "sqlite:///tmp/x.db", good()))
+    assert.matches("pool: expected the name of a thread_pool",
+      raised(b2c_ngx.ledger, nil, "sqlite:///tmp/x.db", good()))
     for _, url in ipairs({ "sqlite://relative.db", "mysql://u@h/db", "postgresql://h/db", 5 }) do
       assert.matches("url: must be sqlite:///absolute/path.db", raised(b2c_ngx.ledger, "b2c", url, good()))
     end
     local cfg = good()
     cfg.consumerSecret = ""
-    assert.matches("^b2c.ngx.ledger: consumerSecret: is required", raised(b2c_ngx.ledger, "b2c", "sqlite:///tmp/x.db", cfg))
+    assert.matches("^b2c.ngx.ledger: consumerSecret: is required",
+      raised(b2c_ngx.ledger, "b2c", "sqlite:///tmp/x.db", cfg))
   end)
 
   it("has a snake_case twin for every camelCase method", function()
