@@ -93,16 +93,17 @@ function app.pay_undeclared()
   reply({ ok = ack ~= nil, err = fields(err) })
 end
 
--- GET /query?ocid=&namespace=&verb=[&fields=JSON] : any operation through
--- b2c.ngx.call (a Transaction Status query unless told otherwise; fields,
--- when given, are the call's fields).
+-- GET /query?ocid=&namespace=&verb=[&fields=JSON][&store=1] : any operation
+-- through b2c.ngx.call (a Transaction Status query unless told otherwise;
+-- fields, when given, are the call's fields; store=1: the token in the
+-- lua_shared_dict).
 function app.query()
   local args = ngx.req.get_uri_args()
   local call_fields = args.fields and json.decode(args.fields) or { originatorConversationId = args.ocid }
-  local ok, ack, err = pcall(b2c_ngx.call, "b2c", cfg.plain, args.namespace or "transactionStatus",
-    args.verb or "query", call_fields)
+  local ok, ack, err = pcall(b2c_ngx.call, "b2c", args.store == "1" and cfg.shared or cfg.plain,
+    args.namespace or "transactionStatus", args.verb or "query", call_fields)
   if not ok then return reply({ ok = false, raised = tostring(ack) }) end
-  reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err) })
+  reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err), pid = ngx.worker.pid() })
 end
 
 -- GET /trylock : shared_dict_store's lock without waiting, as two holders see it.
