@@ -393,8 +393,9 @@ end
 
 -- In a request handler: runs b2c.ngx[task](...) on the pool and yields
 -- until it ends. Its results, as they came back: a value, then an error
--- (a plain table made an error object again).
-local function run_on_pool(pool, task, ...)
+-- (a plain table made an error object again). Neither is an error unless
+-- `may_be_nil` (ledger:get of an unknown payout answers nil).
+local function run_on_pool(may_be_nil, pool, task, ...)
   local p = pools[pool]
   if not p then
     return nil, errors.config("pool", "call b2c.ngx.thread_pool(\"" .. pool .. "\", { maxQueue = n }) "
@@ -425,7 +426,7 @@ local function run_on_pool(pool, task, ...)
     end
     err = errors.new(err.kind, err.message, err)
   end
-  if value == nil and err == nil then
+  if value == nil and err == nil and not may_be_nil then
     return nil, errors.new("thread", "the pool thread returned no result; nothing was sent")
   end
   return value, err
@@ -441,7 +442,7 @@ local function request_call(name, pool, config, namespace, verb, fields)
     error("b2c.ngx." .. name .. ": expected a table of " .. op.label .. " fields, got "
       .. type(fields), 3)
   end
-  return run_on_pool(pool, "call", config, namespace, verb, fields)
+  return run_on_pool(false, pool, "call", config, namespace, verb, fields)
 end
 
 -- b2c.ngx.call(pool, config, namespace, verb, fields) in a request handler
@@ -552,7 +553,7 @@ local function ledger_method(name, check_args)
     check_args(a, b)
     check_plain(a, "ledger:" .. name, 0)
     check_plain(b, "ledger:" .. name .. " options", 0)
-    return run_on_pool(self.pool, "ledger_task", self.url, self.config, name, a, b)
+    return run_on_pool(true, self.pool, "ledger_task", self.url, self.config, name, a, b)
   end
 end
 
