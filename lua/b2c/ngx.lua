@@ -524,7 +524,17 @@ end
 local NgxLedger = {}
 NgxLedger.__index = NgxLedger
 
-local LEDGER_URL = { "^sqlite:///.", "^postgresql://[^@/]+@[^/]+/[^/?#]+$", "^postgres://[^@/]+@[^/]+/[^/?#]+$" }
+-- The URLs b2c.ledger.open takes (it parses them fully on the pool thread).
+local LEDGER_URL = { "^sqlite:///.", "^postgresql://[^@/]+@[^/]+/[^/?#]+$",
+  "^postgres://[^@/]+@[^/]+/[^/?#]+$" }
+
+local function ledger_url(url)
+  if type(url) ~= "string" then return false end
+  for _, pattern in ipairs(LEDGER_URL) do
+    if url:match(pattern) then return true end
+  end
+  return false
+end
 
 -- b2c.ngx.ledger(pool, url, config) -> ledger: b2c.ledger's methods, each
 -- run on the thread pool `pool` (declared with b2c.ngx.thread_pool) against
@@ -534,9 +544,7 @@ function M.ledger(pool, url, config)
   if type(pool) ~= "string" or pool == "" then
     error("b2c.ngx.ledger: pool: expected the name of a thread_pool, got " .. type(pool), 2)
   end
-  local known = false
-  for _, pattern in ipairs(LEDGER_URL) do known = known or (type(url) == "string" and url:match(pattern) ~= nil) end
-  if not known then
+  if not ledger_url(url) then
     error("b2c.ngx.ledger: url: must be sqlite:///absolute/path.db or "
       .. "postgresql://user@host:port/database", 2)
   end
