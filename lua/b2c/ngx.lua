@@ -592,17 +592,18 @@ NgxLedger.list = ledger_method("list", expect("list", "([options table])", optio
 NgxLedger.stats = ledger_method("stats", expect("stats", "()", function(a) return a == nil end))
 
 -- A callback handler that writes to the ledger: acknowledged once
--- recorded (matched or kept unmatched); a store failure is answered 500 so
--- that Daraja delivers it again.
+-- recorded (matched or kept unmatched). Any failure but the body's own
+-- (the ledger could not be opened or written, the pool was full) is
+-- answered 500, so that Daraja delivers it again.
 local function ledger_handler(book, apply, handler, opts)
   return handler(function(_, body)
     local applied, err = apply(book, body)
     if applied then return true end
-    if err.kind == "ledger" or err.kind == "thread" then
+    if err.kind ~= "callback" then
       ngx.log(ngx.ERR, "b2c.ngx.ledger: callback not recorded: ", tostring(err))
       return false
     end
-    -- kept in the ledger as received, but unusable: retrying cannot help
+    -- kept in the ledger as received, but unusable: delivering it again cannot help
     ngx.log(ngx.WARN, "b2c.ngx.ledger: callback kept but not applied: ", tostring(err))
     return true
   end, opts)

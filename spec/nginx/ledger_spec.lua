@@ -188,6 +188,11 @@ for _, store in ipairs(STORES) do
       assert.are.equal(before + 1, ledger("stats").value.unmatchedCallbacks)
       res = assert(n:request("POST", "/ledger/result", "{not json"))
       assert.are.equal(400, res.status, res.body)
+      -- not recorded (the ledger cannot be opened): 500, so that Daraja delivers it again
+      local mark = #n:errorLog()
+      res = assert(n:request("POST", "/ledger/result-unopenable", body))
+      assert.are.equal(500, res.status, res.body)
+      assert.matches("callback not recorded: ledger: cannot open", n:errorLog():sub(mark + 1))
 
       local stats = ledger("stats").value
       assert.is_true(stats.byState.paid >= 31, json.encode(stats))

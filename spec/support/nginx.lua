@@ -287,6 +287,9 @@ local APP_SERVER = [[
     }
     location = /ledger/result { content_by_lua_block { require("ngx_app").ledger_result() } }
     location = /ledger/timeout { content_by_lua_block { require("ngx_app").ledger_timeout() } }
+    location = /ledger/result-unopenable {
+      content_by_lua_block { require("ngx_app").ledger_result_unopenable() }
+    }
 ]]
 
 --- nginx running spec/support/ngx_app.lua against the simulator `s`; opts

@@ -17,6 +17,8 @@ b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
 -- The payout ledger on the pool (when the spec gives one), paying with the
 -- token in the lua_shared_dict and its callbacks at /ledger/*.
 local book = cfg.ledgerUrl and b2c_ngx.ledger("b2c", cfg.ledgerUrl, cfg.ledger)
+-- a ledger that cannot be opened (its folder does not exist)
+local unopenable = b2c_ngx.ledger("b2c", "sqlite:///nonexistent-b2c-spec-dir/ledger.db", cfg.ledger)
 
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
   "originatorConversationId", "outcome" }
@@ -232,6 +234,11 @@ end
 
 function app.ledger_timeout()
   book:handle_queue_timeout()
+end
+
+-- POST /ledger/result-unopenable : the result handler of a ledger that cannot be opened.
+function app.ledger_result_unopenable()
+  unopenable:handleResult()
 end
 
 return app
