@@ -76,6 +76,33 @@ describe("b2c.ngx.check in init_by_lua", function()
     assert.are.equal(sent, s:stats().requests[PAYMENT] or 0)
   end)
 
+  it("keeps the running workers when a reload brings a bad setting", function()
+    local n = nginx.start({ workers = 1, http = http_block(settings()), server = SERVER })
+    local ok, err = pcall(function()
+      local conf_path = n.prefix .. "/nginx.conf"
+      local conf = assert(require("support.files").read(conf_path))
+      local bad = conf:gsub('shortCode = "600996"', 'shortCode = "12"')
+      assert.are_not.equal(conf, bad)
+      local f = assert(io.open(conf_path, "wb"))
+      f:write(bad)
+      f:close()
+      local before = n:workerPids()
+      n:signal("HUP")
+      local socket = require("socket")
+      local deadline = socket.gettime() + 10
+      while not n:errorLog():find("shortCode: must be", 1, true) and socket.gettime() < deadline do
+        socket.sleep(0.05)
+      end
+      assert.truthy(n:errorLog():find("b2c.ngx.check: shortCode: must be the 5-10 digits", 1, true), n:errorLog())
+      assert.are.same(before, n:workerPids())
+      local res = assert(n:request("GET", "/pay?ocid=checked-reload"))
+      assert.are.equal(200, res.status, res.body)
+      assert.matches("^AG_", res.body)
+    end)
+    n:stop()
+    assert(ok, err)
+  end)
+
   it("starts with a good config, which then pays out", function()
     local n = nginx.start({ workers = 2, http = http_block(settings()), server = SERVER })
     local ok, err = pcall(function()
