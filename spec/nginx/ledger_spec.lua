@@ -202,6 +202,39 @@ for _, store in ipairs(STORES) do
       assert.is_true(#ledger("list?state=paid").value >= 31)
     end)
 
+    -- The killed workers leave an [alert] in the error log: no later test looks at it.
+    it("keeps a payout whose worker was killed mid-send: reconciled to paid, sent once", function()
+      s:config({ fault = { spec = "delay=2", count = 1, path = PAYMENT } })
+      local sent = s:stats().requests[PAYMENT]
+      local c = socket.tcp()
+      c:settimeout(5)
+      assert(c:connect("127.0.0.1", n.port))
+      -- no result callback for this number: only a reconcile can settle it
+      assert(c:send("GET /ledger/pay?reference=ngx-killed-1&phone=254700009002 HTTP/1.1\r\n"
+        .. "Host: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+      local deadline = socket.gettime() + 10
+      while s:stats().requests[PAYMENT] == sent and socket.gettime() < deadline do socket.sleep(0.02) end
+      assert.are.equal(sent + 1, s:stats().requests[PAYMENT])   -- the simulator holds it
+      local before = n:workerPids()
+      for _, pid in ipairs(before) do os.execute("kill -KILL " .. pid) end
+      c:close()
+      -- the master starts new workers
+      local respawned
+      repeat
+        socket.sleep(0.05)
+        local now = n:workerPids()
+        respawned = #now == 2 and now[1] ~= before[1] and now[1] ~= before[2]
+          and now[2] ~= before[1] and now[2] ~= before[2]
+      until respawned or socket.gettime() > deadline + 10
+      assert.is_true(respawned)
+      local row = wait_state("ngx-killed-1", "submitted")   -- committed before it left
+      local report = ledger("reconcile?overdue=0")
+      assert.is_true(report.ok, json.encode(report))
+      assert.are.equal(1, report.value.queried)
+      wait_state("ngx-killed-1", "paid")
+      assert.are.equal(1, s:stats().sendsByOcid[row.originatorConversationId])
+    end)
+
     it("answers nil for a payout it does not know, and raises on misuse before the pool", function()
       local got = ledger("get?key=ngx-no-such-reference")
       assert.is_false(got.ok)

@@ -177,7 +177,7 @@ end
 -- /ledger/<method> : the ledger's method through the pool. pay and batch
 -- take ?reference=&phone=&amount= (batch: &count=, references
 -- <reference>-<i>); get ?key= (an id when numeric); list ?state=;
--- reconcile and retry ?id=; misuse calls pay with a string.
+-- reconcile ?overdue=; retry ?id=; misuse calls pay with a string.
 local LEDGER = {}
 
 local function ledger_payout(args, reference)
@@ -207,8 +207,8 @@ function LEDGER.stats()
   return book:stats()
 end
 
-function LEDGER.reconcile()
-  return book:reconcile({ delay = 0, overdue = 3600, requery = 0 })
+function LEDGER.reconcile(args)
+  return book:reconcile({ delay = 0, overdue = tonumber(args.overdue) or 3600, requery = 0 })
 end
 
 function LEDGER.retry(args)
