@@ -100,13 +100,13 @@ for _, store in ipairs(STORES) do
       -- the same reference again: the same payout, nothing sent
       local sent = s:stats().requests[PAYMENT]
       got = ledger("pay?reference=ngx-inv-1")
-      assert.is_true(got.ok)
+      assert.is_true(got.ok, json.encode(got))
       assert.are.equal(payout.id, got.value.id)
       assert.are.equal("paid", got.value.state)
       -- ... and with another amount: the ledger's validation error, every field
       got = ledger("pay?reference=ngx-inv-1&amount=600")
       assert.is_false(got.ok)
-      assert.is_true(got.isError)
+      assert.is_true(got.isError, json.encode(got))
       assert.are.equal("validation", got.err.kind)
       assert.are.equal("reference", got.err.field)
       assert.are.equal(sent, s:stats().requests[PAYMENT])
@@ -197,9 +197,10 @@ for _, store in ipairs(STORES) do
       local stats = ledger("stats").value
       assert.is_true(stats.byState.paid >= 31, json.encode(stats))
       local list = ledger("list?state=unknown")
-      assert.is_true(list.ok)
+      assert.is_true(list.ok, json.encode(list))
       assert.are.equal(0, #list.value)
-      assert.is_true(#ledger("list?state=paid").value >= 31)
+      local paid = #ledger("list?state=paid").value
+      assert.is_true(paid >= 31, paid .. " paid")
     end)
 
     -- The killed workers leave an [alert] in the error log: no later test looks at it.
@@ -226,7 +227,8 @@ for _, store in ipairs(STORES) do
         respawned = #now == 2 and now[1] ~= before[1] and now[1] ~= before[2]
           and now[2] ~= before[1] and now[2] ~= before[2]
       until respawned or socket.gettime() > deadline + 10
-      assert.is_true(respawned)
+      assert.is_true(respawned, "workers before " .. table.concat(before, ",") .. ", now "
+        .. table.concat(n:workerPids(), ","))
       local row = wait_state("ngx-killed-1", "submitted")   -- committed before it left
       local report = ledger("reconcile?overdue=0")
       assert.is_true(report.ok, json.encode(report))

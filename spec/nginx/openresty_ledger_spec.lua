@@ -131,7 +131,7 @@ describe("the OpenResty page's nginx.conf with the ledger", function()
       read = read + 1
       assert.is_true(declared[name] == true, name .. " is read but not declared")
     end
-    assert.is_true(read >= 10)
+    assert.is_true(read >= 10, read .. " variables read")
     local log = error_log()
     for _, level in ipairs({ "alert", "crit", "emerg" }) do
       assert.is_nil(log:find("[" .. level .. "]", 1, true), log)
