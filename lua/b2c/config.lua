@@ -35,6 +35,13 @@ local function required_string(cfg, name)
   return v
 end
 
+-- Inside nginx (lua-nginx-module), where a tokenStore may be named by its
+-- lua_shared_dict.
+local function in_nginx()
+  local ngx = rawget(_G, "ngx")
+  return type(ngx) == "table" and type(ngx.shared) == "table"
+end
+
 local function check_seconds(cfg, name, default)
   local v = cfg[name]
   if v == nil then return default end
@@ -134,12 +141,18 @@ function config.check(cfg)
       local failure
       store, failure = redis.store(store)
       if not store then return nil, failure end
+    elseif type(store) == "string" and in_nginx() then
+      -- the name of a lua_shared_dict (b2c.ngx.shared_dict_store)
+      local failure
+      store, failure = require("b2c.ngx").shared_dict_store(store)
+      if not store then return nil, failure end
     end
     local indexable = type(store) == "table" or type(store) == "userdata"
     for _, m in ipairs(STORE_METHODS) do
       if not indexable or type(store[m]) ~= "function" then
         return nil, errors.config("tokenStore", "must be an object with methods "
-          .. table.concat(STORE_METHODS, ", ") .. ', or a "redis://host:port/db" URL')
+          .. table.concat(STORE_METHODS, ", ") .. ', a "redis://host:port/db" URL, or (inside '
+          .. "nginx) the name of a lua_shared_dict")
       end
     end
     c.tokenStore = store
