@@ -66,8 +66,12 @@ all: $(MODULE) $(REDIS_MODULE)
 # Debian packages (scripts/deps.sh), installed if missing: the demo's set
 # (build and pay out) and the specs' toolchain. deps-check resolves both as
 # apt would on a machine where nothing is installed.
+# playwright-core (package-lock.json) drives Debian's chromium in
+# spec/browser; it never downloads a browser of its own.
 deps:
 	@sh scripts/deps.sh test
+	@[ -f node_modules/playwright-core/package.json ] || \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 deps-demo:
 	@sh scripts/deps.sh demo
