@@ -152,9 +152,9 @@ lint: deps
 clean:
 	rm -rf build
 
-# Benchmarks (bench/, see the README's Performance section): b2c against
+# Benchmarks (bench/, see docs/performance.md): b2c against
 # nginx on 127.0.0.1 beside raw libcurl, cjson.decode and Node.js; prints a
-# table and keeps it in build/bench/results.txt. Under two minutes; not part
+# table and keeps it in build/bench/results.txt, drawn in results.svg. Under two minutes; not part
 # of test or CI (timings on a shared machine would flake).
 # spec/support/nginx.lua, which starts the server, wants the LuaJIT core too.
 .PHONY: bench
@@ -170,7 +170,7 @@ build/bench/raw_libcurl: bench/raw_libcurl.c
 	$(CC) -O2 $(WARNINGS) -std=c99 $(CURL_CFLAGS) -o $@ $< $(CURL_LIBS)
 
 # ---------------------------------------------------------------------------
-# Hardening: sanitizers, valgrind, fuzzing, static analysis (see README,
+# Hardening: sanitizers, valgrind, fuzzing, static analysis (see docs/reliability.md,
 # Reliability). clang + libclang-rt-14-dev (scripts/deps.sh installs them).
 SAN_CC     ?= clang
 SAN_FLAGS  ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all

@@ -1,6 +1,6 @@
 -- The events hook: b2c.new{ events = hook }, b2c.ledger.open(url, { events
 -- = hook }) and the callback parsers' { events = hook } call hook(event)
--- with a plain table for each thing that happens (NOTES: the list). This
+-- with a plain table for each thing that happens (docs/observability.md: the list). This
 -- file checks a hook, guards it, and writes the structured log line.
 --
 -- A hook that raises never breaks the call it watches: the error is caught,

@@ -9,35 +9,25 @@ local ledger = require("b2c.ledger")
 local metrics = require("b2c.metrics")
 local sim = require("support.sim")
 local tempdir = require("support.files").tempdir
+local docs = require("support.docs")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
--- The page whose "## Plain Lua" snippets are run here as written.
-local DOC = "NOTES-events.md"
+-- The page and section whose snippets are run here as written.
+local PAGE, HEADING = "docs/observability.md", "In plain Lua"
 
 -- Lua 5.1 and LuaJIT give a chunk its globals with setfenv; later Luas with load.
 local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
-
-local function doc_blocks(heading, lang)
-  local text = require("support.files").must(DOC)
-  local start = assert(text:find("\n" .. heading .. "\n", 1, true), "no section " .. heading)
-  local section = text:sub(start + 1)
-  local finish = section:find("\n## ", 2, true)
-  if finish then section = section:sub(1, finish) end
-  local blocks = {}
-  for code in section:gmatch("```" .. lang .. "\n(.-)```") do blocks[#blocks + 1] = code end
-  return blocks
-end
 
 -- Runs code with globals from `names` (falling back to the real ones).
 local function run(code, names)
   local env = setmetatable(names, { __index = _G })
   local chunk
   if setfenv then
-    chunk = assert(loadstring(code, "=" .. DOC))
+    chunk = assert(loadstring(code, "=" .. PAGE))
     setfenv(chunk, env)
   else
-    chunk = assert(load(code, "=" .. DOC, "t", env))
+    chunk = assert(load(code, "=" .. PAGE, "t", env))
   end
   return chunk()
 end
@@ -319,8 +309,8 @@ describe("events", function()
     assert(ok, err)
   end)
 
-  it("runs the Plain Lua snippets of the docs as written", function()
-    local blocks = doc_blocks("## Plain Lua", "lua")
+  it("runs the snippets of the docs' In plain Lua as written", function()
+    local blocks = docs.blocks(PAGE, HEADING)
     assert.are.equal(2, #blocks)
     local vars = {
       DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret, DARAJA_BASE_URL = s.url,

@@ -3,26 +3,16 @@
 -- callbacks read by b2c.ngx.handle_result are logged and counted in one
 -- lua_shared_dict, and one GET /metrics shows them all. The nginx.conf
 -- lines, the /metrics and callback locations and the b2c_events module are
--- the docs' (DOC, section "## OpenResty"), run as written.
+-- those of docs/openresty.md, "Metrics from a location", run as written.
 local b2c = require("b2c")
 local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 local socket = require("socket")
+local docs = require("support.docs")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
-local DOC = "NOTES-events.md"
-
-local function doc_blocks(heading, lang)
-  local text = require("support.files").must(DOC)
-  local start = assert(text:find("\n" .. heading .. "\n", 1, true), "no section " .. heading)
-  local section = text:sub(start + 1)
-  local finish = section:find("\n## ", 2, true)
-  if finish then section = section:sub(1, finish) end
-  local blocks = {}
-  for code in section:gmatch("```" .. lang .. "\n(.-)```") do blocks[#blocks + 1] = code end
-  return blocks
-end
+local PAGE, HEADING = "docs/openresty.md", "Metrics from a location"
 
 -- The spec's own handler: a payout through b2c.ngx.send with the settings
 -- the spec writes (B2C_CONFIG of the docs' nginx.conf).
@@ -60,8 +50,8 @@ describe("b2c.metrics in nginx", function()
       .. "queueTimeOutUrl = \"http://127.0.0.1:%d/mpesa/b2c/result\", "
       .. "timeout = 10, tokenStore = \"b2c_tokens\", events = \"b2c_events\" }\n",
       s.consumerKey, s.consumerSecret, credential, s.url, port, port)
-    local conf = doc_blocks("## OpenResty", "nginx")
-    local lua = doc_blocks("## OpenResty", "lua")
+    local conf = docs.blocks(PAGE, HEADING, "nginx")
+    local lua = docs.blocks(PAGE, HEADING, "lua")
     assert.are.equal(2, #conf)
     assert.are.equal(1, #lua)
     n = nginx.start({ workers = 2, threads = 4, port = port,

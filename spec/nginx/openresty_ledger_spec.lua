@@ -1,33 +1,24 @@
--- The OpenResty page's nginx.conf with the ledger (the ```nginx block that
--- holds `b2c_ngx.ledger(`), run as written in a real nginx against the
--- simulator, its settings from the environment. The only changes made to
+-- The nginx.conf of docs/openresty.md's "A whole nginx.conf with the ledger",
+-- run as written in a real nginx against the simulator, its settings from the
+-- environment. The only changes made to
 -- the text: the prefix /opt/b2c becomes the spec's temporary folder and the
 -- port of `listen 8080;` a free one.
 local b2c = require("b2c")
 local sim = require("support.sim")
 local nginx = require("support.nginx")
 local files = require("support.files")
+local docs = require("support.docs")
 local socket = require("socket")
 
--- Where the page lives: the docs page once the README is split, else the notes.
-local PAGES = { "docs/openresty.md", "NOTES-ngx.md" }
 local PREFIX, LISTEN = "/opt/b2c", "listen 8080;"
 local SUCCESS, QUEUE_TIMEOUT = "254708374149", "254700009001"
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
 local function page_conf()
-  for _, path in ipairs(PAGES) do
-    local text = files.read(path)
-    if text then
-      local found = {}
-      for code in text:gmatch("```nginx\n(.-)```") do
-        if code:find("b2c_ngx.ledger(", 1, true) then found[#found + 1] = code end
-      end
-      assert(#found == 1, path .. ": expected one ```nginx block with b2c_ngx.ledger(, found " .. #found)
-      return found[1]
-    end
-  end
-  error("none of " .. table.concat(PAGES, ", ") .. " exists")
+  local found = docs.blocks("docs/openresty.md", "A whole nginx.conf with the ledger", "nginx")
+  assert(#found == 1, "expected one ```nginx block under A whole nginx.conf with the ledger, found " .. #found)
+  assert(found[1]:find("b2c_ngx.ledger(", 1, true), "the block no longer calls b2c_ngx.ledger(")
+  return found[1]
 end
 
 local function substituted(conf, prefix, port)

@@ -18,8 +18,8 @@ local PREFIX, LISTEN = "/opt/b2c", "listen 8080;"
 local SUCCESS = "254708374149"   -- the simulator's (and Daraja sandbox's) success number
 
 local function readme_nginx_conf()
-  local blocks = docs.blocks("docs/openresty.md", "OpenResty", "nginx")
-  assert(#blocks == 1, "expected one ```nginx block in docs/openresty.md, found " .. #blocks)
+  local blocks = docs.blocks("docs/openresty.md", "A payout service", "nginx")
+  assert(#blocks == 1, "expected one ```nginx block under A payout service, found " .. #blocks)
   return blocks[1]
 end
 
