@@ -147,7 +147,15 @@ describe("b2c-sim callback delivery", function()
       os.remove(pem)
       r:close()
     end)
-    socket.sleep(0.2) -- let socat listen
+    -- socat listens when a connection is taken (a busy machine starts it late)
+    local deadline = socket.gettime() + 10
+    repeat
+      local c = socket.tcp()
+      c:settimeout(0.2)
+      local listening = c:connect("127.0.0.1", port)
+      c:close()
+      if not listening then socket.sleep(0.05) end
+    until listening or socket.gettime() > deadline
     local body = pay_to("https://localhost:" .. port .. "/secure")
     local got = r:wait(1, 3)
     assert.are.equal(1, #got)
