@@ -93,7 +93,8 @@ for _, backend in ipairs(BACKENDS) do
     end)
     before_each(function()
       s:reset()
-      book = available and assert(ledger.open(backend:new()))
+      backend.url = available and backend:new()
+      book = available and assert(ledger.open(backend.url))
       mpesa = client()
     end)
     after_each(function()
@@ -381,7 +382,21 @@ for _, backend in ipairs(BACKENDS) do
       book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", p.id)
       local _, err = book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", q.id)
       assert.matches("unique", err.message:lower())
-      assert.are.equal("1", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+      assert.are.equal("2", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+    end)
+
+    it_ledger("migrates a version 1 ledger: its payouts gain the reconcile lease columns", function()
+      local p = assert(book:pay(mpesa, payout({ reference = "old-1" })))
+      for _, statement in ipairs({ "ALTER TABLE payouts DROP COLUMN lease_owner",
+        "ALTER TABLE payouts DROP COLUMN lease_until", "DELETE FROM b2c_ledger_version WHERE version = 2" }) do
+        assert(book.store:exec(statement))
+      end
+      book:close()
+      book = assert(ledger.open(backend.url))
+      assert.are.equal("2", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+      assert.are.equal(p.id, book:get("old-1").id)
+      assert.is_nil(book:get("old-1").leaseOwner)
+      assert(book.store:exec("UPDATE payouts SET lease_owner = 'w', lease_until = 1 WHERE id = ?", p.id))
     end)
 
     it_ledger("opens only sqlite:/// and postgresql:// URLs, with a clear error", function()

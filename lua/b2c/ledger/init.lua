@@ -53,7 +53,8 @@ local function view(row)
     resultDesc = row.result_desc, error = row.error, attention = row.attention,
     firstId = tonumber(row.root_id or row.id), previousId = tonumber(row.previous_id),
     createdAt = tonumber(row.created_at), updatedAt = tonumber(row.updated_at),
-    queries = tonumber(row.queries),
+    queries = tonumber(row.queries), leaseOwner = row.lease_owner,
+    leaseUntil = tonumber(row.lease_until),
   }
 end
 
@@ -604,41 +605,61 @@ end
 -- options: delay (seconds a payout rests before its first query: one in
 -- flight can read as not found; default 60), overdue (seconds an accepted or
 -- submitted payout may wait for its result; default 300), requery (seconds
--- between queries of one payout; default 300), limit (default 100),
+-- between queries of one payout; default 300), limit (default 100), lease
+-- (seconds a worker holds a payout while it asks about it; default 120),
 -- resultUrl / queueTimeOutUrl (where Transaction Status answers).
 function Ledger:reconcile(mpesa, options)
   local o = options or {}
   local t = now()
-  local overdue = t - (o.overdue or 300)
   local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
-    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, overdue))
-  local rows = must(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
-    .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
-    t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
+    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, t - (o.overdue or 300)))
   local report = { markedUnknown = marked, queried = 0, errors = {} }
-  for _, row in ipairs(rows) do
-    -- The lease: only the worker whose compare-and-set on queried_at wins
-    -- asks about this payout now; another one skips it.
-    local leased = must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 "
-      .. "WHERE id = ? AND state = 'unknown' AND (queried_at = ? OR (queried_at IS NULL AND ? IS NULL))",
-      t, row.id, row.queried_at, row.queried_at))
-    if leased == 1 then
-      local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
-        resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
-      if ack then
+  local after = 0 -- a round asks about each payout once, in id order
+  for _ = 1, o.limit or 100 do
+    local row = self:lease(t, after, o)
+    if not row then break end
+    after = tonumber(row.id)
+    local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
+      resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
+    if ack then
+      must(self.store:transaction(function()
         must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
           .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
-        report.queried = report.queried + 1
-        self:apply_early(row.id, ack)
-      else
-        -- not asked: free the lease for the next round
-        self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries - 1 "
-          .. "WHERE id = ? AND queried_at = ?", row.queried_at, row.id, t)
-        report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
-      end
+        -- the lease is released unless it expired and another worker holds it now
+        return must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1, "
+          .. "lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END, "
+          .. "lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END WHERE id = ?",
+          t, self.owner, self.owner, row.id))
+      end))
+      report.queried = report.queried + 1
+      self:apply_early(row.id, ack)
+    else
+      -- not asked: the payout is free for the next round
+      must(self.store:exec("UPDATE payouts SET lease_owner = NULL, lease_until = NULL "
+        .. "WHERE id = ? AND lease_owner = ?", row.id, self.owner))
+      report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
     end
   end
   return report
+end
+
+-- The next payout after id `after` due for a status query, leased to this
+-- ledger for `lease` seconds: no other worker asks about it meanwhile (PostgreSQL
+-- passes over rows another worker is leasing: FOR UPDATE SKIP LOCKED). A
+-- lease left by a worker that died expires and the payout is due again.
+-- The row | false when none is due.
+function Ledger:lease(t, after, o)
+  return must(self.store:transaction(function()
+    local row = must(self.store:one("SELECT * FROM payouts WHERE id > ? AND state = 'unknown' "
+      .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) "
+      .. "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT 1" .. self.store.skip_locked,
+      after, t - (o.delay or 60), t - (o.requery or 300), now()))
+    if row then
+      must(self.store:exec("UPDATE payouts SET lease_owner = ?, lease_until = ? WHERE id = ?",
+        self.owner, now() + (o.lease or 120), row.id))
+    end
+    return row
+  end))
 end
 
 -- ledger:retry(id) -> the new attempt (created; send it with ledger:send)
@@ -754,7 +775,8 @@ function ledger.open(url)
     s, err = require("b2c.ledger.postgres").open(pg)
   end
   if not s then return nil, err end
-  return setmetatable({ store = s }, Ledger)
+  -- this ledger's name on the payouts it leases while reconciling
+  return setmetatable({ store = s, owner = core.uuid() }, Ledger)
 end
 
 return ledger

@@ -60,6 +60,10 @@ local MIGRATIONS = {
     )]],
     "CREATE INDEX callbacks_ocid ON callbacks(ocid)",
   },
+  {
+    "ALTER TABLE payouts ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE payouts ADD COLUMN lease_until BIGINT",
+  },
 }
 
 -- Text as an escape-string literal. PostgreSQL text holds no NUL byte: a
@@ -98,6 +102,8 @@ function store.open(c)
   local s = sql.new(env, conn, {
     migrations = MIGRATIONS, literal_text = literal_text, convert = convert,
     begin_sql = "BEGIN", last_id_sql = "SELECT lastval() AS id",
+    -- a row another worker is leasing right now is passed over, not waited for
+    skip_locked = " FOR UPDATE SKIP LOCKED",
   })
   local res, err = s:exec("SET client_min_messages = warning")
   if res then
