@@ -328,8 +328,10 @@ for _, backend in ipairs(BACKENDS) do
       for i = 1, 20 do list[i] = payout({ reference = "full-" .. i }) end
       local report, err = book:payBatch(mpesa, list, { concurrency = 1 })
       assert.is_nil(report)
-      assert.matches("onSubmit raised for payouts%[6%] %(ledger: .*disk full.-%); nothing more was sent",
-        err.message)
+      assert.are.equal("ledger", err.kind)
+      assert.matches("disk full", err.cause)
+      assert.matches("the database failed during the batch %(.*disk full.-%); the batch stopped, "
+        .. "nothing more was sent: 5 payouts had left", err.message)
       assert.are.equal(5, err.report.accepted)
       assert.are.equal(15, err.report.unsent)
       local st = book:stats()

@@ -119,7 +119,7 @@ local function prepare(mpesa, op, payout)
   return {
     reference = payout.reference, operation = op.namespace, ocid = ocid,
     recipient = tostring(body.PartyB), amount = tonumber(body.Amount),
-    request = json.encode(request),
+    request = json.encode(request), fields = request,
   }
 end
 
@@ -186,7 +186,8 @@ function Ledger:insert_chunk(prepared, first, last, rows)
   end
   for _, i in ipairs(fresh) do
     local p = prepared[i]
-    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request }
+    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request,
+      fields = p.fields }
   end
   return true
 end
@@ -233,25 +234,23 @@ function Ledger:record(id, ack, err)
     result_code = err.code and tostring(err.code) or nil })
 end
 
--- Many acknowledgements at once ({ id, ack } each): submitted -> accepted
--- as one compare-and-set; a row a callback already moved gets only its
--- ConversationID.
+-- Many acknowledgements at once ({ id, ack } each), one statement found by
+-- primary key: submitted -> accepted (compare-and-set per row); a row a
+-- callback already moved keeps its state and gets only its ConversationID.
 function Ledger:record_acks(acks)
-  local values, n = {}, 0
-  local tuples = {}
-  for _, a in ipairs(acks) do
-    tuples[#tuples + 1] = "(?, ?)"
-    values[n + 1], values[n + 2] = a[1], a[2].ConversationID
-    n = n + 2
+  local cases, ids, values = {}, {}, {}
+  for k, a in ipairs(acks) do
+    cases[k] = "WHEN ? THEN ?"
+    values[2 * k - 1], values[2 * k] = a[1], a[2].ConversationID
+    ids[k] = string.format("%d", a[1])
   end
-  local v = "WITH v(id, cid) AS (VALUES " .. table.concat(tuples, ", ") .. ") "
-  values[n + 1] = now()
-  local ok, err = self.store:execv(v .. "UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
-    .. "conversation_id = v.cid, updated_at = ? FROM v WHERE payouts.id = v.id "
-    .. "AND payouts.state = 'submitted'", values, n + 1)
-  if not ok then return nil, err end
-  return self.store:execv(v .. "UPDATE payouts SET conversation_id = v.cid FROM v "
-    .. "WHERE payouts.id = v.id AND payouts.conversation_id IS NULL", values, n)
+  values[2 * #acks + 1] = now()
+  return self.store:execv("UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE id "
+    .. table.concat(cases, " ") .. " END), "
+    .. "updated_at = CASE WHEN state = 'submitted' THEN ? ELSE updated_at END, "
+    .. "outcome = CASE WHEN state = 'submitted' THEN 'accepted' ELSE outcome END, "
+    .. "state = CASE WHEN state = 'submitted' THEN 'accepted' ELSE state END "
+    .. "WHERE id IN (" .. table.concat(ids, ",") .. ")", values, 2 * #acks + 1)
 end
 
 -- Sends a created row: created -> submitted (committed) -> the send.
@@ -302,10 +301,74 @@ function Ledger:send(mpesa, id)
   return self:send_row(mpesa, row)
 end
 
+-- One payBatch's bookkeeping: `marked[k]` ("mine" | "taken") for the
+-- payouts marked submitted, `pending` outcomes not yet written, `failure`
+-- the store's error once a write failed (the batch then stops).
+local Run = {}
+Run.__index = Run
+setmetatable(Run, { __call = function(_, t) return setmetatable(t, Run) end })
+
+-- Writes the pending outcomes, then fn(), in one transaction.
+function Run:write(fn)
+  local group = self.pending
+  local ok, err = self.book.store:transaction(function()
+    local acks = {}
+    for _, r in ipairs(group) do
+      if r[2] then acks[#acks + 1] = r else must(self.book:record(r[1], nil, r[3])) end
+    end
+    if #acks > 0 then must(self.book:record_acks(acks)) end
+    if fn then return fn() end
+    return true
+  end)
+  if ok then
+    local rest = {}
+    for i = #group + 1, #self.pending do rest[#rest + 1] = self.pending[i] end
+    self.pending = rest
+  end
+  return ok, err
+end
+
+-- Marks send[first..last] submitted in one commit, with the outcomes so far,
+-- before the first of them leaves. One compare-and-set for the group; when
+-- another worker took some of it (fewer rows changed), that is rolled back
+-- and done row by row. A store failure stops the batch (raised as text:
+-- sendBatch reports a hook's error by its text).
+function Run:mark(first, last)
+  local book, rows, index, marked = self.book, self.rows, self.index, self.marked
+  local ids = {}
+  for j = first, last do
+    if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
+  end
+  local done, err = self:write(function()
+    local n = must(book.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
+      .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
+    if n ~= #ids then return nil, "partial" end
+    for j = first, last do marked[j] = marked[j] or "mine" end
+    return true
+  end)
+  if err == "partial" then
+    done, err = self:write(function()
+      for j = first, last do
+        if not marked[j] then
+          marked[j] = must(book:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
+        end
+      end
+      return true
+    end)
+  end
+  if not done then
+    for j = first, last do marked[j] = nil end
+    self.failure = err
+    error(tostring(err), 0)
+  end
+end
+
 -- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
 -- Rows for every payout are committed in one transaction first; each is
 -- marked submitted (committed, a group of `concurrency` rows per commit)
--- before it leaves; outcomes are written in groups.
+-- before it leaves; the outcomes so far are written in the same commit.
+-- When the database fails the batch stops: nil, err (kind "ledger",
+-- err.cause, err.report); nothing leaves after that.
 function Ledger:payBatch(mpesa, payouts, options)
   if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
   options = options or {}
@@ -352,90 +415,47 @@ function Ledger:payBatch(mpesa, payouts, options)
   for i, row in ipairs(rows) do
     if row.state == "created" and not queued[row.id] then
       queued[row.id] = true
-      local p = json.decode(row.request)
+      local p = row.fields and copy(row.fields) or json.decode(row.request)
       p.originatorConversationId = row.ocid
       send[#send + 1] = p
       index[#send] = i
     end
   end
-  local pending = {}
-  local function flush()
-    if #pending == 0 then return end
-    local group = pending
-    pending = {}
-    local written, werr = self.store:transaction(function()
-      local acks = {}
-      for _, r in ipairs(group) do
-        if r[2] then acks[#acks + 1] = r else must(self:record(r[1], r[2], r[3])) end
-      end
-      if #acks > 0 then must(self:record_acks(acks)) end
-      return true
-    end)
-    -- raised as text: sendBatch reports a hook's error by its text
-    if not written then error(tostring(werr), 0) end
-  end
-  -- Rows are marked submitted a group at a time (one commit), each group
-  -- before its first payout leaves. A crash can leave some marked that never
-  -- left: reconcile finds them not_found, never paid twice.
-  local marked = {}
   local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
-  local function mark_from(k)
-    local last = math.min(#send, k + group_size - 1)
-    local ids = {}
-    for j = k, last do
-      if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
-    end
-    -- One compare-and-set for the group; when another worker took some of
-    -- it (fewer rows changed), that is rolled back and done row by row.
-    local done, merr = self.store:transaction(function()
-      local n = must(self.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
-        .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
-      if n ~= #ids then return nil, "partial" end
-      for j = k, last do marked[j] = marked[j] or "mine" end
-      return true
-    end)
-    if merr == "partial" then
-      done, merr = self.store:transaction(function()
-        for j = k, last do
-          if not marked[j] then
-            marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
-          end
-        end
-        return true
-      end)
-    end
-    if not done then
-      for j = k, last do marked[j] = nil end
-      error(tostring(merr), 0)
-    end
-  end
+  local run = Run({ book = self, rows = rows, index = index, pending = {}, marked = {} })
   local report, berr = mpesa[op.namespace].sendBatch(send, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
-      if not marked[k] then mark_from(k) end
-      if marked[k] ~= "mine" then
+      if not run.marked[k] then run:mark(k, math.min(#send, k + group_size - 1)) end
+      if run.marked[k] ~= "mine" then
         error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0)
       end
     end,
     onResult = function(k, ack, serr)
       if serr and serr.kind == "hook" then return end -- never left: stays created
-      pending[#pending + 1] = { rows[index[k]].id, ack, serr }
-      if #pending >= 200 then flush() end
+      run.pending[#run.pending + 1] = { rows[index[k]].id, ack, serr }
     end,
   })
   -- After a hook raised, sendBatch calls no hook: the payouts it reports
   -- unsent that this batch had marked are recorded here.
   local rep = report or (berr and berr.report)
   for k, r in pairs(rep and rep.results or {}) do
-    if r.outcome == "unsent" and marked[k] == "mine" then
-      pending[#pending + 1] = { rows[index[k]].id, nil, r.err }
+    if r.outcome == "unsent" and run.marked[k] == "mine" then
+      run.pending[#run.pending + 1] = { rows[index[k]].id, nil, r.err }
     end
   end
-  local flushed, ferr = pcall(flush)
-  if not flushed then
-    return nil, errors.new("ledger", "ledger: outcomes not recorded (" .. tostring(ferr) .. "); the "
-      .. "payouts stay submitted: reconcile them", { report = report or berr and berr.report })
+  -- written now, even after a failed write: a full disk may still take them
+  local written, werr = run:write()
+  local failure = run.failure or (not written and werr)
+  if failure then
+    local cause = tostring(failure.message or failure):gsub("^ledger: ", "")
+    return nil, errors.new("ledger", string.format("ledger: the database failed during the batch "
+      .. "(%s); the batch stopped, nothing more was sent: %d payouts had left, each after its row "
+      .. "was committed as submitted (outcomes in err.report; rows whose outcome could not be "
+      .. "written stay submitted: reconcile them), %d never left", cause,
+      rep and rep.total - rep.unsent - rep.invalid or 0, rep and rep.unsent or #send),
+      { report = rep, cause = cause })
   end
   if not report then return nil, berr end
   report.payouts = self:views(rows)
