@@ -77,12 +77,12 @@ describe("b2c.ledger when the database goes away mid-batch", function()
   end
 
   -- After the restart: every payout the simulator received has a row that
-  -- was marked before it left, each was received once, a row still created
-  -- never left, and every open row is reconcilable.
+  -- was committed as submitted before it left, each was received once, a
+  -- payout with no row (or a created one) never left, and every open row
+  -- is reconcilable.
   local function check_rows(url, r)
     local book = assert(ledger.open(url))
     local rows = assert(book.store:rows("SELECT ocid, state FROM payouts"))
-    assert.are.equal(COUNT, #rows)
     local sends = s:stats().sendsByOcid
     local by_ocid, created, open = {}, 0, 0
     for _, row in ipairs(rows) do
@@ -105,7 +105,8 @@ describe("b2c.ledger when the database goes away mid-batch", function()
     end
     -- what left is what the batch reported: nothing left behind its back
     assert.are.equal(r.left, sent)
-    assert.is_true(created > 0, "the failure came after the batch had ended")
+    local unstored = COUNT - #rows
+    assert.is_true(unstored + created > 0, "the failure came after the batch had ended")
     assert.is_true(sent > 0, "the failure came before anything was sent")
     -- every open row is reconcilable: a Transaction Status query goes out for it
     local mpesa = assert(b2c.new({
@@ -118,7 +119,7 @@ describe("b2c.ledger when the database goes away mid-batch", function()
     assert.are.equal(open, report.queried)
     mpesa:close()
     book:close()
-    return sent, created
+    return sent, unstored + created
   end
 
   it("PostgreSQL stopped mid-batch: the batch stops with a ledger error, nothing unrecorded left", function()

@@ -140,56 +140,47 @@ local function marks(n)
   return string.rep("?, ", n - 1) .. "?"
 end
 
--- prepared[first..last] into rows[]: an existing payout under the same
--- reference, else a new row (one INSERT for the chunk).
-function Ledger:insert_chunk(prepared, first, last, rows)
-  local refs = {}
-  for i = first, last do
-    local p = prepared[i]
-    if p.reference and not p.same_as then refs[#refs + 1] = p.reference end
-  end
-  local existing = {}
-  if #refs > 0 then
+-- The rows already holding some of these references, by reference.
+function Ledger:by_references(refs)
+  local found = {}
+  for first = 1, #refs, CHUNK do
+    local part = {}
+    for i = first, math.min(#refs, first + CHUNK - 1) do part[#part + 1] = refs[i] end
     for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE reference IN ("
-      .. marks(#refs) .. ")", refs, #refs))) do
-      existing[r.reference] = r
+      .. marks(#part) .. ")", part, #part))) do
+      found[r.reference] = r
     end
   end
-  local values, n, fresh, t = {}, 0, {}, now()
-  for i = first, last do
-    local p = prepared[i]
-    local found = p.reference and not p.same_as and existing[p.reference]
-    if found then
-      local row, err = self:same_payout(found, p)
-      if not row then return nil, err end
-      rows[i] = row
-    elseif not p.same_as then
-      fresh[#fresh + 1] = i
-      for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
-        p.request, t, t }) do
-        n = n + 1
-        values[n] = v or nil
-      end
+  return found
+end
+
+-- New payouts (prepared, each with its OCID) stored straight as submitted,
+-- in the caller's transaction. A reference another worker stored meanwhile
+-- is not inserted. -> { [ocid] = true } for the rows this call stored.
+function Ledger:insert_submitted(list)
+  local values, n, ocids, t = {}, 0, {}, now()
+  for k, p in ipairs(list) do
+    for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
+      p.request, t, t }) do
+      n = n + 1
+      values[n] = v or nil
+    end
+    ocids[k] = p.ocid
+  end
+  local inserted = must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, "
+    .. "amount, request, state, created_at, updated_at) VALUES "
+    .. string.rep("(?, ?, ?, ?, ?, ?, 'submitted', ?, ?), ", #list - 1)
+    .. "(?, ?, ?, ?, ?, ?, 'submitted', ?, ?) ON CONFLICT (reference) DO NOTHING", values, n))
+  local mine = {}
+  if inserted == #list then
+    for _, ocid in ipairs(ocids) do mine[ocid] = true end
+  else
+    for _, r in ipairs(must(self.store:rowsv("SELECT ocid FROM payouts WHERE ocid IN ("
+      .. marks(#ocids) .. ")", ocids, #ocids))) do
+      mine[r.ocid] = true
     end
   end
-  if #fresh == 0 then return true end
-  must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, "
-    .. "state, created_at, updated_at) VALUES "
-    .. string.rep("(?, ?, ?, ?, ?, ?, 'created', ?, ?), ", #fresh - 1)
-    .. "(?, ?, ?, ?, ?, ?, 'created', ?, ?)", values, n))
-  local ocids = {}
-  for k, i in ipairs(fresh) do ocids[k] = prepared[i].ocid end
-  local ids = {}
-  for _, r in ipairs(must(self.store:rowsv("SELECT id, ocid FROM payouts WHERE ocid IN ("
-    .. marks(#ocids) .. ")", ocids, #ocids))) do
-    ids[r.ocid] = r.id
-  end
-  for _, i in ipairs(fresh) do
-    local p = prepared[i]
-    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request,
-      fields = p.fields }
-  end
-  return true
+  return mine
 end
 
 -- An existing payout under this reference: the newest attempt, or an
@@ -213,44 +204,35 @@ function Ledger:same_payout(first, p)
   return self:latest(first.id)
 end
 
--- The outcome of one send, recorded by compare-and-set from submitted. A
--- callback that came first has already moved the row: then only its
--- ConversationID is filled in.
-function Ledger:record(id, ack, err)
-  if ack then
-    local cid = ack.ConversationID
-    local moved, merr = self:move(id, "submitted", "accepted",
-      { conversation_id = cid, outcome = "accepted" })
-    if moved == nil then return nil, merr end
-    if not moved and cid then
-      self.store:exec("UPDATE payouts SET conversation_id = ? WHERE id = ? AND conversation_id IS NULL",
-        cid, id)
-    end
-    return true
-  end
+-- The outcome of the send of OCID `ocid`, recorded by compare-and-set from
+-- submitted. A callback that came first has already moved the row: then
+-- only its ConversationID is filled in.
+function Ledger:record(ocid, ack, err)
+  if ack then return self:record_acks({ { ocid, ack } }) end
   local class = outcome.of(err)
-  local to = class == "ambiguous" and "unknown" or "failed"
-  return self:move(id, "submitted", to, { outcome = class, error = tostring(err),
-    result_code = err.code and tostring(err.code) or nil })
+  return self.store:exec("UPDATE payouts SET state = ?, outcome = ?, error = ?, result_code = ?, "
+    .. "updated_at = ? WHERE ocid = ? AND state = 'submitted'", class == "ambiguous" and "unknown"
+    or "failed", class, tostring(err), err.code and tostring(err.code) or nil, now(), ocid)
 end
 
--- Many acknowledgements at once ({ id, ack } each), one statement found by
--- primary key: submitted -> accepted (compare-and-set per row); a row a
--- callback already moved keeps its state and gets only its ConversationID.
+-- Many acknowledgements at once ({ ocid, ack } each), one statement:
+-- submitted -> accepted (compare-and-set per row); a row a callback already
+-- moved keeps its state and gets only its ConversationID.
 function Ledger:record_acks(acks)
-  local cases, ids, values = {}, {}, {}
+  local n = #acks
+  local cases, values = {}, {}
   for k, a in ipairs(acks) do
     cases[k] = "WHEN ? THEN ?"
     values[2 * k - 1], values[2 * k] = a[1], a[2].ConversationID
-    ids[k] = string.format("%d", a[1])
+    values[2 * n + 1 + k] = a[1]
   end
-  values[2 * #acks + 1] = now()
-  return self.store:execv("UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE id "
+  values[2 * n + 1] = now()
+  return self.store:execv("UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE ocid "
     .. table.concat(cases, " ") .. " END), "
     .. "updated_at = CASE WHEN state = 'submitted' THEN ? ELSE updated_at END, "
     .. "outcome = CASE WHEN state = 'submitted' THEN 'accepted' ELSE outcome END, "
     .. "state = CASE WHEN state = 'submitted' THEN 'accepted' ELSE state END "
-    .. "WHERE id IN (" .. table.concat(ids, ",") .. ")", values, 2 * #acks + 1)
+    .. "WHERE ocid IN (" .. marks(n) .. ")", values, 3 * n + 1)
 end
 
 -- Sends a created row: created -> submitted (committed) -> the send.
@@ -262,7 +244,7 @@ function Ledger:send_row(mpesa, row)
   local p = json.decode(row.request)
   p.originatorConversationId = row.ocid
   local ack, serr = mpesa[op.namespace].send(p)
-  local ok, rerr = self:record(row.id, ack, serr)
+  local ok, rerr = self:record(row.ocid, ack, serr)
   if ok == nil then return nil, rerr end
   return view(self:row("id = ?", row.id)), serr
 end
@@ -301,12 +283,13 @@ function Ledger:send(mpesa, id)
   return self:send_row(mpesa, row)
 end
 
--- One payBatch's bookkeeping: `marked[k]` ("mine" | "taken") for the
--- payouts marked submitted, `pending` outcomes not yet written, `failure`
--- the store's error once a write failed (the batch then stops).
+-- One payBatch's bookkeeping. entries[k]: what send[k] pays, a row already
+-- in the ledger (created) or a new payout (`new`: its prepared columns);
+-- marked[k]: "mine" once its row is committed as submitted by this batch,
+-- "taken" when another worker has it; `pending`: outcomes not yet written;
+-- `failure`: the store's error once a write failed (the batch then stops).
 local Run = {}
 Run.__index = Run
-setmetatable(Run, { __call = function(_, t) return setmetatable(t, Run) end })
 
 -- Writes the pending outcomes, then fn(), in one transaction.
 function Run:write(fn)
@@ -328,47 +311,64 @@ function Run:write(fn)
   return ok, err
 end
 
--- Marks send[first..last] submitted in one commit, with the outcomes so far,
--- before the first of them leaves. One compare-and-set for the group; when
--- another worker took some of it (fewer rows changed), that is rolled back
--- and done row by row. A store failure stops the batch (raised as text:
--- sendBatch reports a hook's error by its text).
+-- Commits send[first..last] as submitted, with the outcomes so far, before
+-- the first of them leaves: new payouts inserted straight as submitted,
+-- rows left created by an earlier batch moved by compare-and-set (when
+-- another worker took some of those, that is rolled back and done row by
+-- row). A store failure stops the batch (raised as text: sendBatch reports
+-- a hook's error by its text).
 function Run:mark(first, last)
-  local book, rows, index, marked = self.book, self.rows, self.index, self.marked
-  local ids = {}
+  local book, entries, marked = self.book, self.entries, self.marked
+  local fresh, old = {}, {}
   for j = first, last do
-    if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
+    if not marked[j] then
+      if entries[j].new then fresh[#fresh + 1] = j else old[#old + 1] = j end
+    end
+  end
+  local function insert()
+    if #fresh == 0 then return end
+    local list = {}
+    for k, j in ipairs(fresh) do list[k] = entries[j].new end
+    local mine = book:insert_submitted(list)
+    for _, j in ipairs(fresh) do marked[j] = mine[entries[j].ocid] and "mine" or "taken" end
   end
   local done, err = self:write(function()
+    insert()
+    if #old == 0 then return true end
+    local ids = {}
+    for k, j in ipairs(old) do ids[k] = string.format("%d", entries[j].id) end
+    -- `state || ''`: found by primary key, not by the state index (SQLite
+    -- would otherwise walk every created row for each group)
     local n = must(book.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
-      .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
+      .. "WHERE id IN (" .. table.concat(ids, ",") .. ") AND state || '' = 'created'", now()))
     if n ~= #ids then return nil, "partial" end
-    for j = first, last do marked[j] = marked[j] or "mine" end
+    for _, j in ipairs(old) do marked[j] = "mine" end
     return true
   end)
   if err == "partial" then
     done, err = self:write(function()
-      for j = first, last do
-        if not marked[j] then
-          marked[j] = must(book:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
-        end
+      insert()
+      for _, j in ipairs(old) do
+        marked[j] = must(book:move(entries[j].id, "created", "submitted")) and "mine" or "taken"
       end
       return true
     end)
   end
   if not done then
-    for j = first, last do marked[j] = nil end
+    for _, j in ipairs(fresh) do marked[j] = nil end
+    for _, j in ipairs(old) do marked[j] = nil end
     self.failure = err
     error(tostring(err), 0)
   end
 end
 
 -- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
--- Rows for every payout are committed in one transaction first; each is
--- marked submitted (committed, a group of `concurrency` rows per commit)
--- before it leaves; the outcomes so far are written in the same commit.
--- When the database fails the batch stops: nil, err (kind "ledger",
--- err.cause, err.report); nothing leaves after that.
+-- Every payout is checked, and its reference against the ledger, before
+-- anything leaves. Each payout's row is committed as submitted before it
+-- leaves: a group of `concurrency` rows per commit, which also writes the
+-- outcomes so far. A payout that never left has no row, or (from an
+-- earlier batch) a created one. When the database fails the batch stops:
+-- nil, err (kind "ledger", err.cause, err.report); nothing leaves after that.
 function Ledger:payBatch(mpesa, payouts, options)
   if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
   options = options or {}
@@ -384,7 +384,7 @@ function Ledger:payBatch(mpesa, payouts, options)
     prepared[i] = p
   end
   -- One reference twice in one list is one payout (an error if they differ).
-  local first_of = {}
+  local first_of, refs = {}, {}
   for i, p in ipairs(prepared) do
     local j = p.reference and first_of[p.reference]
     if j then
@@ -396,53 +396,57 @@ function Ledger:payBatch(mpesa, payouts, options)
       p.same_as = j
     elseif p.reference then
       first_of[p.reference] = i
+      refs[#refs + 1] = p.reference
     end
   end
-  local rows = {}
-  local ok, err = self.store:transaction(function()
-    for first = 1, #prepared, CHUNK do
-      local r, rerr = self:insert_chunk(prepared, first, math.min(#prepared, first + CHUNK - 1), rows)
-      if not r then return nil, rerr end
+  -- A reference already in the ledger is that payout (its newest attempt).
+  local existing = self:by_references(refs)
+  local entries = {}
+  for i, p in ipairs(prepared) do
+    if p.same_as then
+      entries[i] = entries[p.same_as]
+    elseif p.reference and existing[p.reference] then
+      local row, err = self:same_payout(existing[p.reference], p)
+      if not row then return nil, err end
+      entries[i] = row
+    else
+      entries[i] = { new = p, ocid = p.ocid, state = "created" }
     end
-    for i, p in ipairs(prepared) do
-      if p.same_as then rows[i] = rows[p.same_as] end
-    end
-    return true
-  end)
-  if not ok then return nil, err end
+  end
 
-  local send, index, queued = {}, {}, {}
-  for i, row in ipairs(rows) do
-    if row.state == "created" and not queued[row.id] then
-      queued[row.id] = true
-      local p = row.fields and copy(row.fields) or json.decode(row.request)
-      p.originatorConversationId = row.ocid
+  local send, queued = {}, {}
+  local run = setmetatable({ book = self, entries = {}, pending = {}, marked = {}, seen = {} }, Run)
+  for _, e in ipairs(entries) do
+    if e.state == "created" and not queued[e] then
+      queued[e] = true
+      local p = e.new and copy(e.new.fields) or json.decode(e.request)
+      p.originatorConversationId = e.ocid
       send[#send + 1] = p
-      index[#send] = i
+      run.entries[#send] = e
     end
   end
   local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
-  local run = Run({ book = self, rows = rows, index = index, pending = {}, marked = {} })
   local report, berr = mpesa[op.namespace].sendBatch(send, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
       if not run.marked[k] then run:mark(k, math.min(#send, k + group_size - 1)) end
       if run.marked[k] ~= "mine" then
-        error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0)
+        error("payout " .. tostring(run.entries[k].ocid) .. " was submitted elsewhere", 0)
       end
     end,
     onResult = function(k, ack, serr)
-      if serr and serr.kind == "hook" then return end -- never left: stays created
-      run.pending[#run.pending + 1] = { rows[index[k]].id, ack, serr }
+      run.seen[k] = true
+      if serr and serr.kind == "hook" then return end -- never left
+      run.pending[#run.pending + 1] = { run.entries[k].ocid, ack, serr }
     end,
   })
-  -- After a hook raised, sendBatch calls no hook: the payouts it reports
-  -- unsent that this batch had marked are recorded here.
+  -- After a hook raised, sendBatch calls no hook: the outcomes it reports
+  -- of payouts this batch had marked (sent or not) are recorded here.
   local rep = report or (berr and berr.report)
   for k, r in pairs(rep and rep.results or {}) do
-    if r.outcome == "unsent" and run.marked[k] == "mine" then
-      run.pending[#run.pending + 1] = { rows[index[k]].id, nil, r.err }
+    if not run.seen[k] and run.marked[k] == "mine" then
+      run.pending[#run.pending + 1] = { run.entries[k].ocid, r.ack, r.err }
     end
   end
   -- written now, even after a failed write: a full disk may still take them
@@ -458,22 +462,23 @@ function Ledger:payBatch(mpesa, payouts, options)
       { report = rep, cause = cause })
   end
   if not report then return nil, berr end
-  report.payouts = self:views(rows)
+  report.payouts = self:views(entries)
   return report
 end
 
--- The current view of each row of a list, read in chunks.
-function Ledger:views(rows)
-  local out, by_id = {}, {}
-  for first = 1, #rows, 500 do
-    local ids = {}
-    for i = first, math.min(#rows, first + 499) do ids[#ids + 1] = string.format("%d", rows[i].id) end
-    for _, r in ipairs(must(self.store:rows("SELECT * FROM payouts WHERE id IN ("
-      .. table.concat(ids, ",") .. ")"))) do
-      by_id[tonumber(r.id)] = r
+-- The current view of each entry of a list (rows or new payouts, each with
+-- its OCID), read in chunks.
+function Ledger:views(entries)
+  local out, by_ocid = {}, {}
+  for first = 1, #entries, CHUNK do
+    local ocids = {}
+    for i = first, math.min(#entries, first + CHUNK - 1) do ocids[#ocids + 1] = entries[i].ocid end
+    for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE ocid IN ("
+      .. marks(#ocids) .. ")", ocids, #ocids))) do
+      by_ocid[r.ocid] = r
     end
   end
-  for i, row in ipairs(rows) do out[i] = view(by_id[tonumber(row.id)]) end
+  for i, e in ipairs(entries) do out[i] = view(by_ocid[e.ocid]) end
   return out
 end
 
