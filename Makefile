@@ -150,7 +150,9 @@ clean:
 
 # Benchmarks (bench/, see the README's Performance section): b2c against
 # nginx on 127.0.0.1 beside raw libcurl, cjson.decode and Node.js; prints a
-# table and keeps it in build/bench/results.txt. Under two minutes; not part
+# table and keeps it in build/bench/results.txt; then the payout ledger's
+# cost (bench/ledger.lua: SQLite, and PostgreSQL started for the run when
+# installed). A few minutes; not part
 # of test or CI (timings on a shared machine would flake).
 # spec/support/nginx.lua, which starts the server, wants the LuaJIT core too.
 .PHONY: bench
@@ -159,6 +161,8 @@ bench: deps build/bench/raw_libcurl
 	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/run.lua
+	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
+	  lua5.4 bench/ledger.lua
 
 build/bench/raw_libcurl: bench/raw_libcurl.c
 	@mkdir -p $(dir $@)

@@ -42,6 +42,11 @@ local function guarded(fn)
   return function(...) return finish(pcall(fn, ...)) end
 end
 
+-- The columns view() reads (not the request body).
+local VIEW_COLUMNS = "id, reference, operation, ocid, conversation_id, receipt, recipient, amount, "
+  .. "state, outcome, result_code, result_desc, error, attention, root_id, previous_id, created_at, "
+  .. "updated_at, queries, lease_owner, lease_until"
+
 -- A row as the caller sees it.
 local function view(row)
   if not row then return nil end
@@ -473,7 +478,7 @@ function Ledger:views(entries)
   for first = 1, #entries, CHUNK do
     local ocids = {}
     for i = first, math.min(#entries, first + CHUNK - 1) do ocids[#ocids + 1] = entries[i].ocid end
-    for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE ocid IN ("
+    for _, r in ipairs(must(self.store:rowsv("SELECT " .. VIEW_COLUMNS .. " FROM payouts WHERE ocid IN ("
       .. marks(#ocids) .. ")", ocids, #ocids))) do
       by_ocid[r.ocid] = r
     end

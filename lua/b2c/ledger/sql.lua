@@ -1,7 +1,8 @@
 -- The ledger's stores share this: values bound as SQL literals (LuaSQL
 -- has no parameters), statements, rows, transactions and the migrations
 -- run from a version table. sqlite.lua and postgres.lua add a dialect:
---   literal_text(s), begin_sql, last_id_sql, migrations, and convert(cur, row).
+--   literal_text(s), begin_sql, last_id_sql, skip_locked, migrations, and
+--   numeric_columns(cur) (the columns a driver hands over as text that are numbers).
 local errors = require("b2c.errors")
 
 local M = {}
@@ -57,10 +58,13 @@ function Store:rowsv(sql, values, n)
   local cur, err = self:execv(sql, values, n)
   if not cur then return nil, err end
   local out = {}
+  local numeric = self.numeric_columns and self.numeric_columns(cur) or {}
   while true do
     local row = cur:fetch({}, "a")
     if not row then break end
-    if self.convert then self.convert(cur, row) end
+    for _, name in ipairs(numeric) do
+      if row[name] ~= nil then row[name] = tonumber(row[name]) end
+    end
     out[#out + 1] = row
   end
   cur:close()
