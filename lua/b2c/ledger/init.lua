@@ -240,18 +240,22 @@ function Ledger:record_acks(acks)
     .. "WHERE ocid IN (" .. marks(n) .. ")", values, 3 * n + 1)
 end
 
+-- Sends a payout whose row is committed as submitted and records the outcome.
+function Ledger:deliver(mpesa, operation, ocid, fields)
+  local p = copy(fields)
+  p.originatorConversationId = ocid
+  local ack, serr = mpesa[money_op(operation).namespace].send(p)
+  local ok, rerr = self:record(ocid, ack, serr)
+  if ok == nil then return nil, rerr end
+  return view(self:row("ocid = ?", ocid)), serr
+end
+
 -- Sends a created row: created -> submitted (committed) -> the send.
 function Ledger:send_row(mpesa, row)
   local moved, err = self:move(row.id, "created", "submitted")
   if moved == nil then return nil, err end
   if not moved then return view(self:row("id = ?", row.id)) end
-  local op = money_op(row.operation)
-  local p = json.decode(row.request)
-  p.originatorConversationId = row.ocid
-  local ack, serr = mpesa[op.namespace].send(p)
-  local ok, rerr = self:record(row.ocid, ack, serr)
-  if ok == nil then return nil, rerr end
-  return view(self:row("id = ?", row.id)), serr
+  return self:deliver(mpesa, row.operation, row.ocid, json.decode(row.request))
 end
 
 -- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
@@ -265,15 +269,11 @@ function Ledger:pay(mpesa, payout, options)
     if row == nil then return nil, err end
   end
   if not row then
-    local id
-    id, err = self:insert(p)
-    if not id then
-      -- Another worker may have taken this reference just now.
-      if p.reference then row = self:by_reference(p) end
-      if not row then return nil, err end
-    else
-      row = must(self:row("id = ?", id))
-    end
+    -- A new payout is stored straight as submitted: one commit before it leaves.
+    if self:insert_submitted({ p })[p.ocid] then return self:deliver(mpesa, p.operation, p.ocid, p.fields) end
+    -- Another worker stored this reference just now: that payout is this one.
+    row, err = self:by_reference(p)
+    if not row then return nil, err end
   end
   if row.state ~= "created" then return view(row) end
   return self:send_row(mpesa, row)
