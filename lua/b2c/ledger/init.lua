@@ -145,6 +145,7 @@ local function marks(n)
   return string.rep("?, ", n - 1) .. "?"
 end
 
+
 -- The rows already holding some of these references, by reference.
 function Ledger:by_references(refs)
   local found = {}
@@ -159,25 +160,79 @@ function Ledger:by_references(refs)
   return found
 end
 
--- New payouts (prepared, each with its OCID) stored straight as submitted,
--- in the caller's transaction. A reference another worker stored meanwhile
--- is not inserted. -> { [ocid] = true } for the rows this call stored.
-function Ledger:insert_submitted(list)
-  local values, n, ocids, t = {}, 0, {}, now()
-  for k, p in ipairs(list) do
+-- Statements ({ sql, values, n }) the ledger runs alone or several in one
+-- transaction (store:script).
+
+-- New payouts (prepared, each with its OCID) stored straight as submitted;
+-- a reference another worker stored meanwhile is left out.
+local function insert_statement(list)
+  local values, n, t = {}, 0, now()
+  for _, p in ipairs(list) do
     for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
       p.request, t, t }) do
       n = n + 1
       values[n] = v or nil
     end
-    ocids[k] = p.ocid
   end
-  local inserted = must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, "
-    .. "amount, request, state, created_at, updated_at) VALUES "
-    .. string.rep("(?, ?, ?, ?, ?, ?, 'submitted', ?, ?), ", #list - 1)
-    .. "(?, ?, ?, ?, ?, ?, 'submitted', ?, ?) ON CONFLICT (reference) DO NOTHING", values, n))
+  return { "INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, state, "
+    .. "created_at, updated_at) VALUES " .. string.rep("(?, ?, ?, ?, ?, ?, 'submitted', ?, ?), ", #list - 1)
+    .. "(?, ?, ?, ?, ?, ?, 'submitted', ?, ?) ON CONFLICT (reference) DO NOTHING", values, n }
+end
+
+-- Which of these OCIDs have a row: "n", their count.
+local function count_statement(ocids)
+  return { "SELECT count(*) AS n FROM payouts WHERE ocid IN (" .. marks(#ocids) .. ")", ocids, #ocids }
+end
+
+-- A send that failed: submitted -> unknown (ambiguous) or failed.
+local function failure_statement(ocid, err)
+  local class = outcome.of(err)
+  return { "UPDATE payouts SET state = ?, outcome = ?, error = ?, result_code = ?, updated_at = ? "
+    .. "WHERE ocid = ? AND state = 'submitted'", { class == "ambiguous" and "unknown" or "failed",
+    class, tostring(err), err.code and tostring(err.code) or nil, now(), ocid }, 6 }
+end
+
+-- Acknowledgements ({ ocid, ack } each): submitted -> accepted, a
+-- compare-and-set per row; a row a callback already moved keeps its state
+-- and gets only its ConversationID.
+local function acks_statement(acks)
+  local n = #acks
+  local cases, values = {}, {}
+  for k, a in ipairs(acks) do
+    cases[k] = "WHEN ? THEN ?"
+    values[2 * k - 1], values[2 * k] = a[1], a[2].ConversationID
+    values[2 * n + 1 + k] = a[1]
+  end
+  values[2 * n + 1] = now()
+  return { "UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE ocid "
+    .. table.concat(cases, " ") .. " END), "
+    .. "updated_at = CASE WHEN state = 'submitted' THEN ? ELSE updated_at END, "
+    .. "outcome = CASE WHEN state = 'submitted' THEN 'accepted' ELSE outcome END, "
+    .. "state = CASE WHEN state = 'submitted' THEN 'accepted' ELSE state END "
+    .. "WHERE ocid IN (" .. marks(n) .. ")", values, 3 * n + 1 }
+end
+
+-- New payouts stored straight as submitted, after `before` (statements), in
+-- one transaction. -> { [ocid] = true } for the rows this call stored.
+function Ledger:insert_submitted(list, before)
+  local ocids = {}
+  for k, p in ipairs(list) do ocids[k] = p.ocid end
+  local stored
+  if self.store.multi_statement then
+    local statements = {}
+    for k, st in ipairs(before or {}) do statements[k] = st end
+    statements[#statements + 1] = insert_statement(list)
+    statements[#statements + 1] = count_statement(ocids)
+    stored = tonumber(must(self.store:script(statements))[1].n)
+  else
+    stored = must(self.store:transaction(function()
+      for _, st in ipairs(before or {}) do must(self.store:execv(st[1], st[2], st[3])) end
+      local insert = insert_statement(list)
+      return must(self.store:execv(insert[1], insert[2], insert[3]))
+    end))
+  end
   local mine = {}
-  if inserted == #list then
+  if stored == #list then
     for _, ocid in ipairs(ocids) do mine[ocid] = true end
   else
     for _, r in ipairs(must(self.store:rowsv("SELECT ocid FROM payouts WHERE ocid IN ("
@@ -213,31 +268,8 @@ end
 -- submitted. A callback that came first has already moved the row: then
 -- only its ConversationID is filled in.
 function Ledger:record(ocid, ack, err)
-  if ack then return self:record_acks({ { ocid, ack } }) end
-  local class = outcome.of(err)
-  return self.store:exec("UPDATE payouts SET state = ?, outcome = ?, error = ?, result_code = ?, "
-    .. "updated_at = ? WHERE ocid = ? AND state = 'submitted'", class == "ambiguous" and "unknown"
-    or "failed", class, tostring(err), err.code and tostring(err.code) or nil, now(), ocid)
-end
-
--- Many acknowledgements at once ({ ocid, ack } each), one statement:
--- submitted -> accepted (compare-and-set per row); a row a callback already
--- moved keeps its state and gets only its ConversationID.
-function Ledger:record_acks(acks)
-  local n = #acks
-  local cases, values = {}, {}
-  for k, a in ipairs(acks) do
-    cases[k] = "WHEN ? THEN ?"
-    values[2 * k - 1], values[2 * k] = a[1], a[2].ConversationID
-    values[2 * n + 1 + k] = a[1]
-  end
-  values[2 * n + 1] = now()
-  return self.store:execv("UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE ocid "
-    .. table.concat(cases, " ") .. " END), "
-    .. "updated_at = CASE WHEN state = 'submitted' THEN ? ELSE updated_at END, "
-    .. "outcome = CASE WHEN state = 'submitted' THEN 'accepted' ELSE outcome END, "
-    .. "state = CASE WHEN state = 'submitted' THEN 'accepted' ELSE state END "
-    .. "WHERE ocid IN (" .. marks(n) .. ")", values, 3 * n + 1)
+  local st = ack and acks_statement({ { ocid, ack } }) or failure_statement(ocid, err)
+  return self.store:execv(st[1], st[2], st[3])
 end
 
 -- Sends a payout whose row is committed as submitted and records the outcome.
@@ -296,32 +328,51 @@ end
 local Run = {}
 Run.__index = Run
 
+-- The pending outcomes as statements, and how many they write.
+function Run:outcomes()
+  local statements, acks = {}, {}
+  for _, r in ipairs(self.pending) do
+    if r[2] then acks[#acks + 1] = r else statements[#statements + 1] = failure_statement(r[1], r[3]) end
+  end
+  if #acks > 0 then statements[#statements + 1] = acks_statement(acks) end
+  return statements, #self.pending
+end
+
+-- The first n pending outcomes are written.
+function Run:written(n)
+  local rest = {}
+  for i = n + 1, #self.pending do rest[#rest + 1] = self.pending[i] end
+  self.pending = rest
+end
+
 -- Writes the pending outcomes, then fn(), in one transaction.
 function Run:write(fn)
-  local group = self.pending
+  local statements, n = self:outcomes()
+  if n == 0 and not fn then return true end
   local ok, err = self.book.store:transaction(function()
-    local acks = {}
-    for _, r in ipairs(group) do
-      if r[2] then acks[#acks + 1] = r else must(self.book:record(r[1], nil, r[3])) end
-    end
-    if #acks > 0 then must(self.book:record_acks(acks)) end
+    for _, st in ipairs(statements) do must(self.book.store:execv(st[1], st[2], st[3])) end
     if fn then return fn() end
     return true
   end)
-  if ok then
-    local rest = {}
-    for i = #group + 1, #self.pending do rest[#rest + 1] = self.pending[i] end
-    self.pending = rest
-  end
+  if ok then self:written(n) end
   return ok, err
 end
 
--- Commits send[first..last] as submitted, with the outcomes so far, before
--- the first of them leaves: new payouts inserted straight as submitted,
--- rows left created by an earlier batch moved by compare-and-set (when
--- another worker took some of those, that is rolled back and done row by
--- row). A store failure stops the batch (raised as text: sendBatch reports
--- a hook's error by its text).
+-- A write failed: these payouts are not marked, and the batch stops (raised
+-- as text: sendBatch reports a hook's error by its text).
+function Run:fail(err, ...)
+  for _, list in ipairs({ ... }) do
+    for _, j in ipairs(list) do self.marked[j] = nil end
+  end
+  self.failure = err
+  error(tostring(err), 0)
+end
+
+-- Commits send[first..last] as submitted before the first of them leaves.
+-- New payouts are inserted straight as submitted, with the outcomes so far,
+-- in one transaction (one round trip on PostgreSQL). Rows left created by
+-- an earlier batch are moved by compare-and-set; when another worker took
+-- some of those, that is rolled back and done row by row.
 function Run:mark(first, last)
   local book, entries, marked = self.book, self.entries, self.marked
   local fresh, old = {}, {}
@@ -330,18 +381,22 @@ function Run:mark(first, last)
       if entries[j].new then fresh[#fresh + 1] = j else old[#old + 1] = j end
     end
   end
-  local function insert()
-    if #fresh == 0 then return end
+  if #fresh > 0 then
     local list = {}
     for k, j in ipairs(fresh) do list[k] = entries[j].new end
-    local mine = book:insert_submitted(list)
+    local statements, n = self:outcomes()
+    local ok, mine = pcall(book.insert_submitted, book, list, statements)
+    if not ok then
+      if getmetatable(mine) ~= Failure then error(mine, 0) end
+      self:fail(mine.err, fresh)
+    end
+    self:written(n)
     for _, j in ipairs(fresh) do marked[j] = mine[entries[j].ocid] and "mine" or "taken" end
   end
+  if #old == 0 then return end
+  local ids = {}
+  for k, j in ipairs(old) do ids[k] = string.format("%d", entries[j].id) end
   local done, err = self:write(function()
-    insert()
-    if #old == 0 then return true end
-    local ids = {}
-    for k, j in ipairs(old) do ids[k] = string.format("%d", entries[j].id) end
     -- `state || ''`: found by primary key, not by the state index (SQLite
     -- would otherwise walk every created row for each group)
     local n = must(book.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
@@ -352,19 +407,13 @@ function Run:mark(first, last)
   end)
   if err == "partial" then
     done, err = self:write(function()
-      insert()
       for _, j in ipairs(old) do
         marked[j] = must(book:move(entries[j].id, "created", "submitted")) and "mine" or "taken"
       end
       return true
     end)
   end
-  if not done then
-    for _, j in ipairs(fresh) do marked[j] = nil end
-    for _, j in ipairs(old) do marked[j] = nil end
-    self.failure = err
-    error(tostring(err), 0)
-  end
+  if not done then self:fail(err, old) end
 end
 
 -- ledger:payBatch(mpesa, payouts, options) -> report | nil, err

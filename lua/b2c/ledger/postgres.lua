@@ -106,6 +106,7 @@ function store.open(c)
     begin_sql = "BEGIN", last_id_sql = "SELECT lastval() AS id",
     -- a row another worker is leasing right now is passed over, not waited for
     skip_locked = " FOR UPDATE SKIP LOCKED",
+    multi_statement = true,
   })
   local res, err = s:exec("SET client_min_messages = warning")
   if res then

@@ -57,6 +57,22 @@ end
 function Store:rowsv(sql, values, n)
   local cur, err = self:execv(sql, values, n)
   if not cur then return nil, err end
+  return self:fetch_all(cur)
+end
+
+-- Statements ({ sql, values, n } each) as one transaction in one round
+-- trip, for a dialect that runs a query of several statements as one
+-- transaction (`multi_statement`: PostgreSQL); the last one's rows | nil, err.
+function Store:script(statements)
+  local parts = {}
+  for i, st in ipairs(statements) do parts[i] = bind(self, st[1], st[2], st[3]) end
+  local cur, why = self.conn:execute(table.concat(parts, ";\n"))
+  if cur == nil then return nil, db_error(why) end
+  return self:fetch_all(cur)
+end
+
+-- Every row of a cursor, as tables keyed by column name.
+function Store:fetch_all(cur)
   local out = {}
   local numeric = self.numeric_columns and self.numeric_columns(cur) or {}
   while true do
