@@ -7,7 +7,9 @@
 -- BENCH_SEQ (default 300) sequential payouts each way; BENCH_BATCH (default
 -- 5000) payouts per batch at BENCH_LATENCY seconds (default 0.05) per
 -- answer, concurrency BENCH_CONCURRENCY (default 64). Each batch runs twice
--- each way, alternating (bare, ledger, ledger, bare): the ratio is of the sums.
+-- each way, alternating (bare, ledger, ledger, bare): the ratio is of the sums;
+-- the CPU this process spent is printed beside it (the wall ratio swings with
+-- the machine's load, the CPU much less).
 local b2c = require("b2c")
 local ledger = require("b2c.ledger")
 local postgres = require("support.postgres")
@@ -30,9 +32,11 @@ local mpesa = assert(b2c.new({
   timeout = 30,
 }))
 
-local function timed(fn)
-  local t = socket.gettime()
+-- Wall seconds of fn(); the CPU seconds this process spent are added to cpu[1].
+local function timed(fn, cpu)
+  local t, c = socket.gettime(), os.clock()
   fn()
+  if cpu then cpu[1] = cpu[1] + os.clock() - c end
   return socket.gettime() - t
 end
 
@@ -63,14 +67,15 @@ local function bench(name, url)
   s:reset()
   s:config({ fault = { spec = "delay=" .. LATENCY, path = PAY_PATH } })
   local options = { concurrency = CONCURRENCY }
-  local plain, with = {}, {}
-  plain[1] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end)
-  with[1] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "a"), options)) end)
-  with[2] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "b"), options)) end)
-  plain[2] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end)
+  local plain, with, plain_cpu, with_cpu = {}, {}, { 0 }, { 0 }
+  plain[1] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end, plain_cpu)
+  with[1] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "a"), options)) end, with_cpu)
+  with[2] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "b"), options)) end, with_cpu)
+  plain[2] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end, plain_cpu)
   print(string.format("%-10s batch of %d at %.0f ms, concurrency %d: sendBatch %.2f s + %.2f s, "
-    .. "ledger:payBatch %.2f s + %.2f s (%.2fx)", name, BATCH, LATENCY * 1000, CONCURRENCY,
-    plain[1], plain[2], with[1], with[2], (with[1] + with[2]) / (plain[1] + plain[2])))
+    .. "ledger:payBatch %.2f s + %.2f s (%.2fx); this process's CPU %.2f s vs %.2f s", name, BATCH,
+    LATENCY * 1000, CONCURRENCY, plain[1], plain[2], with[1], with[2],
+    (with[1] + with[2]) / (plain[1] + plain[2]), plain_cpu[1], with_cpu[1]))
   book:close()
 end
 
