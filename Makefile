@@ -66,8 +66,12 @@ all: $(MODULE) $(REDIS_MODULE)
 # Debian packages (scripts/deps.sh), installed if missing: the demo's set
 # (build and pay out) and the specs' toolchain. deps-check resolves both as
 # apt would on a machine where nothing is installed.
+# playwright-core (package-lock.json) drives Debian's chromium in
+# spec/browser; it never downloads a browser of its own.
 deps:
 	@sh scripts/deps.sh test
+	@[ -f node_modules/playwright-core/package.json ] || \
+	  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 
 deps-demo:
 	@sh scripts/deps.sh demo
@@ -148,11 +152,11 @@ lint: deps
 clean:
 	rm -rf build
 
-# Benchmarks (bench/, see the README's Performance section): b2c against
+# Benchmarks (bench/, see docs/performance.md): b2c against
 # nginx on 127.0.0.1 beside raw libcurl, cjson.decode and Node.js; prints a
-# table and keeps it in build/bench/results.txt; then the payout ledger's
-# cost (bench/ledger.lua: SQLite, and PostgreSQL started for the run when
-# installed). A few minutes; not part
+# table and keeps it in build/bench/results.txt, drawn in results.svg; then
+# the payout ledger's cost (bench/ledger.lua: SQLite, and a PostgreSQL it
+# starts itself when installed). A few minutes; not part
 # of test or CI (timings on a shared machine would flake).
 # spec/support/nginx.lua, which starts the server, wants the LuaJIT core too.
 .PHONY: bench
@@ -161,6 +165,7 @@ bench: deps build/bench/raw_libcurl
 	@$(MAKE) --no-print-directory LUA_VERSION=jit all
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/run.lua
+	lua5.4 bench/chart.lua $${BENCH_OUT:-build/bench/results.txt}
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/ledger.lua
 
@@ -169,7 +174,7 @@ build/bench/raw_libcurl: bench/raw_libcurl.c
 	$(CC) -O2 $(WARNINGS) -std=c99 $(CURL_CFLAGS) -o $@ $< $(CURL_LIBS)
 
 # ---------------------------------------------------------------------------
-# Hardening: sanitizers, valgrind, fuzzing, static analysis (see README,
+# Hardening: sanitizers, valgrind, fuzzing, static analysis (see docs/reliability.md,
 # Reliability). clang + libclang-rt-14-dev (scripts/deps.sh installs them).
 SAN_CC     ?= clang
 SAN_FLAGS  ?= -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
@@ -197,9 +202,12 @@ asan: deps
 
 # The specs under valgrind memcheck (the interpreter process; the simulator
 # runs unwatched): no errors, no definite leaks.
+# #fleet specs only orchestrate other processes (which valgrind does not
+# trace) and time their phases; a process 20x slower makes that meaningless.
 valgrind: deps
 	@$(MAKE) --no-print-directory all
-	B2C_HOSTILE_CASES=$${B2C_HOSTILE_CASES:-5000} $(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --ignore-lua --cpath='build/?.so' spec/unit spec/integration
+	B2C_HOSTILE_CASES=$${B2C_HOSTILE_CASES:-5000} $(VALGRIND) lua5.4 $$(command -v $(BUSTED)) --ignore-lua --cpath='build/?.so' \
+	  --exclude-tags=fleet spec/unit spec/integration
 
 # libFuzzer harnesses (fuzz/*.c), each run for FUZZ_SECONDS from its seed
 # corpus (fuzz/corpus/<name>, copied: the seeds stay as committed).

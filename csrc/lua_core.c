@@ -45,6 +45,7 @@ typedef struct client {
     int token_transfer;         /* id of the polled token fetch in flight, or 0 */
     unsigned long token_ticket; /* names that fetch in the token cache */
     int token_waiting;          /* a polled request waits for another's fetch */
+    int token_fetched;          /* client:token() fetched one itself (for the events hook) */
     b2c_sockets sockets;        /* every socket of this client's handles */
     pid_t pid;                  /* the process whose handles these are */
     char *user_agent, *ca_file; /* to open an easy handle per polled transfer */
@@ -369,6 +370,7 @@ static int push_failure(lua_State *L, client *c, const char *sent_token, b2c_buf
 static int fetch_token(void *ud, char **token, double *ttl)
 {
     client *c = (client *)ud;
+    c->token_fetched = 1;
     return b2c_oauth_fetch(&c->http, c->base_url, c->consumer_key, c->consumer_secret, token,
                            ttl, &c->failure);
 }
@@ -406,7 +408,9 @@ static void finish_own_fetch(client *c)
     settle_token(c);
 }
 
-/* client:token() -> true | nil, failure. The token itself never reaches Lua. */
+/* client:token() -> true, fetched | nil, failure. fetched: this call asked
+ * Daraja for the token (not the cache, nor another thread's fetch). The
+ * token itself never reaches Lua. */
 static int client_token(lua_State *L)
 {
     client *c = check_client(L);
@@ -414,10 +418,12 @@ static int client_token(lua_State *L)
         finish_own_fetch(c);
     if (c->token != NULL && b2c_token_current(c->tokens, c->token_generation)) {
         lua_pushboolean(L, 1); /* the copy this client holds: no new one per send */
-        return 1;
+        lua_pushboolean(L, 0);
+        return 2;
     }
     b2c_secret_free(c->token);
     c->token = NULL;
+    c->token_fetched = 0;
     memset(&c->failure, 0, sizeof c->failure);
     if (b2c_token_get(c->tokens, fetch_token, c, (double)c->timeout_ms / 1000, &c->token,
                       &c->token_generation) < 0) {
@@ -427,7 +433,8 @@ static int client_token(lua_State *L)
     }
     b2c_buf_clear(&c->http.response); /* held the OAuth answer */
     lua_pushboolean(L, 1);
-    return 1;
+    lua_pushboolean(L, c->token_fetched);
+    return 2;
 }
 
 /* client:cached_token() -> true when the process cache holds a fresh token

@@ -16,7 +16,7 @@ openssl lua-cjson lua-socket lua-sql-sqlite3"
 TEST="$DEMO lua-sec lua-busted lua-check luarocks socat lua5.3 liblua5.3-dev lua5.1
 liblua5.1-0-dev luajit2 libluajit2-5.1-dev nginx libnginx-mod-http-lua
 clang libclang-rt-14-dev valgrind cppcheck clang-tidy lua-sql-postgres postgresql-15
-libhiredis-dev redis-server"
+libhiredis-dev redis-server chromium nodejs npm"
 
 packages_of() {
   case "$1" in
@@ -60,6 +60,8 @@ fi
 missing=""
 for set in "$@"; do
   for p in $(packages_of "$set"); do
+    # NodeSource's nodejs carries npm and conflicts with Debian's npm
+    [ "$p" = npm ] && command -v npm >/dev/null 2>&1 && continue
     dpkg -s "$p" >/dev/null 2>&1 || case " $missing " in *" $p "*) ;; *) missing="$missing $p" ;; esac
   done
 done

@@ -11,7 +11,8 @@
  *   rc.sleep(seconds)
  *
  * A connection is made on the first call and again after any I/O failure,
- * with `timeout` seconds for connecting and for each command. A connection
+ * with `timeout` seconds for connecting and for each command; a kept
+ * connection the server closed meanwhile is replaced within the call. A connection
  * object belongs to one Lua state (one thread); no state is shared between
  * connections. The password is kept in a wiped-on-free copy, sent from a
  * buffer wiped at once (never through hiredis's output buffer), and never
@@ -66,12 +67,16 @@ static void push_failure(lua_State *L, const conn *c, const char *what) {
 }
 
 /* Runs one command on a connected context. Returns the reply or NULL
- * (then the context is dropped and msg says why). */
+ * (then the context is dropped, msg says why, and *closed says whether the
+ * server had closed the connection, as opposed to a timeout). */
 static redisReply *command(conn *c, int argc, const char **argv, const size_t *lens,
-                           char *msg, size_t msg_len) {
+                           char *msg, size_t msg_len, int *closed) {
     redisReply *r = redisCommandArgv(c->ctx, argc, argv, lens);
     if (!r) {
-        snprintf(msg, msg_len, "%s", c->ctx->err ? c->ctx->errstr : "no reply");
+        int err = c->ctx->err, saved = errno;
+        *closed = err == REDIS_ERR_EOF ||
+                  (err == REDIS_ERR_IO && (saved == EPIPE || saved == ECONNRESET));
+        snprintf(msg, msg_len, "%s", err ? c->ctx->errstr : "no reply");
         drop_ctx(c);
     }
     return r;
@@ -224,7 +229,12 @@ static int l_call(lua_State *L) {
     pipe_guard guard;
     block_sigpipe(&guard);
     redisReply *r = NULL;
-    if (ensure_connected(c, msg, sizeof msg) == 0) r = command(c, argc, argv, lens, msg, sizeof msg);
+    int reused = c->ctx != NULL, closed = 0;
+    if (ensure_connected(c, msg, sizeof msg) == 0) r = command(c, argc, argv, lens, msg, sizeof msg, &closed);
+    /* A connection kept from an earlier call finds a Redis restarted since
+     * closed: one new connection, before the caller sees a failure. */
+    if (!r && reused && closed && ensure_connected(c, msg, sizeof msg) == 0)
+        r = command(c, argc, argv, lens, msg, sizeof msg, &closed);
     restore_sigpipe(&guard);
     if (!r) {
         lua_pushnil(L);

@@ -23,6 +23,11 @@ commands:
   parse [FILE]   explain a result callback or an answer from Daraja (JSON;
                  stdin when FILE is absent or -): verdict, what the code
                  means, parameters
+  status OCID --config FILE [--listen [HOST:]PORT]
+                 ask Transaction Status what became of a payout; with
+                 --listen, wait for the answer and print the verdict
+  balance --config FILE [--listen [HOST:]PORT]
+                 ask Account Balance; with --listen, print the accounts
   ledger SUBCOMMAND --db URL
                  the payout ledger: list, show, stats, reconcile, export --csv
   help [COMMAND] this text, or a command's
@@ -30,9 +35,12 @@ commands:
 options:
   -h, --help     help
   --version      print the version
+  --json         credential, cert, parse, status, balance: one JSON
+                 document on stdout; an error as one JSON line on stderr
 
 exit status: 0 done, 1 failed (unreadable input, not a certificate, not a
-callback or answer), 2 wrong usage.
+callback or answer, a query refused), 2 wrong usage, 3 (status, balance
+with --listen) no result came in time.
 ]]
 
 local HELP = {
@@ -80,7 +88,7 @@ acknowledgement (ResponseCode) and an error body (errorCode). At most
 usage: b2c help [COMMAND]
 
 Prints the list of commands, or the help of COMMAND (credential, cert,
-parse). `b2c COMMAND --help` prints the same.
+parse, status, balance, ledger). `b2c COMMAND --help` prints the same.
 ]],
 }
 
@@ -300,10 +308,60 @@ local function options(args, first, takes)
   return opts, positional
 end
 
+-- JSON for scripts (--json): keys sorted, so the same answer is the same
+-- text; every string escaped as the text output escapes it, so the
+-- document is UTF-8 without control characters whatever the input held.
+-- A table with [1] is an array; an empty one, {}.
+local function encode(v)
+  local kind = type(v)
+  if kind == "string" then
+    return '"' .. clean(v):gsub('[%c"\\]', function(c)
+      return c == '"' and '\\"' or c == "\\" and "\\\\" or string.format("\\u%04x", c:byte())
+    end) .. '"'
+  elseif kind == "number" then
+    if v ~= v or v == math.huge or v == -math.huge then return "null" end
+    if v == math.floor(v) and math.abs(v) < 2 ^ 53 then return string.format("%d", v) end
+    return string.format("%.17g", v)
+  elseif kind == "boolean" then
+    return tostring(v)
+  elseif kind == "table" then
+    local parts = {}
+    if v[1] ~= nil then
+      for i, item in ipairs(v) do parts[i] = encode(item) end
+      return "[" .. table.concat(parts, ",") .. "]"
+    end
+    local names = {}
+    for k in pairs(v) do names[#names + 1] = tostring(k) end
+    table.sort(names)
+    for i, k in ipairs(names) do parts[i] = encode(k) .. ":" .. encode(v[k]) end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return "null"
+end
+cli.encode = encode
+
+-- A failure: one line on stderr, "b2c COMMAND: message", or with --json
+-- {"error":{"kind":..., "message":..., "field":...}} on stderr. stdout
+-- stays empty, so what a script reads there is always a result. Returns
+-- the exit status (1; 2 for kind "usage").
+local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
+  "outcome", "originatorConversationId", "responseCode" }
+
+local function failed(sys, command, err)
+  if sys.json then
+    local e = {}
+    for _, k in ipairs(ERROR_FIELDS) do e[k] = err[k] end
+    e.message = tostring(err.message)
+    sys.stderr:write(encode({ command = command, error = e }), "\n")
+  else
+    sys.stderr:write("b2c " .. command .. ": " .. clean(err.message) .. "\n")
+    if err.kind == "usage" then sys.stderr:write("see: b2c help " .. command .. "\n") end
+  end
+  return err.kind == "usage" and 2 or 1
+end
+
 local function usage_error(sys, command, message)
-  sys.stderr:write("b2c " .. command .. ": " .. clean(message) .. "\n")
-  sys.stderr:write("see: b2c help " .. command .. "\n")
-  return 2
+  return failed(sys, command, { kind = "usage", message = message })
 end
 
 local function read_password(sys)
@@ -354,38 +412,40 @@ function commands.credential(sys, args)
   if opts["--cert"] then
     bytes, err = read_file(sys, opts["--cert"], LIMITS.cert)
     if not bytes then
-      sys.stderr:write("b2c credential: cannot read " .. clean(opts["--cert"]) .. ": " .. clean(err) .. "\n")
-      return 1
+      return failed(sys, "credential", { kind = "input", message = "cannot read " .. opts["--cert"] .. ": " .. err })
     end
   else
     bytes = certs[env or "sandbox"]
   end
   local info, why = core.certificate_info(bytes)
   if not info then
-    sys.stderr:write("b2c credential: " .. clean(opts["--cert"]) .. ": " .. why .. why_not_certificate(bytes) .. "\n")
-    return 1
+    return failed(sys, "credential", { kind = "input", field = "--cert",
+      message = opts["--cert"] .. ": " .. why .. why_not_certificate(bytes) })
   end
   local password = read_password(sys)
   if password == nil or password == "" then
-    sys.stderr:write("b2c credential: no password read\n")
-    return 1
+    return failed(sys, "credential", { kind = "input", message = "no password read" })
   end
   local credential
   credential, err = b2c.securityCredential(password, bytes)
-  if not credential then
-    sys.stderr:write("b2c credential: " .. clean(err) .. "\n")
-    return 1
+  if not credential then return failed(sys, "credential", err) end
+  local kind, says = cli.identify(info)
+  local warnings = {}
+  if env and (kind == "sandbox" or kind == "production") and kind ~= env then
+    warnings[1] = "--env " .. env .. " but this is the " .. kind .. " certificate"
+  elseif kind ~= "sandbox" and kind ~= "production" then
+    warnings[1] = "Daraja will not accept this credential (ResultCode 2001)"
+  end
+  if sys.json then
+    sys.stdout:write(encode({ command = "credential", credential = credential, warnings = warnings,
+      certificate = { commonName = info.commonName, spkiSha256 = info.spkiSha256, kind = kind, says = says } }), "\n")
+    return 0
   end
   sys.stdout:write(credential, "\n")
-  local kind, says = cli.identify(info)
   sys.stderr:write(string.format("certificate: CN=%s, SPKI sha256 %s\n", clean(info.commonName),
     info.spkiSha256))
   sys.stderr:write("             " .. clean(says) .. "\n")
-  if env and (kind == "sandbox" or kind == "production") and kind ~= env then
-    sys.stderr:write("warning: --env " .. env .. " but this is the " .. kind .. " certificate\n")
-  elseif kind ~= "sandbox" and kind ~= "production" then
-    sys.stderr:write("warning: Daraja will not accept this credential (ResultCode 2001)\n")
-  end
+  for _, w in ipairs(warnings) do sys.stderr:write("warning: " .. w .. "\n") end
   return 0
 end
 
@@ -397,13 +457,19 @@ function commands.cert(sys, args)
   local path = positional[1]
   local data, err = read_file(sys, path, LIMITS.cert)
   if not data then
-    sys.stderr:write("b2c cert: cannot read " .. clean(path) .. ": " .. clean(err) .. "\n")
-    return 1
+    return failed(sys, "cert", { kind = "input", message = "cannot read " .. path .. ": " .. err })
   end
   local info, why = core.certificate_info(data)
   if not info then
-    sys.stderr:write("b2c cert: " .. clean(path) .. ": " .. why .. why_not_certificate(data) .. "\n")
-    return 1
+    return failed(sys, "cert", { kind = "input", message = path .. ": " .. why .. why_not_certificate(data) })
+  end
+  if sys.json then
+    local kind, says = cli.identify(info)
+    sys.stdout:write(encode({ command = "cert", kind = kind, says = says, commonName = info.commonName,
+      subject = info.subject, issuer = info.issuer, serial = info.serial, notBefore = info.notBefore,
+      notAfter = info.notAfter, expired = info.expired, keyType = info.keyType, keyBits = info.keyBits,
+      spkiSha256 = info.spkiSha256, dnsNames = info.dnsNames, ipAddresses = info.ipAddresses }), "\n")
+    return 0
   end
   show_certificate(sys.stdout, info)
   return 0
@@ -461,32 +527,155 @@ local function shape(doc)
   return nil
 end
 
--- The lines for a synchronous answer (gateway error or acknowledgement).
-local function explain_answer(row, kind, doc)
-  if kind == "error" then
+-- What a body Daraja sent is, as plain data (the --json output of parse,
+-- status and balance; the text output is drawn from it): nil, reason when
+-- it is not a callback or an answer. Strings are as received; the printers
+-- escape them. `api` ("status", "balance"), when the caller knows which
+-- query a result answers: a failed query's result does not say.
+local function explain_answer(form, doc)
+  if form == "error" then
     local code = tostring(doc.errorCode)
     local message = type(doc.errorMessage) == "string" and doc.errorMessage or ""
     local class, advice = b2c.describe({ kind = "api", code = code, message = message })
-    row("kind", "Daraja error answer (synchronous" .. (code:match("^%d%d%d%.") and ", HTTP "
-      .. code:sub(1, 3) or "") .. "; not a callback)")
-    row("errorCode", string.format("%s (%s) %s", code, class, message))
-    row("advice", advice)
-    row("requestId", doc.requestId)
-    return
+    return { form = "error", errorCode = code, errorMessage = message, class = class, advice = advice,
+      httpStatus = tonumber(code:match("^(%d%d%d)%.")), requestId = doc.requestId }
   end
   local code = tostring(doc.ResponseCode)
-  row("kind", "synchronous acknowledgement (Daraja's answer to the request; not a callback)")
-  if code == "0" then
-    row("ResponseCode", "0 (accepted for processing) " .. tostring(doc.ResponseDescription or ""))
-    row("advice", "an acknowledgement only: the outcome comes later by callback to the ResultURL; "
-      .. "keep the OriginatorConversationID to reconcile")
-  else
-    row("ResponseCode", code .. " (not accepted) " .. tostring(doc.ResponseDescription or ""))
-    row("advice", "Daraja did not take the request; reconcile by the OriginatorConversationID "
-      .. "before sending it again")
+  return { form = "acknowledgement", responseCode = code, accepted = code == "0",
+    responseDescription = doc.ResponseDescription,
+    advice = code == "0" and "an acknowledgement only: the outcome comes later by callback to the "
+      .. "ResultURL; keep the OriginatorConversationID to reconcile"
+      or "Daraja did not take the request; reconcile by the OriginatorConversationID before sending it again",
+    originatorConversationId = doc.OriginatorConversationID, conversationId = doc.ConversationID }
+end
+
+local function pairs_of(list)
+  local out = {}
+  for i, p in ipairs(list) do out[i] = { key = p.Key, value = p.Value } end
+  return out
+end
+
+local TITLES = { status = "Transaction Status result", balance = "Account Balance result" }
+
+function cli.explain(data, api)
+  local doc = core.json_valid(data) and json.decode(data)
+  local form = shape(doc)
+  if form == "error" or form == "ack" then return explain_answer(form, doc) end
+  -- the flat result goes through the same strict reading, wrapped as text
+  local r, perr = b2c.parseDarajaResult(form == "flat" and ('{"Result":' .. data .. "}") or data)
+  if not r then
+    local note = form == "timeout" and b2c.parseQueueTimeout(data)
+    if not note then
+      return nil, form == nil and doc and "not a Daraja callback or answer (no Result, ResultCode, "
+        .. "ResponseCode or errorCode, and not an echoed request)" or perr.message
+    end
+    return { form = "queueTimeout", originatorConversationId = note.OriginatorConversationID,
+      conversationId = note.ConversationID,
+      advice = "not a failure: the payout may still complete; query Transaction Status by "
+        .. "this OriginatorConversationID before any resend" }
   end
-  row("OriginatorConversationID", doc.OriginatorConversationID)
-  row("ConversationID", doc.ConversationID)
+  local keys = {}
+  for _, p in ipairs(r.parameters) do keys[(p.Key:gsub("%s+", ""))] = true end
+  local title
+  if TITLES[api] then title = TITLES[api] else api, title = result_kind(r, keys) end
+  local class, advice = b2c.describe(r)
+  local entry = b2c.resultCodes[r.ResultCode] or b2c.resultCodes[tonumber(r.ResultCode) or false]
+  local info = { form = "result", api = api, title = title, ok = r.ok, resultCode = r.ResultCode,
+    resultDesc = r.ResultDesc or (entry and entry.text) or "", class = class, advice = advice,
+    originatorConversationId = r.OriginatorConversationID, conversationId = r.ConversationID,
+    transactionId = r.TransactionID, parameters = pairs_of(r.parameters),
+    referenceData = pairs_of(r.referenceData) }
+  info.receipt = r.ok and r.TransactionID and not r.TransactionID:match("0000000$") and r.TransactionID or nil
+  if api == "status" then
+    local v = b2c.statusVerdict(r)
+    info.verdict, info.advice = v.verdict, v.advice
+    info.payout = { originatorConversationId = v.originatorConversationId, conversationId = v.conversationId,
+      amount = v.amount, receipt = v.receipt, time = v.time, initiatedTime = v.initiatedTime,
+      status = v.status, reason = v.reason, debitParty = v.debitParty, creditParty = v.creditParty,
+      charges = v.charges, queryFailed = v.queryFailed or false }
+  elseif api == "reversal" then
+    info.verdict = r.ok and "reversed" or "not_reversed"
+  elseif api == "payment" or (api == "result" and not r.ok) then
+    info.verdict = r.ok and "paid" or "not_paid"
+  elseif api == "balance" and r.ok then
+    local accounts, berr = b2c.parseAccountBalance(r)
+    if accounts then
+      info.advice = "the balances when M-Pesa answered, in shillings (a payout needs them in the account it draws on)"
+      info.accounts = {}
+      for i, a in ipairs(accounts) do info.accounts[i] = { name = a.name, currency = a.currency, amount = a.amount } end
+    else
+      info.accountsError = berr.message
+    end
+  end
+  return info
+end
+
+local VERDICT_TEXT = { paid = "paid", not_paid = "not paid (if this answers a payout)",
+  reversed = "reversed (the customer was refunded)", not_reversed = "not reversed" }
+
+-- The text form of cli.explain's answer, as `b2c parse` prints it.
+local function print_explained(out, info)
+  local function row(label, value)
+    if value ~= nil then out:write(string.format("%-25s %s\n", label .. ":", clean(value))) end
+  end
+  if info.form == "error" then
+    row("kind", "Daraja error answer (synchronous" .. (info.httpStatus and ", HTTP " .. info.httpStatus or "")
+      .. "; not a callback)")
+    row("errorCode", string.format("%s (%s) %s", info.errorCode, info.class, info.errorMessage))
+    row("advice", info.advice)
+    row("requestId", info.requestId)
+    return
+  elseif info.form == "acknowledgement" then
+    row("kind", "synchronous acknowledgement (Daraja's answer to the request; not a callback)")
+    row("ResponseCode", info.responseCode .. (info.accepted and " (accepted for processing) "
+      or " (not accepted) ") .. tostring(info.responseDescription or ""))
+    row("advice", info.advice)
+    row("OriginatorConversationID", info.originatorConversationId)
+    row("ConversationID", info.conversationId)
+    return
+  elseif info.form == "queueTimeout" then
+    row("kind", "queue timeout notification (QueueTimeOutURL)")
+    row("OriginatorConversationID", info.originatorConversationId)
+    row("ConversationID", info.conversationId)
+    row("advice", info.advice)
+    return
+  end
+  row("kind", info.title)
+  row("ResultCode", string.format("%s (%s) %s", tostring(info.resultCode), info.class, info.resultDesc))
+  if info.api == "status" then
+    local v, facts = info.payout, {}
+    if v.amount then facts[#facts + 1] = "KES " .. tostring(v.amount) end
+    if v.receipt then facts[#facts + 1] = "receipt " .. v.receipt end
+    if v.time then facts[#facts + 1] = v.time end
+    if v.reason and info.verdict ~= "completed" then facts[#facts + 1] = v.reason end
+    row("verdict", info.verdict .. (#facts > 0 and " (" .. table.concat(facts, ", ") .. ")" or ""))
+    row("payout OCID", v.originatorConversationId)
+  elseif info.verdict then
+    row("verdict", VERDICT_TEXT[info.verdict])
+  end
+  row("advice", info.advice)
+  row("OriginatorConversationID", info.originatorConversationId)
+  row("ConversationID", info.conversationId)
+  local txid = info.transactionId
+  if txid and (not info.ok or txid:match("0000000$")) then txid = txid .. " (a placeholder, not a receipt)" end
+  row("TransactionID", txid)
+  if info.accounts then
+    out:write("accounts:\n")
+    for _, a in ipairs(info.accounts) do
+      out:write(string.format("  %-34s %s %s\n", clean(a.name), clean(a.currency), clean(a.amount)))
+    end
+  elseif info.accountsError then
+    row("accounts", "unreadable: " .. info.accountsError)
+  end
+  local function list(title, items)
+    if #items == 0 then return end
+    out:write(title .. ":\n")
+    for _, p in ipairs(items) do
+      out:write(string.format("  %-34s %s\n", clean(p.key), p.value == nil and "(no value)" or clean(p.value)))
+    end
+  end
+  list("parameters", info.parameters)
+  list("reference data", info.referenceData)
 end
 
 function commands.parse(sys, args)
@@ -497,97 +686,292 @@ function commands.parse(sys, args)
   local path = positional[1]
   local data, err = read_file(sys, path, LIMITS.parse)
   if not data then
-    sys.stderr:write("b2c parse: cannot read " .. clean(path or "stdin") .. ": " .. clean(err) .. "\n")
-    return 1
+    return failed(sys, "parse", { kind = "input", message = "cannot read " .. (path or "stdin") .. ": " .. err })
   end
-  local out = sys.stdout
-  local function row(label, value)
-    if value ~= nil then out:write(string.format("%-25s %s\n", label .. ":", clean(value))) end
+  local info, why = cli.explain(data)
+  if not info then
+    return failed(sys, "parse", { kind = "input", message = (path or "stdin") .. ": " .. why })
   end
-  local doc = core.json_valid(data) and json.decode(data)
-  local form = shape(doc)
-  if form == "error" or form == "ack" then
-    explain_answer(row, form, doc)
-    return 0
-  end
-  -- the flat result goes through the same strict reading, wrapped as text
-  local r, perr = b2c.parseDarajaResult(form == "flat" and ('{"Result":' .. data .. "}") or data)
-  if not r then
-    local note = form == "timeout" and b2c.parseQueueTimeout(data)
-    if not note then
-      local why = form == nil and doc and "not a Daraja callback or answer (no Result, ResultCode, "
-        .. "ResponseCode or errorCode, and not an echoed request)" or clean(perr.message)
-      sys.stderr:write("b2c parse: " .. clean(path or "stdin") .. ": " .. why .. "\n")
-      return 1
-    end
-    row("kind", "queue timeout notification (QueueTimeOutURL)")
-    row("OriginatorConversationID", note.OriginatorConversationID)
-    row("ConversationID", note.ConversationID)
-    row("advice", "not a failure: the payout may still complete; query Transaction Status by "
-      .. "this OriginatorConversationID before any resend")
-    return 0
-  end
-  local keys = {}
-  for _, p in ipairs(r.parameters) do keys[(p.Key:gsub("%s+", ""))] = true end
-  local kind, label = result_kind(r, keys)
-  local class, advice = b2c.describe(r)
-  local entry = b2c.resultCodes[r.ResultCode] or b2c.resultCodes[tonumber(r.ResultCode) or false]
-  row("kind", label)
-  row("ResultCode", string.format("%s (%s) %s", tostring(r.ResultCode), class,
-    r.ResultDesc or (entry and entry.text) or ""))
-  if kind == "status" then
-    local v = b2c.statusVerdict(r)
-    local facts = {}
-    if v.amount then facts[#facts + 1] = "KES " .. tostring(v.amount) end
-    if v.receipt then facts[#facts + 1] = "receipt " .. v.receipt end
-    if v.time then facts[#facts + 1] = v.time end
-    if v.reason and v.verdict ~= "completed" then facts[#facts + 1] = v.reason end
-    row("verdict", v.verdict .. (#facts > 0 and " (" .. table.concat(facts, ", ") .. ")" or ""))
-    row("payout OCID", v.originatorConversationId)
-    row("advice", v.advice)
-  elseif kind == "reversal" then
-    row("verdict", r.ok and "reversed (the customer was refunded)" or "not reversed")
-    row("advice", advice)
-  elseif kind == "payment" or (kind == "result" and not r.ok) then
-    row("verdict", r.ok and "paid" or "not paid (if this answers a payout)")
-    row("advice", advice)
+  if sys.json then
+    info.command = "parse"
+    sys.stdout:write(encode(info), "\n")
   else
-    row("advice", advice)
-  end
-  row("OriginatorConversationID", r.OriginatorConversationID)
-  row("ConversationID", r.ConversationID)
-  local txid = r.TransactionID
-  if txid and (not r.ok or txid:match("0000000$")) then txid = txid .. " (a placeholder, not a receipt)" end
-  row("TransactionID", txid)
-  if kind == "balance" and r.ok then
-    local accounts, berr = b2c.parseAccountBalance(r)
-    if accounts then
-      out:write("accounts:\n")
-      for _, a in ipairs(accounts) do
-        out:write(string.format("  %-34s %s %s\n", clean(a.name), clean(a.currency), clean(a.amount)))
-      end
-    else
-      row("accounts", "unreadable: " .. berr.message)
-    end
-  end
-  if #r.parameters > 0 then
-    out:write("parameters:\n")
-    for _, p in ipairs(r.parameters) do
-      out:write(string.format("  %-34s %s\n", clean(p.Key), p.Value == nil and "(no value)" or clean(p.Value)))
-    end
-  end
-  if #r.referenceData > 0 then
-    out:write("reference data:\n")
-    for _, p in ipairs(r.referenceData) do
-      out:write(string.format("  %-34s %s\n", clean(p.Key), p.Value == nil and "(no value)" or clean(p.Value)))
-    end
+    print_explained(sys.stdout, info)
   end
   return 0
 end
 
+-- b2c.new settings as JSON (a file, as `b2c ledger reconcile` takes it).
+local function client_from(sys, path)
+  local data, err = read_file(sys, path, LIMITS.cert)
+  if not data then
+    return nil, { kind = "input", field = "--config", message = "cannot read " .. path .. ": " .. err }
+  end
+  local cfg = json.decode(data)
+  if type(cfg) ~= "table" then
+    return nil, { kind = "input", field = "--config", message = path .. " is not a JSON object of b2c.new settings" }
+  end
+  local mpesa, err2 = b2c.new(cfg)
+  return mpesa, err2, cfg
+end
+
+-- A one-shot receiver for the answer to one query: a plain HTTP listener
+-- on [HOST:]PORT (LuaSocket), for the operator's terminal. Without
+-- --result-url it is also the URL Daraja posts to, with an unguessable
+-- token in its path; with one (a public https URL forwarding to it), any
+-- path is taken. Every well-formed callback is answered 200, so Daraja does
+-- not retry one that belongs to another query.
+local MAX_CALLBACK = 64 * 1024
+
+local function open_listener(spec)
+  local host, port = spec:match("^%[?([^%]]*)%]?:(%d+)$")
+  if not host then host, port = "127.0.0.1", spec:match("^(%d+)$") end
+  port = tonumber(port)
+  if not port or port > 65535 or host == "" then
+    return nil, { kind = "usage", field = "--listen", message = "--listen takes [HOST:]PORT" }
+  end
+  local ok, socket = pcall(require, "socket")
+  if not ok then
+    return nil, { kind = "config", field = "--listen", message = "--listen needs LuaSocket (lua-socket)" }
+  end
+  local server, err = socket.bind(host, port)
+  if not server then
+    return nil, { kind = "network", field = "--listen", message = "cannot listen on " .. spec .. ": " .. tostring(err) }
+  end
+  server:settimeout(0.2)
+  local ip, bound = server:getsockname()
+  local token = b2c.callbackToken()
+  local where = (ip:find(":", 1, true) and "[" .. ip .. "]" or ip) .. ":" .. bound
+  return { socket = socket, server = server, token = token, where = where,
+    url = "http://" .. where .. "/b2c/" .. token }
+end
+
+local function answer(client, status, text)
+  local body = string.format('{"ResultCode":%d,"ResultDesc":"%s"}', status == 200 and 0 or 1, text)
+  client:send(string.format("HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n"
+    .. "Connection: close\r\n\r\n%s", status, text, #body, body))
+end
+
+-- One request: method, path, body; or nil, status, reason.
+local function read_request(client)
+  client:settimeout(5)
+  local line = client:receive("*l")
+  local method, path = (line or ""):match("^(%u+) (%S+) HTTP/1%.[01]\r?$")
+  if not method then return nil, 400, "Bad Request" end
+  local length, size = 0, 0
+  while true do
+    local header = client:receive("*l")
+    if header == nil then return nil, 400, "Bad Request" end
+    size = size + #header
+    if size > 16384 then return nil, 431, "Request Header Fields Too Large" end
+    if header == "" or header == "\r" then break end
+    local n = header:lower():match("^content%-length:%s*(%d+)")
+    if n then length = tonumber(n) end
+  end
+  if length > MAX_CALLBACK then return nil, 413, "Payload Too Large" end
+  local body = length > 0 and client:receive(length) or ""
+  if not body then return nil, 400, "Bad Request" end
+  return method, path, body
+end
+
+-- Waits up to `seconds` for the callback `mine(info)` accepts; returns
+-- info, peer address; or nil when the time ran out.
+local function wait_for(listener, seconds, own_path, mine, sys, command)
+  local deadline = listener.socket.gettime() + seconds
+  while listener.socket.gettime() < deadline do
+    local client = listener.server:accept()
+    if client then
+      local peer = client:getpeername()
+      local method, path, body = read_request(client)
+      local info
+      if not method then
+        answer(client, path, body)
+      elseif method ~= "POST" then
+        answer(client, 405, "Method Not Allowed")
+      elseif own_path and path ~= "/b2c/" .. listener.token then
+        answer(client, 404, "Not Found")
+      else
+        info = cli.explain(body, command)
+        if info and (info.form == "result" or info.form == "queueTimeout") then
+          answer(client, 200, "Accepted")
+        else
+          answer(client, 400, "Bad Request")
+          info = nil
+        end
+      end
+      client:close()
+      if info and mine(info) then return info, peer end
+      if info and not sys.json then
+        sys.stderr:write("b2c " .. command .. ": a callback for another request came from "
+          .. clean(peer) .. "; still waiting\n")
+      end
+    end
+  end
+end
+
+local QUERY_HELP_OPTIONS = [[
+  --config FILE    b2c.new settings as JSON (the keys, the initiator and
+                   its password or credential, resultUrl...)
+  --listen [HOST:]PORT
+                   wait here for the result and print it (LuaSocket); the
+                   query's ResultURL and QueueTimeOutURL become this
+                   listener's URL (with a random token in its path) unless
+                   --result-url is given
+  --result-url URL where Daraja posts the result: in production a public
+                   https URL, e.g. one your TLS proxy forwards to --listen
+                   (default: the listener's URL, else the config's resultUrl)
+  --wait SECONDS   how long --listen waits (default 60)
+  --json           one JSON document on stdout; errors as JSON on stderr
+
+Without --listen the query is sent and the command ends: the result goes to
+the ResultURL, where your handler stores it (`b2c parse` explains it).
+
+exit status: 0 the query was accepted (and, with --listen, its result
+arrived: the verdict is in the output), 1 failed (bad config, the query
+refused or not sent, or the result says the query itself failed), 2 wrong
+usage, 3 no result within --wait (a queue timeout, or nothing came).
+]]
+
+HELP.status = [[
+usage: b2c status OCID [--receipt RECEIPT] --config FILE [OPTIONS]
+       b2c status --receipt RECEIPT --config FILE [OPTIONS]
+
+Asks Transaction Status what became of a payout, by the
+OriginatorConversationID it was sent with (or its M-Pesa receipt), and with
+--listen prints the verdict: completed (paid; never pay it again), failed or
+not_found (not paid: pay again with a NEW OCID), pending (ask again later).
+A query moves no money: it is safe to repeat.
+
+  --receipt RECEIPT
+                   ask by the payout's M-Pesa receipt (instead of, or
+                   besides, the OCID)
+]] .. QUERY_HELP_OPTIONS
+
+HELP.balance = [[
+usage: b2c balance --config FILE [OPTIONS]
+
+Asks Account Balance for the shortcode of the config, and with --listen
+prints each account (name, currency, amount). Moves no money.
+
+]] .. QUERY_HELP_OPTIONS
+
+local QUERY_OPTIONS = { ["--config"] = true, ["--listen"] = true, ["--result-url"] = true,
+  ["--wait"] = true, ["--receipt"] = true }
+
+-- status and balance: send the query; with --listen, wait for its result.
+local function query(sys, args, command)
+  local opts, positional = options(args, 2, QUERY_OPTIONS)
+  if not opts then return usage_error(sys, command, positional) end
+  if opts.help then sys.stdout:write(HELP[command]); return 0 end
+  local fields = {}
+  if command == "status" then
+    if #positional > 1 then return usage_error(sys, command, "give one OriginatorConversationID") end
+    fields.originatorConversationId, fields.transactionId = positional[1], opts["--receipt"]
+    if not fields.originatorConversationId and not fields.transactionId then
+      return usage_error(sys, command, "give the payout's OriginatorConversationID (or --receipt RECEIPT)")
+    end
+  elseif #positional > 0 or opts["--receipt"] then
+    return usage_error(sys, command, "takes no arguments but options")
+  end
+  if not opts["--config"] then
+    return usage_error(sys, command, "--config FILE is required (b2c.new settings as JSON)")
+  end
+  local wait = tonumber(opts["--wait"] or 60)
+  if not wait or wait <= 0 or wait > 86400 then
+    return usage_error(sys, command, "--wait must be a number of seconds above 0, at most 86400")
+  end
+  if opts["--wait"] and not opts["--listen"] then
+    return usage_error(sys, command, "--wait needs --listen (nothing waits without it)")
+  end
+  local mpesa, err, cfg = client_from(sys, opts["--config"])
+  if not mpesa then return failed(sys, command, err) end
+  local listener
+  if opts["--listen"] then
+    listener, err = open_listener(opts["--listen"])
+    if not listener then
+      mpesa:close()
+      return failed(sys, command, err)
+    end
+  end
+  local url = opts["--result-url"] or (listener and listener.url)
+  fields.resultUrl, fields.queueTimeOutUrl = url, url
+  local namespace = command == "status" and mpesa.transactionStatus or mpesa.accountBalance
+  local ack
+  ack, err = namespace.query(fields)
+  mpesa:close()
+  if not ack then
+    if listener then listener.server:close() end
+    return failed(sys, command, err)
+  end
+  local doc = { command = command, state = "accepted", resultUrl = url or cfg.resultUrl,
+    originatorConversationId = fields.originatorConversationId, receipt = fields.transactionId,
+    query = { conversationId = ack.ConversationID, originatorConversationId = ack.OriginatorConversationID } }
+  local function row(label, value)
+    if value ~= nil then sys.stdout:write(string.format("%-25s %s\n", label .. ":", clean(value))) end
+  end
+  if not listener then
+    if sys.json then
+      sys.stdout:write(encode(doc), "\n")
+    else
+      row("query", "accepted; the result goes to " .. doc.resultUrl .. ", not to this command")
+      row("query ConversationID", ack.ConversationID)
+      row("next", "`b2c parse` explains the result your ResultURL stores; or run again with --listen")
+    end
+    return 0
+  end
+  if not sys.json then
+    sys.stderr:write(string.format("b2c %s: query accepted (ConversationID %s); waiting up to %s s on %s\n",
+      command, clean(ack.ConversationID), wait, listener.where))
+  end
+  -- the answer names the query by its ConversationID (results of queries
+  -- may lack the OCID); a queue timeout echoes the request's OCID
+  local function mine(info)
+    return info.conversationId == ack.ConversationID
+      or (info.originatorConversationId ~= nil and info.originatorConversationId == ack.OriginatorConversationID)
+  end
+  local info, peer = wait_for(listener, wait, opts["--result-url"] == nil, mine, sys, command)
+  listener.server:close()
+  local status = 0
+  if not info then
+    doc.state, status = "no_result", 3
+  elseif info.form == "queueTimeout" then
+    doc.state, status = "queue_timeout", 3
+  else
+    doc.state, doc.result = "answered", info
+    doc.from = { address = peer, safaricom = b2c.isSafaricomAddress(peer) }
+    local failed_query = command == "status" and info.payout.queryFailed
+      or command == "balance" and not info.accounts
+    if failed_query then status = 1 end
+  end
+  if sys.json then
+    sys.stdout:write(encode(doc), "\n")
+  elseif info and info.form == "result" then
+    print_explained(sys.stdout, info)
+    row("from", peer .. (doc.from.safaricom and " (a published Safaricom address)"
+      or " (not a published Safaricom address)"))
+  elseif info then
+    row("query", "timed out in Daraja's queue: nothing is known; ask again")
+  else
+    row("query", "no result within " .. wait .. " s (Daraja may still post it to " .. url .. ")")
+  end
+  return status
+end
+
+function commands.status(sys, args) return query(sys, args, "status") end
+
+function commands.balance(sys, args) return query(sys, args, "balance") end
+
+-- --json may stand anywhere after the command; it is taken out here.
+local JSON_COMMANDS = { credential = true, cert = true, parse = true, status = true, balance = true }
+
 function cli.main(args, sys)
   args = args or {}
   sys = sys or default_sys()
+  local rest = {}
+  for _, a in ipairs(args) do
+    if a == "--json" then sys.json = true else rest[#rest + 1] = a end
+  end
+  args = rest
   local command = args[1]
   if command == nil then
     sys.stderr:write(USAGE)
@@ -598,29 +982,32 @@ function cli.main(args, sys)
     return 0
   end
   if command == "--version" then
-    sys.stdout:write("b2c " .. b2c._VERSION .. "\n")
+    sys.stdout:write(sys.json and encode({ command = "version", version = b2c._VERSION }) .. "\n"
+      or "b2c " .. b2c._VERSION .. "\n")
     return 0
   end
   if command == "help" then
     local topic = args[2]
     if topic == nil then sys.stdout:write(USAGE); return 0 end
     if not HELP[topic] then
-      return usage_error(sys, "help", "no command " .. clean(topic)
-        .. " (the commands: credential, cert, parse, ledger)")
+      return usage_error(sys, "help", "no command " .. topic
+        .. " (the commands: credential, cert, parse, status, balance, ledger)")
     end
     sys.stdout:write(HELP[topic])
     return 0
   end
   local run = commands[command]
   if not run then
-    sys.stderr:write("b2c: unknown command '" .. clean(command) .. "' (b2c --help lists them)\n")
+    local message = "unknown command '" .. command .. "' (b2c --help lists them)"
+    if sys.json then return failed(sys, command, { kind = "usage", message = message }) end
+    sys.stderr:write("b2c: " .. clean(message) .. "\n")
     return 2
   end
-  local ok, status = pcall(run, sys, args)
-  if not ok then
-    sys.stderr:write("b2c " .. command .. ": " .. clean(status) .. "\n")
-    return 1
+  if sys.json and not JSON_COMMANDS[command] then
+    return usage_error(sys, command, "has no --json output (ledger export --csv is its format for scripts)")
   end
+  local ok, status = pcall(run, sys, args)
+  if not ok then return failed(sys, command, { kind = "internal", message = tostring(status) }) end
   return status
 end
 

@@ -5,6 +5,7 @@
 local core = require("b2c.core")
 local config = require("b2c.config")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local json = require("b2c.json")
 local registry = require("b2c.operations")
 local request = require("b2c.engine.request")
@@ -90,6 +91,7 @@ function client.new(cfg)
     environment = c.environment, shortCode = c.shortCode, initiatorName = c.initiatorName,
     baseUrl = c.baseUrl, resultUrl = c.resultUrl, queueTimeOutUrl = c.queueTimeOutUrl,
     minAmount = c.minAmount, maxAmount = c.maxAmount, core = handle,
+    emit = events.emitter(c.events),
   }, Client)
   if c.tokenStore then
     -- Named by a digest of host, key and secret: apps stay apart and the

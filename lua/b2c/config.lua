@@ -4,6 +4,7 @@
 local core = require("b2c.core")
 local credential = require("b2c.credential")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local fields = require("b2c.fields")
 
 local config = {}
@@ -19,7 +20,7 @@ local CONFIG_FIELDS = {
   initiatorName = true, securityCredential = true, initiatorPassword = true, certificate = true,
   resultUrl = true, queueTimeOutUrl = true, baseUrl = true, timeout = true, connectTimeout = true,
   caFile = true, minAmount = true, maxAmount = true, maxResponseBytes = true, tokenStore = true,
-  tokenStoreFallback = true, proxy = true,
+  tokenStoreFallback = true, proxy = true, events = true,
 }
 local STORE_METHODS = { "get", "set", "delete", "lock", "unlock" }
 
@@ -32,6 +33,13 @@ local function required_string(cfg, name)
     return nil, errors.config(name, "must not contain control characters")
   end
   return v
+end
+
+-- Inside nginx (lua-nginx-module), where a tokenStore may be named by its
+-- lua_shared_dict.
+local function in_nginx()
+  local ngx = rawget(_G, "ngx")
+  return type(ngx) == "table" and type(ngx.shared) == "table"
 end
 
 local function check_seconds(cfg, name, default)
@@ -133,12 +141,18 @@ function config.check(cfg)
       local failure
       store, failure = redis.store(store)
       if not store then return nil, failure end
+    elseif type(store) == "string" and in_nginx() then
+      -- the name of a lua_shared_dict (b2c.ngx.shared_dict_store)
+      local failure
+      store, failure = require("b2c.ngx").shared_dict_store(store)
+      if not store then return nil, failure end
     end
     local indexable = type(store) == "table" or type(store) == "userdata"
     for _, m in ipairs(STORE_METHODS) do
       if not indexable or type(store[m]) ~= "function" then
         return nil, errors.config("tokenStore", "must be an object with methods "
-          .. table.concat(STORE_METHODS, ", ") .. ', or a "redis://host:port/db" URL')
+          .. table.concat(STORE_METHODS, ", ") .. ', a "redis://host:port/db" URL, or (inside '
+          .. "nginx) the name of a lua_shared_dict")
       end
     end
     c.tokenStore = store
@@ -154,6 +168,9 @@ function config.check(cfg)
     end
     c.tokenStoreFallback = cfg.tokenStoreFallback
   end
+  -- a function, or a module's name (what crosses into a b2c.ngx pool thread)
+  c.events, err = events.check(cfg.events, "events")
+  if err then return nil, err end
   return c
 end
 

@@ -180,19 +180,6 @@ function fields.whole(value, min, max)
   return as_integer(value)
 end
 
--- Sets body.ResultURL and body.QueueTimeOutURL from p's resultUrl and
--- queueTimeOutUrl, else the client's. Returns body, or nil, err.
-function fields.callback_urls(client, p, body)
-  local https = client.environment == "production"
-  local url, rule = fields.callback_url(p.resultUrl, client.resultUrl, https)
-  if not url then return nil, errors.validation("resultUrl", rule) end
-  body.ResultURL = url
-  url, rule = fields.callback_url(p.queueTimeOutUrl, client.queueTimeOutUrl, https)
-  if not url then return nil, errors.validation("queueTimeOutUrl", rule) end
-  body.QueueTimeOutURL = url
-  return body
-end
-
 -- An error for the first key of t that is not in known (typos never pass).
 function fields.unknown_field(t, known, what)
   for k in pairs(t) do

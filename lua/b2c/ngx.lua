@@ -14,6 +14,8 @@
 --   b2c.ngx.call(pool, config, namespace, verb, fields)
 --                                           any operation's blocking verb, e.g.
 --                                           ("b2c", cfg, "transactionStatus", "query", {...})
+--   b2c.ngx.ledger(pool, url, config)       b2c.ledger on the pool's threads
+--   b2c.ngx.check(config)                   in init_by_lua: raises on a bad setting
 --   b2c.ngx.shared_dict_store(dict_name)    a tokenStore on ngx.shared.DICT
 --   b2c.ngx.handle_result(on_result, opts)  a ResultURL content handler
 --   b2c.ngx.handle_queue_timeout(on_timeout, opts)
@@ -32,7 +34,7 @@ M.MODULE = "b2c.ngx"   -- the module name given to ngx.run_worker_thread
 
 local ERROR_FIELDS = {
   "kind", "message", "field", "status", "code", "requestId", "retryable",
-  "originatorConversationId", "outcome", "responseCode", "reference", "cause",
+  "originatorConversationId", "outcome", "responseCode", "reference", "cause", "index",
 }
 
 -- A copy with only strings, numbers, booleans and tables of them (no
@@ -61,7 +63,21 @@ local function plain_error(e)
   end
   out.message = out.message or tostring(e)
   out.kind = out.kind or "internal"
+  if type(e.report) == "table" then out.report = plain(e.report, 0) end  -- a batch's
   return out
+end
+
+-- Raises (misuse) unless v is made of strings, numbers, booleans and tables
+-- of them: only such values cross to a pool thread, and a dropped one
+-- (a function, a store object) would change what the thread does.
+local function check_plain(v, where, depth)
+  local t = type(v)
+  if t == "string" or t == "number" or t == "boolean" or t == "nil" then return end
+  if t ~= "table" or getmetatable(v) ~= nil or depth > 16 then
+    error(where .. ": must be plain values (strings, numbers, booleans, tables of them) to cross "
+      .. "to the pool's threads, got " .. t, depth + 3)
+  end
+  for k, x in pairs(v) do check_plain(x, where .. "." .. tostring(k), depth + 1) end
 end
 
 ---------------------------------------------------------------------------
@@ -252,6 +268,8 @@ end
 local clients, client_count = {}, 0
 local MAX_CLIENTS = 16
 
+-- The same text for equal configurations, nested tables (a Redis store's
+-- { url = ..., password = ... }) included.
 local function fingerprint(config)
   local keys = {}
   for k in pairs(config) do keys[#keys + 1] = tostring(k) end
@@ -259,7 +277,8 @@ local function fingerprint(config)
   local parts = {}
   for i, k in ipairs(keys) do
     local v = config[k]
-    parts[i] = string.format("%q=%s:%q", k, type(v), tostring(v))
+    local text = type(v) == "table" and "{" .. fingerprint(v) .. "}" or string.format("%q", tostring(v))
+    parts[i] = string.format("%q=%s:%s", k, type(v), text)
   end
   return table.concat(parts, ",")
 end
@@ -268,16 +287,9 @@ local function thread_client(config)
   local id = fingerprint(config)
   local mpesa = clients[id]
   if mpesa then return mpesa end
-  local cfg = {}
-  for k, v in pairs(config) do cfg[k] = v end
-  -- a lua_shared_dict's name; "redis://..." is b2c.new's own
-  if type(cfg.tokenStore) == "string" and not require("b2c.redis").is_spec(cfg.tokenStore) then
-    local store, err = M.shared_dict_store(cfg.tokenStore)
-    if not store then return nil, err end
-    cfg.tokenStore = store
-  end
+  -- b2c.new takes tokenStore = "<lua_shared_dict name>" inside nginx
   local err
-  mpesa, err = require("b2c").new(cfg)
+  mpesa, err = require("b2c").new(config)
   if not mpesa then return nil, err end
   if client_count >= MAX_CLIENTS then  -- configurations keep changing: start over
     for _, old in pairs(clients) do old:close() end
@@ -379,16 +391,11 @@ local function release(p, id)
   if p.inflight[id] then p.inflight[id], p.count = nil, p.count - 1 end
 end
 
--- In a request handler: hands the call to the pool and yields until it ends.
-local function request_call(name, pool, config, namespace, verb, fields)
-  if type(config) ~= "table" then
-    error("b2c.ngx." .. name .. ": expected a table of b2c.new settings, got " .. type(config), 3)
-  end
-  local op = check_call(namespace, verb, 3)
-  if type(fields) ~= "table" then
-    error("b2c.ngx." .. name .. ": expected a table of " .. op.label .. " fields, got "
-      .. type(fields), 3)
-  end
+-- In a request handler: runs b2c.ngx[task](...) on the pool and yields
+-- until it ends. Its results, as they came back: a value, then an error
+-- (a plain table made an error object again). Neither is an error unless
+-- `may_be_nil` (ledger:get of an unknown payout answers nil).
+local function run_on_pool(may_be_nil, pool, task, ...)
   local p = pools[pool]
   if not p then
     return nil, errors.config("pool", "call b2c.ngx.thread_pool(\"" .. pool .. "\", { maxQueue = n }) "
@@ -404,21 +411,38 @@ local function request_call(name, pool, config, namespace, verb, fields)
   -- timer: the send would finish unanswered. A light thread asleep for
   -- the whole send holds such a timer, so the worker waits for the answer.
   local keeper = ngx.thread.spawn(keep_alive)
-  local called, ok, ack, err = pcall(ngx.run_worker_thread, pool, M.MODULE, "call", config,
-    namespace, verb, fields)
+  local called, ok, value, err = pcall(ngx.run_worker_thread, pool, M.MODULE, task, ...)
   ngx.thread.kill(keeper)
   release(p, id)
   if not called then error(ok, 0) end
   if not ok then
-    local why = tostring(ack)
+    local why = tostring(value)
     return nil, errors.new("thread", "ngx.run_worker_thread(\"" .. pool .. "\") failed: " .. why
       .. "; nothing was sent", { retryable = BUSY[why] or false })
   end
-  if ack ~= nil then return ack end
-  if type(err) ~= "table" or type(err.kind) ~= "string" or type(err.message) ~= "string" then
+  if err ~= nil then
+    if type(err) ~= "table" or type(err.kind) ~= "string" or type(err.message) ~= "string" then
+      err = { kind = "thread", message = "the pool thread returned a malformed error" }
+    end
+    err = errors.new(err.kind, err.message, err)
+  end
+  if value == nil and err == nil and not may_be_nil then
     return nil, errors.new("thread", "the pool thread returned no result; nothing was sent")
   end
-  return nil, errors.new(err.kind, err.message, err)
+  return value, err
+end
+
+-- In a request handler: one operation's blocking verb on the pool.
+local function request_call(name, pool, config, namespace, verb, fields)
+  if type(config) ~= "table" then
+    error("b2c.ngx." .. name .. ": expected a table of b2c.new settings, got " .. type(config), 3)
+  end
+  local op = check_call(namespace, verb, 3)
+  if type(fields) ~= "table" then
+    error("b2c.ngx." .. name .. ": expected a table of " .. op.label .. " fields, got "
+      .. type(fields), 3)
+  end
+  return run_on_pool(false, pool, "call", config, namespace, verb, fields)
 end
 
 -- b2c.ngx.call(pool, config, namespace, verb, fields) in a request handler
@@ -435,6 +459,171 @@ function M.send(a, b, c)
   if type(a) == "string" then return request_call("send", a, b, "b2c", "send", c) end
   return thread_call(a, "b2c", "send", b)
 end
+
+---------------------------------------------------------------------------
+-- The configuration check, for init_by_lua
+---------------------------------------------------------------------------
+
+-- b2c.ngx.check(config) -> config; raises "b2c.ngx.check: <field>: <rule>"
+-- on a setting b2c.new refuses, or a value that cannot cross to a pool
+-- thread. In init_by_lua that stops nginx at start, not at the first payout.
+function M.check(config)
+  if type(config) ~= "table" then
+    error("b2c.ngx.check: expected a table of b2c.new settings, got " .. type(config), 2)
+  end
+  for k, v in pairs(config) do check_plain(v, "b2c.ngx.check: " .. tostring(k), 0) end
+  local mpesa, err = require("b2c").new(config)
+  if not mpesa then error("b2c.ngx.check: " .. tostring(err), 2) end
+  mpesa:close()
+  return config
+end
+
+---------------------------------------------------------------------------
+-- The ledger on the pool's threads (LuaSQL blocks)
+---------------------------------------------------------------------------
+
+-- Ledgers open in this pool VM, by URL: one connection per VM, reused.
+local ledgers = {}
+
+-- The ledger's methods a pool thread runs, and whether each takes the
+-- client (mpesa) first.
+local LEDGER_METHODS = {
+  pay = true, payBatch = true, send = true, reconcile = true,
+  applyResult = false, applyQueueTimeout = false, retry = false, get = false, list = false,
+  stats = false,
+}
+
+-- On the pool thread: b2c.ledger's method on the VM's ledger for url ->
+-- value, err as plain tables.
+function M.ledger_task(url, config, method, a, b)
+  local takes_client = LEDGER_METHODS[method]
+  if takes_client == nil then error("b2c.ngx.ledger: no method " .. tostring(method), 2) end
+  local book, err = ledgers[url]
+  if not book then
+    book, err = require("b2c.ledger").open(url)
+    if not book then return nil, plain_error(err) end
+    ledgers[url] = book
+  end
+  local value
+  if takes_client then
+    local mpesa
+    mpesa, err = thread_client(config)
+    if not mpesa then return nil, plain_error(err) end
+    value, err = book[method](book, mpesa, a, b)
+  else
+    value, err = book[method](book, a, b)
+  end
+  -- a store failure may be a dead connection: the next task opens a new one
+  if err and err.kind == "ledger" then
+    ledgers[url] = nil
+    pcall(book.close, book)
+  end
+  return plain(value, 0), err and plain_error(err) or nil
+end
+
+local NgxLedger = {}
+NgxLedger.__index = NgxLedger
+
+-- The URLs b2c.ledger.open takes (it parses them fully on the pool thread).
+local LEDGER_URL = { "^sqlite:///.", "^postgresql://[^@/]+@[^/]+/[^/?#]+$",
+  "^postgres://[^@/]+@[^/]+/[^/?#]+$" }
+
+local function ledger_url(url)
+  if type(url) ~= "string" then return false end
+  for _, pattern in ipairs(LEDGER_URL) do
+    if url:match(pattern) then return true end
+  end
+  return false
+end
+
+-- b2c.ngx.ledger(pool, url, config) -> ledger: b2c.ledger's methods, each
+-- run on the thread pool `pool` (declared with b2c.ngx.thread_pool) against
+-- the ledger at url, paying with a client for config (b2c.ngx.check rules).
+-- Raises on a bad argument: call it in init_by_lua.
+function M.ledger(pool, url, config)
+  if type(pool) ~= "string" or pool == "" then
+    error("b2c.ngx.ledger: pool: expected the name of a thread_pool, got " .. type(pool), 2)
+  end
+  if not ledger_url(url) then
+    error("b2c.ngx.ledger: url: must be sqlite:///absolute/path.db or "
+      .. "postgresql://user@host:port/database", 2)
+  end
+  local ok, err = pcall(M.check, config)
+  if not ok then error((tostring(err):gsub("^b2c%.ngx%.check", "b2c.ngx.ledger")), 2) end
+  return setmetatable({ pool = pool, url = url, config = config }, NgxLedger)
+end
+
+local function ledger_method(name, check_args)
+  return function(self, a, b)
+    if getmetatable(self) ~= NgxLedger then
+      error("b2c.ngx.ledger: call it as ledger:" .. name .. "(...)", 2)
+    end
+    check_args(a, b)
+    check_plain(a, "ledger:" .. name, 0)
+    check_plain(b, "ledger:" .. name .. " options", 0)
+    return run_on_pool(true, self.pool, "ledger_task", self.url, self.config, name, a, b)
+  end
+end
+
+local function expect(name, what, ok)
+  return function(a, b)
+    if not ok(a, b) then error("ledger:" .. name .. ": expected " .. what, 4) end
+  end
+end
+
+local function is_table(v) return type(v) == "table" end
+local function optional_table(v) return v == nil or type(v) == "table" end
+local function is_id(v) return type(v) == "number" end
+local function is_body(v) return type(v) == "string" or type(v) == "table" end
+
+NgxLedger.pay = ledger_method("pay", expect("pay", "(payout table[, options table])",
+  function(a, b) return is_table(a) and optional_table(b) end))
+NgxLedger.payBatch = ledger_method("payBatch", expect("payBatch", "(list of payouts[, options table])",
+  function(a, b) return is_table(a) and optional_table(b) end))
+NgxLedger.send = ledger_method("send", expect("send", "(id number)", is_id))
+NgxLedger.retry = ledger_method("retry", expect("retry", "(id number)", is_id))
+NgxLedger.reconcile = ledger_method("reconcile", expect("reconcile", "([options table])", optional_table))
+NgxLedger.applyResult = ledger_method("applyResult", expect("applyResult", "(body string or table)", is_body))
+NgxLedger.applyQueueTimeout = ledger_method("applyQueueTimeout",
+  expect("applyQueueTimeout", "(body string or table)", is_body))
+NgxLedger.get = ledger_method("get", expect("get", "(id number or reference string)",
+  function(a) return type(a) == "number" or type(a) == "string" end))
+NgxLedger.list = ledger_method("list", expect("list", "([options table])", optional_table))
+NgxLedger.stats = ledger_method("stats", expect("stats", "()", function(a) return a == nil end))
+
+-- A callback handler that writes to the ledger: acknowledged once
+-- recorded (matched or kept unmatched). Any failure but the body's own
+-- (the ledger could not be opened or written, the pool was full) is
+-- answered 500, so that Daraja delivers it again.
+local function ledger_handler(book, apply, handler, opts)
+  return handler(function(_, body)
+    local applied, err = apply(book, body)
+    if applied then return true end
+    if err.kind ~= "callback" then
+      ngx.log(ngx.ERR, "b2c.ngx.ledger: callback not recorded: ", tostring(err))
+      return false
+    end
+    -- kept in the ledger as received, but unusable: delivering it again cannot help
+    ngx.log(ngx.WARN, "b2c.ngx.ledger: callback kept but not applied: ", tostring(err))
+    return true
+  end, opts)
+end
+
+-- ledger:handleResult(opts) / ledger:handleQueueTimeout(opts): the whole
+-- ResultURL / QueueTimeOutURL content handler, as b2c.ngx.handle_result.
+function NgxLedger:handleResult(opts)
+  return ledger_handler(self, NgxLedger.applyResult, M.handle_result, opts)
+end
+
+function NgxLedger:handleQueueTimeout(opts)
+  return ledger_handler(self, NgxLedger.applyQueueTimeout, M.handle_queue_timeout, opts)
+end
+
+NgxLedger.pay_batch = NgxLedger.payBatch
+NgxLedger.apply_result = NgxLedger.applyResult
+NgxLedger.apply_queue_timeout = NgxLedger.applyQueueTimeout
+NgxLedger.handle_result = NgxLedger.handleResult
+NgxLedger.handle_queue_timeout = NgxLedger.handleQueueTimeout
 
 ---------------------------------------------------------------------------
 -- Callback handlers (content_by_lua)
@@ -511,12 +700,12 @@ local function handle(name, parse, callback, opts)
     refuse(name, status, reason)
     return nil, errors.new("callback", reason)
   end
-  local parsed, err = parse(body)
+  local parsed, err = parse(body, opts) -- opts.events: callback.read / callback.refused
   if not parsed then
     refuse(name, 400, err.message, body)
     return nil, err
   end
-  local ok, outcome = pcall(callback, parsed)
+  local ok, outcome = pcall(callback, parsed, body)
   if not ok or outcome == false then
     -- Not acknowledged: Daraja delivers again later.
     local why = not ok and tostring(outcome) or "the handler returned false"
@@ -545,5 +734,6 @@ M.sharedDictStore = M.shared_dict_store
 M.threadPool = M.thread_pool
 M.handleResult = M.handle_result
 M.handleQueueTimeout = M.handle_queue_timeout
+M.ledgerTask = M.ledger_task
 
 return M

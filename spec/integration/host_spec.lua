@@ -17,7 +17,8 @@ describe("the C host example #lua54", function()
     -- A make run from inside `make test` must not inherit its variables.
     local ok, out = shell.run("env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make --no-print-directory host")
     assert(ok, out)
-    s = sim.start({ args = { "--callback-attempts", "1" } })
+    -- the host pays with the default consumer key
+    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, args = { "--callback-attempts", "1" } })
   end)
   teardown(function()
     if s then s:stop() end

@@ -29,7 +29,8 @@ describe("b2c.ledger under SIGKILL", function()
   local s, receiver
 
   setup(function()
-    s = sim.start({ callbackDelay = 0.02, callbackAttempts = 1 })
+    -- the workers pay with the default consumer key
+    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, callbackDelay = 0.02, callbackAttempts = 1 })
     receiver = sim.receiver()
   end)
   teardown(function()

@@ -20,7 +20,8 @@ describe("b2c.ledger when the database goes away mid-batch", function()
   local pids = {}
 
   setup(function()
-    s = sim.start({ callbackAttempts = 1, callbackDelay = 0.01 })
+    -- the worker processes pay with the default consumer key
+    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, callbackAttempts = 1, callbackDelay = 0.01 })
     dir = files.tempdir()
   end)
   teardown(function()

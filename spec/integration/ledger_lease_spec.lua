@@ -16,7 +16,8 @@ describe("b2c.ledger reconcile leases", function()
   local pids = {}
 
   setup(function()
-    s = sim.start({ callbackAttempts = 1, callbackDelay = 0.01 })
+    -- the worker processes pay with the default consumer key
+    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, callbackAttempts = 1, callbackDelay = 0.01 })
     dir = files.tempdir()
     local why
     pg, why = postgres.start()

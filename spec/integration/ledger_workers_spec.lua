@@ -41,7 +41,8 @@ describe("b2c.ledger with four workers", function()
   local s, pg, dir
 
   setup(function()
-    s = sim.start({ callbackAttempts = 1, callbackDelay = 0.01 })
+    -- the workers pay with the default consumer key
+    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, callbackAttempts = 1, callbackDelay = 0.01 })
     dir = tempdir()
     local why
     pg, why = postgres.start()

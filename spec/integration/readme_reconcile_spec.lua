@@ -1,31 +1,15 @@
--- The README's reconciliation snippet, run as written against the simulator,
--- with the names it leaves to the reader defined here.
+-- The reconciliation snippet of docs/reconciliation.md, run as written against
+-- the simulator, with the names it leaves to the reader defined here.
 local b2c = require("b2c")
 local sim = require("support.sim")
+local docs = require("support.docs")
+local run = docs.run
 
-local setfenv, loadstring = rawget(_G, "setfenv"), rawget(_G, "loadstring")
-
-local function readme_block(heading)
-  local f = assert(io.open("README.md", "rb"))
-  local text = f:read("*a")
-  f:close()
-  local start = assert(text:find("\n" .. heading .. "\n", 1, true), "no section " .. heading)
-  return assert(text:sub(start):match("```lua\n(.-)```"))
+local function reconcile_snippet()
+  return docs.blocks("docs/reconciliation.md", "Reconciliation")[1]
 end
 
-local function run(code, env)
-  setmetatable(env, { __index = _G })
-  local chunk
-  if setfenv then
-    chunk = assert(loadstring(code, "=README"))
-    setfenv(chunk, env)
-  else
-    chunk = assert(load(code, "=README", "t", env))
-  end
-  return chunk()
-end
-
-describe("the README's reconciliation snippet", function()
+describe("the reconciliation snippet of docs/reconciliation.md", function()
   local s
   setup(function() s = sim.start({ callbackDelay = 30 }) end)
   teardown(function() if s then s:stop() end end)
@@ -50,7 +34,7 @@ describe("the README's reconciliation snippet", function()
   it("queries by OCID and marks a completed payout paid", function()
     local calls = {}
     local env, mpesa = env_for(read("spec/fixtures/daraja/transactionstatus_result_success_docs_v3.json"), calls)
-    run(readme_block("## Reconciliation"), env)
+    run(reconcile_snippet(), env)
     assert.are.equal("save_status_query", calls[1][1])
     assert.are.equal("payroll-17", calls[1][2])
     assert.matches("^AG_", calls[1][3])
@@ -62,7 +46,7 @@ describe("the README's reconciliation snippet", function()
   it("allows a new attempt when the payout was not found", function()
     local calls = {}
     local env, mpesa = env_for(read("spec/fixtures/status/not_found_2032.json"), calls)
-    run(readme_block("## Reconciliation"), env)
+    run(reconcile_snippet(), env)
     assert.are.same({ "allow_new_attempt", "payroll-17" }, calls[2])
     mpesa:close()
   end)
@@ -70,7 +54,7 @@ describe("the README's reconciliation snippet", function()
   it("queries again later while the verdict is pending", function()
     local calls = {}
     local env, mpesa = env_for(read("spec/fixtures/status/query_failed_2001.json"), calls)
-    run(readme_block("## Reconciliation"), env)
+    run(reconcile_snippet(), env)
     assert.are.same({ "query_again_later", "payroll-17" }, calls[2])
     mpesa:close()
   end)

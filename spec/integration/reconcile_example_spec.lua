@@ -9,9 +9,10 @@ describe("examples/reconcile.lua", function()
   teardown(function() if s then s:stop() end end)
 
   it("resolves every payout and pays nobody twice", function()
-    local ok, out, code = shell.run(string.format("B2C_BASE_URL=%s B2C_CERTIFICATE=%s B2C_CALLBACK_WAIT=1 "
+    local ok, out, code = shell.run(string.format("B2C_BASE_URL=%s B2C_CONSUMER_KEY=%s B2C_CERTIFICATE=%s "
+      .. "B2C_CALLBACK_WAIT=1 "
       .. "LUA_PATH='lua/?.lua;lua/?/init.lua;;' LUA_CPATH='build/?.so;;' lua5.4 examples/reconcile.lua",
-      s.url, s.certificate))
+      s.url, s.consumerKey, s.certificate))
     assert.is_true(ok, out)
     assert.are.equal(0, code)
     assert.matches("utility%s+KES 1000000%.00", out)

@@ -24,7 +24,7 @@ local function eventually(seconds, check)
   return v
 end
 
-describe("a fleet of processes on one Redis tokenStore", function()
+describe("a fleet of processes on one Redis tokenStore #fleet", function()
   local s, r, n, dir
 
   setup(function()

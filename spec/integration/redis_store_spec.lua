@@ -51,6 +51,19 @@ describe("a Redis tokenStore", function()
     b:close()
   end)
 
+  it("reconnects once when Redis restarted since the connection was made", function()
+    local store = assert(require("b2c.redis").store(r.url))
+    assert(store:set("k", "a-token", 60))
+    r:kill()
+    r:launch() -- empty: the token is gone with the old server
+    local token, err = store:get("k") -- on the connection made before the restart
+    assert.is_nil(err and err.message)
+    assert.is_nil(token)
+    assert(store:set("k", "b-token", 60))
+    assert.are.equal("b-token", (store:get("k")))
+    store:close()
+  end)
+
   it("after a revocation, deletes the refused token only while stored and fetches one", function()
     local a = assert(client(s, credential, r.url))
     assert(a.b2c.send(PAYMENT))

@@ -92,7 +92,7 @@ describe("b2c.ngx in nginx (1 worker)", function()
     no_severe_log(n)
   end)
 
-  it("runs the newer money movers on the pool: B2Pochi, B2B, Top Up, Reversal", function()
+  it("runs every other operation on the pool: B2Pochi, B2B, Top Up, Reversal, Account Balance", function()
     local function escape(t)
       return (json.encode(t):gsub("[^%w%-_%.~]", function(c) return string.format("%%%02X", c:byte()) end))
     end
@@ -105,6 +105,7 @@ describe("b2c.ngx in nginx (1 worker)", function()
         "/mpesa/b2b/v1/paymentrequest" },
       { "reversal", "request", { transactionId = "PDU91HIVIT", amount = 200, remarks = "nginx reversal" },
         "/mpesa/reversal/v1/request" },
+      { "accountBalance", "query", { remarks = "nginx balance" }, "/mpesa/accountbalance/v1/query" },
     }
     for _, c in ipairs(calls) do
       local before = s:stats().requests[c[4]] or 0

@@ -1,15 +1,16 @@
--- The README's nginx.conf (the ```nginx block of "## OpenResty"), run as
+-- The nginx.conf of docs/openresty.md (its one ```nginx block), run as
 -- written in a real nginx against the simulator. The settings come from the
--- environment, as the README says: the spec sets them for nginx, pointing at
+-- environment, as the page says: the spec sets them for nginx, pointing at
 -- the simulator (sandbox, http callback URLs on this nginx's own loopback).
 --
--- The only changes made to the README's text: the install prefix /opt/b2c
+-- The only changes made to the page's text: the install prefix /opt/b2c
 -- becomes the spec's temporary folder, and the port of `listen 8080;` a free
 -- one. Nothing else is substituted. (nginx also gets -e and -g "daemon off;"
 -- on its command line from support.nginx, which changes no line of the text.)
 local b2c = require("b2c")
 local sim = require("support.sim")
 local nginx = require("support.nginx")
+local docs = require("support.docs")
 local socket = require("socket")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
@@ -17,16 +18,8 @@ local PREFIX, LISTEN = "/opt/b2c", "listen 8080;"
 local SUCCESS = "254708374149"   -- the simulator's (and Daraja sandbox's) success number
 
 local function readme_nginx_conf()
-  local f = assert(io.open("README.md", "rb"))
-  local text = f:read("*a")
-  f:close()
-  local start = assert(text:find("\n## OpenResty\n", 1, true), "no section ## OpenResty")
-  local section = text:sub(start + 1)
-  local finish = section:find("\n## ", 2, true)
-  if finish then section = section:sub(1, finish) end
-  local blocks = {}
-  for code in section:gmatch("```nginx\n(.-)```") do blocks[#blocks + 1] = code end
-  assert(#blocks == 1, "expected one ```nginx block in ## OpenResty, found " .. #blocks)
+  local blocks = docs.blocks("docs/openresty.md", "A payout service", "nginx")
+  assert(#blocks == 1, "expected one ```nginx block under A payout service, found " .. #blocks)
   return blocks[1]
 end
 
@@ -39,10 +32,10 @@ local function count(text, needle)
   end
 end
 
--- The README's text with the prefix and the port replaced (and only those).
+-- The page's text with the prefix and the port replaced (and only those).
 local function substituted(conf, prefix, port)
-  assert(count(conf, LISTEN) == 1, "expected exactly one `" .. LISTEN .. "` in the README's nginx.conf")
-  assert(count(conf, PREFIX) > 0, "the README's nginx.conf no longer installs under " .. PREFIX)
+  assert(count(conf, LISTEN) == 1, "expected exactly one `" .. LISTEN .. "` in docs/openresty.md's nginx.conf")
+  assert(count(conf, PREFIX) > 0, "docs/openresty.md's nginx.conf no longer installs under " .. PREFIX)
   local out = conf:gsub(PREFIX:gsub("%p", "%%%0"), (prefix:gsub("%%", "%%%%")))
   out = out:gsub(LISTEN:gsub("%p", "%%%0"), "listen " .. port .. ";")
   return out
@@ -63,7 +56,7 @@ local function find_callback(st, conversation_id)
   end
 end
 
-describe("the README's OpenResty nginx.conf", function()
+describe("the nginx.conf of docs/openresty.md", function()
   local s, n, port
 
   setup(function()
@@ -113,7 +106,7 @@ describe("the README's OpenResty nginx.conf", function()
     assert.is_true(payout.credentialValid)
     assert.are.equal(1, st.sendsByOcid[ocid])
 
-    -- The simulator posts the result to B2C_RESULT_URL: the README's handler acknowledges it.
+    -- The simulator posts the result to B2C_RESULT_URL: the page's handler acknowledges it.
     local cb
     local deadline = socket.gettime() + 5
     repeat

@@ -108,7 +108,12 @@ function H.session(opts)
   end)
   busted.before_each(function()
     ctx.s:reset()
-    ctx.receiver.received = {}
+    -- A fresh receiver (opened before the old one closes, so on another
+    -- port): a callback of the previous test still on its way cannot land
+    -- in this one's.
+    local old = ctx.receiver
+    ctx.receiver = sim.receiver()
+    old:close()
     ctx.token = ctx.s:token()
   end)
   return ctx

@@ -90,5 +90,33 @@ describe("b2c-sim package", function()
     local st = s:stats()
     assert.are.equal("b2c.core", st.credentialEngine)
     assert.is_true(st.payouts[1].credentialValid)
+
+    -- a plain Lua test, outside the source tree, receives the result
+    -- callback with the installed rock's receiver
+    local script = dir .. "/receive.lua"
+    local f = assert(io.open(script, "w"))
+    f:write([[
+local receiver = require("b2c.sim.receiver")
+print(package.searchpath("b2c.sim.receiver", package.path))
+local r = receiver.new()
+print(r.url)
+io.stdout:flush()
+local got = r:wait(1, 20)
+print(got[1] and got[1].body.Result.OriginatorConversationID or "nothing received")
+r:close()
+]])
+    f:close()
+    local p = assert(io.popen("cd / && env LUA_PATH=" .. q(lua_path)
+      .. " LUA_CPATH=" .. q(tree .. "/lib/lua/5.4/?.so;;") .. " lua5.4 " .. q(script) .. " 2>&1"))
+    local from = p:read("l")
+    local url = p:read("l")
+    assert.are.equal(tree .. "/share/lua/5.4/b2c/sim/receiver.lua", from)
+    local body = H.payment(s, nil, s:credential(),
+      { OriginatorConversationID = "installed-receiver-1", ResultURL = url })
+    res = H.post(s, H.PAY, body, token)
+    assert.are.equal(200, res.status, res.body)
+    local seen = p:read("l")
+    p:close()
+    assert.are.equal("installed-receiver-1", seen)
   end)
 end)

@@ -244,16 +244,22 @@ M.alive = alive
 
 -- The settings of spec_config, as Lua source: plain (no token store) and
 -- shared (the token in a lua_shared_dict), redis (the token in Redis at
--- redis_url), and the pool's max_queue.
-local function app_config(s, port, credential, max_queue, timeout, redis_url)
-  local base = string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
-    .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
-    .. "resultUrl = \"http://127.0.0.1:%d/result\", queueTimeOutUrl = \"http://127.0.0.1:%d/timeout\", "
-    .. "timeout = %d%%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, port, timeout)
-  return "return { plain = " .. base:format("") .. ", shared = "
-    .. base:format(", tokenStore = \"b2c_tokens\"") .. ", redis = "
-    .. base:format(string.format(", tokenStore = %q", redis_url or "redis://127.0.0.1:1/0"))
-    .. ", maxQueue = " .. max_queue .. " }\n"
+-- redis_url), ledger (shared, with the callbacks at /ledger/result and
+-- /ledger/timeout), the ledger's URL (or nil) and the pool's max_queue.
+local function app_config(s, port, credential, opts)
+  local function settings(result, timeout_url, store)
+    return string.format("{ consumerKey = %q, consumerSecret = %q, shortCode = \"600996\", "
+      .. "initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "
+      .. "resultUrl = \"http://127.0.0.1:%d%s\", queueTimeOutUrl = \"http://127.0.0.1:%d%s\", "
+      .. "timeout = %d%s }", s.consumerKey, s.consumerSecret, credential, s.url, port, result, port,
+      timeout_url, opts.timeout or 10, store and string.format(", tokenStore = %q", store) or "")
+  end
+  return "return { plain = " .. settings("/result", "/timeout") .. ", shared = "
+    .. settings("/result", "/timeout", "b2c_tokens") .. ", redis = "
+    .. settings("/result", "/timeout", opts.redisUrl or "redis://127.0.0.1:1/0") .. ", ledger = "
+    .. settings("/ledger/result", "/ledger/timeout", "b2c_tokens") .. ", ledgerUrl = "
+    .. (opts.ledgerUrl and string.format("%q", opts.ledgerUrl) or "nil") .. ", maxQueue = " .. (opts.maxQueue or 1024)
+    .. " }\n"
 end
 
 local APP_HTTP = [[
@@ -275,11 +281,21 @@ local APP_SERVER = [[
     location = /timeout { content_by_lua_block { require("ngx_app").timeout() } }
     location = /result-failing { content_by_lua_block { require("ngx_app").result_failing() } }
     location = /seen { content_by_lua_block { require("ngx_app").seen() } }
+    location = /new-client { content_by_lua_block { require("ngx_app").new_client() } }
+    location ~ ^/ledger/(pay|batch|get|list|stats|reconcile|retry|misuse)$ {
+      content_by_lua_block { require("ngx_app").ledger(ngx.var[1]) }
+    }
+    location = /ledger/result { content_by_lua_block { require("ngx_app").ledger_result() } }
+    location = /ledger/timeout { content_by_lua_block { require("ngx_app").ledger_timeout() } }
+    location = /ledger/result-unopenable {
+      content_by_lua_block { require("ngx_app").ledger_result_unopenable() }
+    }
 ]]
 
 --- nginx running spec/support/ngx_app.lua against the simulator `s`; opts
 -- as for start (workers, threads, maxQueue, vmPool, shutdownTimeout),
--- timeout (the clients' timeout, 10 s) and redisUrl (for /pay?store=redis).
+-- timeout (the clients' timeout, 10 s), redisUrl (for /pay?store=redis)
+-- and ledgerUrl (the ledger of /ledger/*).
 function M.start_app(s, credential, opts)
   opts = opts or {}
   local port = M.free_port()
@@ -287,8 +303,7 @@ function M.start_app(s, credential, opts)
   for k, v in pairs(opts) do start[k] = v end
   start.port, start.http, start.server = port, APP_HTTP, APP_SERVER
   start.modules = {
-    spec_config = app_config(s, port, credential, opts.maxQueue or 1024, opts.timeout or 10,
-      opts.redisUrl),
+    spec_config = app_config(s, port, credential, opts),
     ngx_app = read_file("spec/support/ngx_app.lua"),
   }
   return M.start(start)

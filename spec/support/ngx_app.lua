@@ -14,6 +14,12 @@ local app = {}
 b2c_ngx.thread_pool("b2c", { maxQueue = cfg.maxQueue })
 b2c_ngx.thread_pool("no-such-pool", { maxQueue = 8 })
 
+-- The payout ledger on the pool (when the spec gives one), paying with the
+-- token in the lua_shared_dict and its callbacks at /ledger/*.
+local book = cfg.ledgerUrl and b2c_ngx.ledger("b2c", cfg.ledgerUrl, cfg.ledger)
+-- a ledger that cannot be opened (its folder does not exist)
+local unopenable = b2c_ngx.ledger("b2c", "sqlite:///nonexistent-b2c-spec-dir/ledger.db", cfg.ledger)
+
 local ERROR_FIELDS = { "kind", "message", "field", "status", "code", "requestId", "retryable",
   "originatorConversationId", "outcome" }
 
@@ -89,16 +95,17 @@ function app.pay_undeclared()
   reply({ ok = ack ~= nil, err = fields(err) })
 end
 
--- GET /query?ocid=&namespace=&verb=[&fields=JSON] : any operation through
--- b2c.ngx.call (a Transaction Status query unless told otherwise; fields,
--- when given, are the call's fields).
+-- GET /query?ocid=&namespace=&verb=[&fields=JSON][&store=1] : any operation
+-- through b2c.ngx.call (a Transaction Status query unless told otherwise;
+-- fields, when given, are the call's fields; store=1: the token in the
+-- lua_shared_dict).
 function app.query()
   local args = ngx.req.get_uri_args()
   local call_fields = args.fields and json.decode(args.fields) or { originatorConversationId = args.ocid }
-  local ok, ack, err = pcall(b2c_ngx.call, "b2c", cfg.plain, args.namespace or "transactionStatus",
-    args.verb or "query", call_fields)
+  local ok, ack, err = pcall(b2c_ngx.call, "b2c", args.store == "1" and cfg.shared or cfg.plain,
+    args.namespace or "transactionStatus", args.verb or "query", call_fields)
   if not ok then return reply({ ok = false, raised = tostring(ack) }) end
-  reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err) })
+  reply({ ok = ack ~= nil, ack = ack, err = fields(err), isError = b2c.isError(err), pid = ngx.worker.pid() })
 end
 
 -- GET /trylock : shared_dict_store's lock without waiting, as two holders see it.
@@ -152,6 +159,86 @@ function app.seen()
   local seen = ngx.shared.seen
   local key = ngx.req.get_uri_args().key
   reply({ calls = seen:get("calls") or 0, value = key and seen:get(key) or nil })
+end
+
+-- GET /new-client?store= : b2c.new called directly in a request handler
+-- with tokenStore naming a lua_shared_dict (nothing is sent).
+function app.new_client()
+  local settings = {}
+  for k, v in pairs(cfg.plain) do settings[k] = v end
+  settings.tokenStore = ngx.req.get_uri_args().store
+  local mpesa, err = b2c.new(settings)
+  if not mpesa then return reply({ ok = false, err = fields(err) }) end
+  local store = mpesa.sharedToken and mpesa.sharedToken.store
+  reply({ ok = true, storeDict = store and store.name })
+  mpesa:close()
+end
+
+-- /ledger/<method> : the ledger's method through the pool. pay and batch
+-- take ?reference=&phone=&amount= (batch: &count=, references
+-- <reference>-<i>); get ?key= (an id when numeric); list ?state=;
+-- reconcile ?overdue=; retry ?id=; misuse calls pay with a string.
+local LEDGER = {}
+
+local function ledger_payout(args, reference)
+  return { recipientPhone = args.phone or "0708374149", amount = tonumber(args.amount) or 500,
+    remarks = "nginx ledger payout", reference = reference }
+end
+
+function LEDGER.pay(args)
+  return book:pay(ledger_payout(args, args.reference))
+end
+
+function LEDGER.batch(args)
+  local payouts = {}
+  for i = 1, tonumber(args.count) or 1 do payouts[i] = ledger_payout(args, args.reference .. "-" .. i) end
+  return book:pay_batch(payouts, { concurrency = 4 })
+end
+
+function LEDGER.get(args)
+  return book:get(tonumber(args.key) or args.key)
+end
+
+function LEDGER.list(args)
+  return book:list({ state = args.state })
+end
+
+function LEDGER.stats()
+  return book:stats()
+end
+
+function LEDGER.reconcile(args)
+  return book:reconcile({ delay = 0, overdue = tonumber(args.overdue) or 3600, requery = 0 })
+end
+
+function LEDGER.retry(args)
+  return book:retry(tonumber(args.id))
+end
+
+function LEDGER.misuse()
+  return book:pay("not a payout")
+end
+
+function app.ledger(method)
+  local args = ngx.req.get_uri_args()
+  local ok, value, err = pcall(LEDGER[method], args)
+  if not ok then return reply({ ok = false, raised = tostring(value) }) end
+  reply({ ok = value ~= nil, value = value, err = fields(err), isError = err ~= nil and b2c.isError(err),
+    pid = ngx.worker.pid() })
+end
+
+-- POST /ledger/result, /ledger/timeout : the callbacks, written to the ledger.
+function app.ledger_result()
+  book:handleResult()
+end
+
+function app.ledger_timeout()
+  book:handle_queue_timeout()
+end
+
+-- POST /ledger/result-unopenable : the result handler of a ledger that cannot be opened.
+function app.ledger_result_unopenable()
+  unopenable:handleResult()
 end
 
 return app

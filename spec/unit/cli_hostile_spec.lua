@@ -114,6 +114,28 @@ describe("b2c output escapes control characters", function()
     assert.matches("Malipo ya José ✓", out2, 1, true)
   end)
 
+  it("--json: the same escaping, and the document stays valid JSON in UTF-8", function()
+    local json = require("b2c.json")
+    -- C0 and C1 controls (as JSON escapes) and a quote in values and a key
+    local body = '{"Result":{"ResultCode":1,"ResultDesc":"a\\u009b2Jb\\u0007\\"q",'
+      .. '"ConversationID":"c\\u001b]0;t","ResultParameters":{"ResultParameter":'
+      .. '[{"Key":"K\\u0085","Value":"v\\u009bm"}]}}}'
+    local code, out = b2c_cmd("parse --json", body)
+    assert.are.equal(0, code)
+    for _, bad in ipairs({ "\194\155", "\194\133", "\27", "\7" }) do
+      assert.is_nil(out:find(bad, 1, true), ("%q"):format(bad))
+    end
+    local doc = assert(json.decode(out))
+    assert.are.equal("a\\u009b2Jb\\x07\"q", doc.resultDesc)
+    assert.are.equal("c\\x1b]0;t", doc.conversationId)
+    assert.are.equal("K\\u0085", doc.parameters[1].key)
+    local err
+    code, out, err = b2c_cmd("parse --json", "\255\254 not json \27[2J")
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    assert.is_nil(err:find("\27", 1, true))
+    assert.are.equal("input", assert(json.decode(err)).error.kind)
+  end)
 end)
 
 describe("b2c reads at most what it needs", function()

@@ -121,7 +121,7 @@ describe("mpesa.b2c.send validation", function()
     { { resultUrl = "not a url" }, "resultUrl", "absolute" },
     { { queueTimeOutUrl = "ftp://x" }, "queueTimeOutUrl", "absolute" },
     { { originatorConversationId = 'x"y' }, "originatorConversationId", "1-128" },
-    { { Amount = 500 }, "Amount", "not a send field" },
+    { { Amount = 500 }, "Amount", "not a mpesa.b2c.send field" },
     { { reference = {} }, "reference", "string or a number" },
     { { reference = "" }, "reference", "1 to 128" },
     { { reference = string.rep("r", 129) }, "reference", "1 to 128" },

@@ -4,6 +4,7 @@
 local core = require("b2c.core")
 local json = require("b2c.json")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local as_integer = require("b2c.fields").as_integer
 
 -- Locals, not globals: this file runs per callback, at volume.
@@ -195,8 +196,30 @@ local function result_fields(doc)
   return r, "Result.", "Result", "ResultCode"
 end
 
+-- With options.events (a function, b2c.events), each parse reports
+-- callback.read or callback.refused to it.
+local function report(name, body, options, parsed, err)
+  if options == nil then return parsed, err end
+  if type(options) ~= "table" then error("b2c." .. name .. ": options must be a table", 3) end
+  local hook = options.events
+  if hook == nil then return parsed, err end
+  if type(hook) ~= "function" then error("b2c." .. name .. ": options.events must be a function", 3) end
+  local callback = name == "parseQueueTimeout" and "queueTimeout" or "result"
+  if parsed then
+    events.deliver(hook, { name = "callback.read", callback = callback,
+      ocid = parsed.OriginatorConversationID, conversationId = parsed.ConversationID,
+      resultCode = parsed.ResultCode, ok = parsed.ok })
+  else
+    -- the OCID the refused body seems to carry, if any: unverified, cut short
+    local ocid = type(body) == "string" and body:match('"OriginatorConversationID"%s*:%s*"([^"]*)"')
+    events.deliver(hook, { name = "callback.refused", callback = callback,
+      ocid = ocid and ocid:sub(1, 64), reason = err.message, field = err.field })
+  end
+  return parsed, err
+end
+
 -- b2c.parseDarajaResult(body) -> result | nil, err
-function result.parse(body)
+local function parse(body)
   local doc, err = decode(body)
   if not doc then return nil, err end
   local r, where, k1, k2 = result_fields(doc)
@@ -240,6 +263,11 @@ function result.parse(body)
   }
 end
 
+-- b2c.parseDarajaResult(body[, { events = hook }])
+function result.parse(body, options)
+  return report("parseDarajaResult", body, options, parse(body))
+end
+
 -- b2c.getResultParametersMap(result) -> { Key = Value, ... }
 -- Takes a parsed result, or a decoded callback / Result table. When a key
 -- repeats, the first value is kept; items without a value are left out.
@@ -281,7 +309,7 @@ local function one_id(doc, r, names)
   return true, found
 end
 
-function result.parse_queue_timeout(body)
+local function parse_queue_timeout(body)
   local doc, err = decode(body)
   if not doc then return nil, err end
   local r = type(doc.Result) == "table" and doc.Result or {}
@@ -299,6 +327,11 @@ function result.parse_queue_timeout(body)
     ConversationID = conversation,
     raw = doc,
   }
+end
+
+-- b2c.parseQueueTimeout(body[, { events = hook }])
+function result.parse_queue_timeout(body, options)
+  return report("parseQueueTimeout", body, options, parse_queue_timeout(body))
 end
 
 return result

@@ -114,13 +114,18 @@ function Pace:calm(now)
   end
 end
 
-local function progress_line(report, done, started_at, final)
+-- How far the batch is: the numbers of the progress line and of the
+-- batch.progress event.
+local function progress(report, done, started_at)
   local elapsed = core.now() - started_at
   local rate = elapsed > 0 and done / elapsed or 0
-  local eta = rate > 0 and (report.total - done) / rate or 0
-  local problems = done - report.accepted
+  return { done = done, total = report.total, rate = rate, notAccepted = done - report.accepted,
+    eta = rate > 0 and (report.total - done) / rate or 0 }
+end
+
+local function progress_line(p, final)
   io.stderr:write(string.format("\r[b2c] %d/%d done  %.0f/s  %d not accepted  ETA %ds%s",
-    done, report.total, rate, problems, math.floor(eta + 0.5), final and "\n" or "  "))
+    p.done, p.total, p.rate, p.notAccepted, math.floor(p.eta + 0.5), final and "\n" or "  "))
   io.stderr:flush()
 end
 
@@ -136,6 +141,7 @@ function batch.run(client, queue, op, payouts, options)
     unsent = 0, invalid = 0, spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
   local started_at = core.now()
   local done = 0
+  local emit = client.emit
   local ocids, tries = {}, {} -- per payout once started: its OCID, how often it was sent
   local waits = {}            -- per payout: how often it found no free file descriptor
   local hook_failure         -- { hook, index, message } once a hook raised
@@ -260,6 +266,10 @@ function batch.run(client, queue, op, payouts, options)
       pace:spiked(now)
       local backoff = math.min(8, 0.25 * 2 ^ (tries[i] - 1)) * (0.75 + math.random() * 0.5)
       retries[#retries + 1] = { index = i, at = now + backoff }
+      if emit then
+        emit({ name = "request.retry", operation = op.namespace, ocid = ocids[i], index = i,
+          reason = "spike_arrest", try = tries[i] + 1, delay = backoff })
+      end
       return
     end
     -- No descriptor free, nothing sent: send it again once another request
@@ -271,6 +281,10 @@ function batch.run(client, queue, op, payouts, options)
       waits[i] = (waits[i] or 0) + 1
       pace:exhausted(active)
       retries[#retries + 1] = { index = i, at = active > 0 and now or now + 0.05 * waits[i] }
+      if emit then
+        emit({ name = "request.retry", operation = op.namespace, ocid = ocids[i], index = i,
+          reason = "descriptors", try = tries[i] + 1 })
+      end
       return
     end
     record(i, ocids[i], ack, err, class)
@@ -303,13 +317,27 @@ function batch.run(client, queue, op, payouts, options)
     elseif head <= #ready or #retries > 0 then
       core.sleep(idle_wait(now)) -- nothing in flight: wait for the rate or a retry
     end
-    if o.progress and core.now() - last_progress >= 0.25 then
+    if (o.progress or emit) and core.now() - last_progress >= 0.25 then
       last_progress = core.now()
-      progress_line(report, done, started_at)
+      local p = progress(report, done, started_at)
+      if o.progress then progress_line(p) end
+      if emit then
+        p.name, p.operation = "batch.progress", op.namespace
+        emit(p)
+      end
     end
   end
-  if o.progress then progress_line(report, done, started_at, true) end
+  if o.progress then progress_line(progress(report, done, started_at), true) end
   report.seconds = core.now() - started_at
+  if emit then
+    local e = { name = "batch.done", operation = op.namespace, stopped = report.stopped,
+      seconds = report.seconds }
+    for _, class in ipairs({ "total", "accepted", "rejected", "rejected_retryable", "ambiguous",
+      "unsent", "invalid", "spikeRetries" }) do
+      e[class] = report[class]
+    end
+    emit(e)
+  end
   if hook_failure then
     local sent = report.accepted + report.rejected + report.rejected_retryable + report.ambiguous
     return nil, errors.new("hook", string.format("sendBatch stopped: %s raised for payouts[%d] "

@@ -39,13 +39,14 @@ function Queue:advance(h, ready)
     if not id then
       request.failed(h, generation)
     else
-      h.id, h.generation, h.state = id, generation, "sending"
+      h.id, h.generation = id, generation
+      request.sending(h)
     end
     return true
   end
   if ready ~= nil then return false end
   local failure
-  ready, failure = token.poll(core, self.shared, self.fetch)
+  ready, failure = token.poll(core, self.shared, self.fetch, h)
   if ready == nil then
     -- no fetch could start: nothing waiting for a token can be sent
     for _, other in ipairs(self.handles) do
@@ -144,6 +145,9 @@ end
 -- Returns the number of handles not done yet.
 function Queue:step(timeout)
   self:check_process()
+  -- a fetch that ended at the last step's end is read (and reported)
+  -- before a request goes with its token
+  self:collect_token()
   self:advance_all()
   self.core:step(timeout)
   self:collect_token()

@@ -9,9 +9,27 @@
 -- with kind "store", retryable, nothing sent: a private token would revoke
 -- the one the other processes use. With fallback = "local" the call goes on
 -- with this process's own token instead.
+local now = require("b2c.core").now
 local errors = require("b2c.errors")
+local about = require("b2c.events").about
+local token_error = require("b2c.engine.answer").token_error
 
 local token = {}
+
+-- Events (b2c.events) about the request r that needed the token: a fetch
+-- from Daraja that succeeded or failed (latency since `since`), a token
+-- taken from the store.
+local function fetched(r, since)
+  if r and r.emit then about(r, { name = "token.fetched", source = "daraja", latency = now() - since }) end
+end
+
+local function fetch_failed(r, since, failure)
+  if r and r.emit then
+    local e = token_error(failure)
+    about(r, { name = "token.failed", kind = e.kind, status = e.status, code = e.code,
+      message = e.message, latency = now() - since })
+  end
+end
 
 local function store_error(e)
   if errors.is(e) then return e end
@@ -23,11 +41,14 @@ end
 -- refused is not taken back: the store may still hold it (a deletion waits
 -- for no lock another process holds while it fetches). Returns the token,
 -- or nil and that stale token, or nil, nil, err when the store failed.
-local function import_stored(core, shared)
+local function import_stored(core, shared, r)
   local t, ttl = shared.store:get(shared.key)
   if t == nil and ttl ~= nil then return nil, nil, store_error(ttl) end
   if type(t) == "string" and t ~= "" and type(ttl) == "number" and ttl > 0 then
-    if core:import_token(t, ttl) then return t end
+    if core:import_token(t, ttl) then
+      about(r, { name = "token.fetched", source = "store" })
+      return t
+    end
     return nil, t
   end
 end
@@ -41,23 +62,28 @@ local function publish(core, shared)
 end
 
 -- The process's own token, without the store.
-local function private(core)
+local function private(core, r)
+  local since = r and r.emit and now()
   local ok, f = core:token()
-  if not ok then return nil, f end
+  if not ok then
+    fetch_failed(r, since, f)
+    return nil, f
+  end
+  if f then fetched(r, since) end
   return true
 end
 
 -- Blocking: makes sure the core holds a token. Without a store this is
 -- core:token(). Returns the token as used (with a store: to delete it from
 -- the store if the gateway refuses it) or true, or nil, failure.
-function token.ensure(core, shared)
-  if not shared then return private(core) end
+function token.ensure(core, shared, r)
+  if not shared then return private(core, r) end
   if core:cached_token() then
     -- The very token this client sends, to delete it from the store if it
     -- is refused (never a newer one another thread put there meanwhile).
     return core:export_token() or true
   end
-  local t, stale, err = import_stored(core, shared)
+  local t, stale, err = import_stored(core, shared, r)
   if t then return t end
   local store, key = shared.store, shared.key
   -- lock() waits while another process fetches; true when we hold the lock,
@@ -67,14 +93,14 @@ function token.ensure(core, shared)
     locked, err = store:lock(key, shared.lockSeconds, stale)
     if locked == nil and err ~= nil then err = store_error(err) end
   end
-  if not err then t, _, err = import_stored(core, shared) end
+  if not err then t, _, err = import_stored(core, shared, r) end
   if err then
     if locked then store:unlock(key) end
-    if shared.fallback == "local" then return private(core) end
+    if shared.fallback == "local" then return private(core, r) end
     return nil, err
   end
   if not t then
-    local ok, f = core:token()
+    local ok, f = private(core, r)
     if not ok then
       if locked then store:unlock(key) end
       return nil, f
@@ -106,11 +132,11 @@ end
 -- nil, failure. The lock is taken with the store's tryLock(key, seconds)
 -- when it has one; without it the fetch is not serialised across
 -- processes (lock() may wait) but its token is still published.
-function token.poll(core, shared, fetch)
+function token.poll(core, shared, fetch, r)
   if core:cached_token() then return true end
   if fetch.id then return false end
   if shared then
-    local t, stale, err = import_stored(core, shared)
+    local t, stale, err = import_stored(core, shared, r)
     if t then return true end
     local store, _ = shared.store
     if not err and store.tryLock then
@@ -122,7 +148,7 @@ function token.poll(core, shared, fetch)
         return false
       else
         fetch.locked = true
-        t, _, err = import_stored(core, shared)
+        t, _, err = import_stored(core, shared, r)
         if t then
           token.unlock(shared, fetch)
           return true
@@ -134,13 +160,15 @@ function token.poll(core, shared, fetch)
       if shared.fallback ~= "local" then return nil, err end
     end
   end
+  local since = r and r.emit and now()
   local id, failure = core:start_token()
   if id == nil then
     token.unlock(shared, fetch)
+    fetch_failed(r, since, failure)
     return nil, failure
   end
   if id then
-    fetch.id = id
+    fetch.id, fetch.by, fetch.since = id, r, since
   else
     token.unlock(shared, fetch) -- another client of this app fetches it for the process
   end
@@ -159,11 +187,16 @@ end
 function token.collect(core, shared, fetch)
   if not (fetch.id and core:done(fetch.id)) then return false end
   local ok, failure = core:finish(fetch.id)
-  fetch.id = nil
+  local by, since = fetch.by, fetch.since
+  fetch.id, fetch.by, fetch.since = nil, nil, nil
   -- cached_token() takes the fetched token from the process cache first
   if ok and shared and core:cached_token() then publish(core, shared) end
   token.unlock(shared, fetch)
-  if ok then return true end
+  if ok then
+    fetched(by, since)
+    return true
+  end
+  fetch_failed(by, since, failure)
   return nil, failure
 end
 

@@ -7,6 +7,7 @@
 -- a new attempt (new OCID, linked to the first) only after failed or not_found.
 local core = require("b2c.core")
 local errors = require("b2c.errors")
+local events = require("b2c.events")
 local json = require("b2c.json")
 local outcome = require("b2c.outcome")
 local registry = require("b2c.operations")
@@ -89,7 +90,16 @@ function Ledger:move(id, from, to, set)
   local n, err = self.store:execv("UPDATE payouts SET " .. table.concat(cols, ", ")
     .. " WHERE id = ? AND state = ?", values)
   if not n then return nil, err end
+  if n == 1 then self:moved(from, to, 1, id) end
   return n == 1
+end
+
+-- The ledger.state event (b2c.events): count rows went from `from` to `to`.
+function Ledger:moved(from, to, count, id, ocid)
+  if self.emit and count > 0 then
+    self.emit({ name = "ledger.state", from = from, to = to, count = count, id = tonumber(id),
+      ocid = ocid })
+  end
 end
 
 -- An operation the ledger can pay through: it moves money and has send.
@@ -136,7 +146,9 @@ function Ledger:insert(p, extra)
     .. "(?, ?, ?, ?, ?, ?, ?, ?, 'created', ?, ?)", p.reference, extra.root_id, extra.previous_id,
     p.operation, p.ocid, p.recipient, p.amount, p.request, t, t)
   if not n then return nil, err end
-  return self.store:last_id()
+  local id = self.store:last_id()
+  self:moved(nil, "created", 1, id, p.ocid)
+  return id
 end
 
 local CHUNK = 200
@@ -268,8 +280,21 @@ end
 -- submitted. A callback that came first has already moved the row: then
 -- only its ConversationID is filled in.
 function Ledger:record(ocid, ack, err)
-  local st = ack and acks_statement({ { ocid, ack } }) or failure_statement(ocid, err)
-  return self.store:execv(st[1], st[2], st[3])
+  if not ack then
+    local st = failure_statement(ocid, err)
+    local n, ferr = self.store:execv(st[1], st[2], st[3])
+    if n == 1 then self:moved("submitted", st[2][1], 1, nil, ocid) end
+    return n, ferr
+  end
+  local n, aerr = self.store:exec("UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
+    .. "conversation_id = ?, updated_at = ? WHERE ocid = ? AND state = 'submitted'",
+    ack.ConversationID, now(), ocid)
+  if n ~= 0 then
+    if n == 1 then self:moved("submitted", "accepted", 1, nil, ocid) end
+    return n, aerr
+  end
+  return self.store:exec("UPDATE payouts SET conversation_id = ? WHERE ocid = ? "
+    .. "AND conversation_id IS NULL", ack.ConversationID, ocid)
 end
 
 -- Sends a payout whose row is committed as submitted and records the outcome.
@@ -290,25 +315,107 @@ function Ledger:send_row(mpesa, row)
   return self:deliver(mpesa, row.operation, row.ocid, json.decode(row.request))
 end
 
--- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
-function Ledger:pay(mpesa, payout, options)
+-- The payout checked and built (its row's columns, a fresh OCID), and the
+-- row its reference already has (false: none, a new payout) | nil, err.
+function Ledger:claim(mpesa, payout, options)
   local op = money_op(options and options.operation)
   local p, err = prepare(mpesa, op, payout)
   if not p then return nil, err end
-  local row
-  if p.reference then
-    row, err = self:by_reference(p)
-    if row == nil then return nil, err end
+  if not p.reference then return p, false end
+  local row, rerr = self:by_reference(p)
+  if row == nil then return nil, rerr end
+  return p, row
+end
+
+-- A new payout stored straight as submitted, one commit before it leaves:
+-- true; or the row another worker stored under its reference just now.
+function Ledger:store_new(p)
+  if self:insert_submitted({ p })[p.ocid] then
+    self:moved(nil, "submitted", 1, nil, p.ocid)
+    return true
   end
+  return self:by_reference(p)
+end
+
+-- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
+function Ledger:pay(mpesa, payout, options)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+  local p, row = self:claim(mpesa, payout, options)
+  if not p then return nil, row end
   if not row then
-    -- A new payout is stored straight as submitted: one commit before it leaves.
-    if self:insert_submitted({ p })[p.ocid] then return self:deliver(mpesa, p.operation, p.ocid, p.fields) end
-    -- Another worker stored this reference just now: that payout is this one.
-    row, err = self:by_reference(p)
+    local err
+    row, err = self:store_new(p)
     if not row then return nil, err end
+    if row == true then return self:deliver(mpesa, p.operation, p.ocid, p.fields) end
   end
   if row.state ~= "created" then return view(row) end
   return self:send_row(mpesa, row)
+end
+
+-- The game-loop form of pay: the row is committed as submitted before
+-- start returns; the request itself is driven by mpesa:step like any
+-- polled payout; handle:result() records its outcome.
+local Pending = {}
+Pending.__index = function(h, k)
+  if k == "done" then return h.payout ~= nil or h.send.done end
+  return Pending[k]
+end
+
+-- handle:result() -> payout[, err of the send] | nil, err (of the ledger);
+-- raises when called before handle.done.
+function Pending:result()
+  if self.payout then return self.payout, self.err end
+  if not self.send.done then error("ledger: result() before the payout is done", 2) end
+  local ack, serr = self.send:result()
+  local ok, rerr = self.book:record(self.originatorConversationId, ack, serr)
+  if ok == nil then return nil, rerr end
+  self.payout, self.err = view(self.book:row("ocid = ?", self.originatorConversationId)), serr
+  return self.payout, self.err
+end
+
+-- Starts the request of handle h's payout (its row committed as submitted).
+function Ledger:start_send(h, mpesa, operation, fields)
+  local p = copy(fields)
+  p.originatorConversationId = h.originatorConversationId
+  local send, serr = mpesa[money_op(operation).namespace].start(p)
+  if not send then
+    -- refused before anything left (validation, closed client): record it
+    local ok, rerr = self:record(h.originatorConversationId, nil, serr)
+    if ok == nil then return nil, rerr end
+    h.payout, h.err = view(self:row("ocid = ?", h.originatorConversationId)), serr
+    return h
+  end
+  h.send = send
+  return h
+end
+
+-- ledger:start(mpesa, payout[, options]) -> handle | nil, err. A payout its
+-- reference already has (or one another worker is sending) is done at once.
+function Ledger:start(mpesa, payout, options)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+  local p, row = self:claim(mpesa, payout, options)
+  if not p then return nil, row end
+  if not row then
+    local err
+    row, err = self:store_new(p)
+    if not row then return nil, err end
+    if row == true then
+      local h = setmetatable({ book = self, originatorConversationId = p.ocid }, Pending)
+      return self:start_send(h, mpesa, p.operation, p.fields)
+    end
+  end
+  local h = setmetatable({ book = self, originatorConversationId = row.ocid }, Pending)
+  if row.state ~= "created" then
+    h.payout = view(row)
+    return h
+  end
+  local moved, merr = self:move(row.id, "created", "submitted")
+  if moved == nil then return nil, merr end
+  if not moved then
+    h.payout = view(self:row("id = ?", row.id))
+    return h
+  end
+  return self:start_send(h, mpesa, row.operation, json.decode(row.request))
 end
 
 -- ledger:send(mpesa, id): sends a created attempt (after retry, or one
@@ -338,8 +445,18 @@ function Run:outcomes()
   return statements, #self.pending
 end
 
--- The first n pending outcomes are written.
+-- The first n pending outcomes are written: reported as ledger.state
+-- events, one per new state, counting the outcomes written.
 function Run:written(n)
+  local to = {}
+  for i = 1, n do
+    local r = self.pending[i]
+    local state = r[2] and "accepted" or (outcome.of(r[3]) == "ambiguous" and "unknown" or "failed")
+    to[state] = (to[state] or 0) + 1
+  end
+  for _, state in ipairs({ "accepted", "unknown", "failed" }) do
+    if to[state] then self.book:moved("submitted", state, to[state]) end
+  end
   local rest = {}
   for i = n + 1, #self.pending do rest[#rest + 1] = self.pending[i] end
   self.pending = rest
@@ -391,7 +508,12 @@ function Run:mark(first, last)
       self:fail(mine.err, fresh)
     end
     self:written(n)
-    for _, j in ipairs(fresh) do marked[j] = mine[entries[j].ocid] and "mine" or "taken" end
+    local stored = 0
+    for _, j in ipairs(fresh) do
+      marked[j] = mine[entries[j].ocid] and "mine" or "taken"
+      if mine[entries[j].ocid] then stored = stored + 1 end
+    end
+    book:moved(nil, "submitted", stored)
   end
   if #old == 0 then return end
   local ids = {}
@@ -405,6 +527,7 @@ function Run:mark(first, last)
     for _, j in ipairs(old) do marked[j] = "mine" end
     return true
   end)
+  if done then book:moved("created", "submitted", #ids) end
   if err == "partial" then
     done, err = self:write(function()
       for _, j in ipairs(old) do
@@ -594,7 +717,7 @@ end
 -- applied: paid | failed | not_found | pending | duplicate | conflict | unmatched.
 function Ledger:applyResult(body)
   local raw = raw_text(body)
-  local r, perr = result.parse(body)
+  local r, perr = result.parse(body, self.parsing)
   if not r then
     self:keep("unreadable", raw)
     return nil, perr
@@ -656,7 +779,7 @@ end
 -- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
 function Ledger:applyQueueTimeout(body)
   local raw = raw_text(body)
-  local t, perr = result.parse_queue_timeout(body)
+  local t, perr = result.parse_queue_timeout(body, self.parsing)
   if not t then
     self:keep("unreadable", raw)
     return nil, perr
@@ -692,6 +815,7 @@ function Ledger:reconcile(mpesa, options)
   local t = now()
   local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
     .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, t - (o.overdue or 300)))
+  self:moved("submitted|accepted", "unknown", marked)
   local report = { markedUnknown = marked, queried = 0, errors = {} }
   local after = 0 -- a round asks about each payout once, in id order
   for _ = 1, o.limit or 100 do
@@ -837,10 +961,17 @@ local function postgres_url(url)
     port = tonumber(port or 5432), database = unescape(db) }
 end
 
--- b2c.ledger.open(url) -> ledger | nil, err
+-- b2c.ledger.open(url[, { events = hook }]) -> ledger | nil, err
 -- url: sqlite:///path/ledger.db or postgresql://user[:password]@host[:port]/database
-function ledger.open(url)
+-- events: as b2c.new's (ledger.state, callback.read / callback.refused)
+function ledger.open(url, options)
   if type(url) ~= "string" then error("b2c.ledger.open: expected a URL string", 2) end
+  if options ~= nil and type(options) ~= "table" then error("b2c.ledger.open: options must be a table", 2) end
+  for k in pairs(options or {}) do
+    if k ~= "events" then error("b2c.ledger.open: " .. tostring(k) .. ": is not an option (only events is)", 2) end
+  end
+  local hook, herr = events.check(options and options.events, "events")
+  if herr then return nil, herr end
   local path = url:match("^sqlite://(/.+)$")
   local pg = not path and postgres_url(url)
   if not path and not pg then
@@ -854,8 +985,9 @@ function ledger.open(url)
     s, err = require("b2c.ledger.postgres").open(pg)
   end
   if not s then return nil, err end
-  -- this ledger's name on the payouts it leases while reconciling
-  return setmetatable({ store = s, owner = core.uuid() }, Ledger)
+  -- owner: this ledger's name on the payouts it leases while reconciling
+  return setmetatable({ store = s, owner = core.uuid(), emit = events.emitter(hook),
+    parsing = hook and { events = hook } }, Ledger)
 end
 
 return ledger

@@ -1,7 +1,6 @@
 -- Account Balance: mpesa.accountBalance.query{ ... }. The balances arrive
 -- by callback at resultUrl (b2c.parseAccountBalance reads them).
-local errors = require("b2c.errors")
-local fields = require("b2c.fields")
+local params = require("b2c.params")
 
 local op = {
   namespace = "accountBalance",
@@ -10,10 +9,14 @@ local op = {
   movesMoney = false,
   ocidField = nil, -- Daraja makes the query's own OriginatorConversationID
   label = "query",
+  fields = {
+    { "remarks", params.remarks_or("Account balance"), fallback = true },
+    { "resultUrl", params.result_url, fallback = true },
+    { "queueTimeOutUrl", params.timeout_url, fallback = true },
+  },
 }
 
 local IDENTIFIER_SHORTCODE = "4"
-local FIELDS = { resultUrl = true, queueTimeOutUrl = true, remarks = true }
 
 -- Daraja's request rules (b2c.wire), as the simulator checks them.
 op.wire = {
@@ -29,17 +32,17 @@ op.wire = {
 }
 
 function op.build(client, p)
-  local err = fields.unknown_field(p, FIELDS, "accountBalance.query")
-  if err then return nil, err end
-  local remarks, rule = fields.text(p.remarks == nil and "Account balance" or p.remarks, 2, 100)
-  if not remarks then return nil, errors.validation("remarks", rule) end
-  return fields.callback_urls(client, p, {
+  local v, err = params.check(client, p, op)
+  if not v then return nil, err end
+  return {
     Initiator = client.initiatorName,
     CommandID = "AccountBalance",
     PartyA = client.shortCode,
     IdentifierType = IDENTIFIER_SHORTCODE,
-    Remarks = remarks,
-  })
+    Remarks = v.remarks,
+    ResultURL = v.resultUrl,
+    QueueTimeOutURL = v.queueTimeOutUrl,
+  }
 end
 
 return op

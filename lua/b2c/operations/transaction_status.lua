@@ -1,7 +1,7 @@
 -- Transaction Status: mpesa.transactionStatus.query{ originatorConversationId
 -- | transactionId, ... }. The answer arrives by callback at resultUrl.
 local errors = require("b2c.errors")
-local fields = require("b2c.fields")
+local params = require("b2c.params")
 
 local op = {
   namespace = "transactionStatus",
@@ -10,6 +10,14 @@ local op = {
   movesMoney = false,
   ocidField = nil, -- Daraja makes the query's own OriginatorConversationID
   label = "query",
+  fields = {
+    { "originatorConversationId", params.conversation_id, optional = true },
+    { "transactionId", params.receipt, optional = true },
+    { "remarks", params.remarks_or("Transaction status"), fallback = true },
+    { "occasion", params.sentence, optional = true },
+    { "resultUrl", params.result_url, fallback = true },
+    { "queueTimeOutUrl", params.timeout_url, fallback = true },
+  },
 }
 
 local IDENTIFIER_SHORTCODE = "4"
@@ -29,44 +37,25 @@ op.wire = {
   { "ResultURL", "url" },
   { "Occasion", "text", min = 0, max = 100, optional = true },
 }
-local FIELDS = {
-  originatorConversationId = true, transactionId = true, resultUrl = true, queueTimeOutUrl = true,
-  remarks = true, occasion = true,
-}
-
 function op.build(client, p)
-  local err = fields.unknown_field(p, FIELDS, "transactionStatus.query")
-  if err then return nil, err end
-  if p.originatorConversationId == nil and p.transactionId == nil then
+  local v, err = params.check(client, p, op)
+  if not v then return nil, err end
+  if v.originatorConversationId == nil and v.transactionId == nil then
     return nil, errors.validation("originatorConversationId",
       "give originatorConversationId (the payout's) or transactionId (its receipt)")
   end
-  local remarks, rule = fields.text(p.remarks == nil and "Transaction status" or p.remarks, 2, 100)
-  if not remarks then return nil, errors.validation("remarks", rule) end
-  local body = {
+  return {
     Initiator = client.initiatorName,
     CommandID = "TransactionStatusQuery",
     PartyA = client.shortCode,
     IdentifierType = IDENTIFIER_SHORTCODE,
-    Remarks = remarks,
+    Remarks = v.remarks,
+    OriginalConversationID = v.originatorConversationId,
+    TransactionID = v.transactionId,
+    Occasion = v.occasion,
+    ResultURL = v.resultUrl,
+    QueueTimeOutURL = v.queueTimeOutUrl,
   }
-  body, err = fields.callback_urls(client, p, body)
-  if not body then return nil, err end
-  if p.originatorConversationId ~= nil then
-    body.OriginalConversationID, rule = fields.conversation_id(p.originatorConversationId)
-    if not body.OriginalConversationID then
-      return nil, errors.validation("originatorConversationId", rule)
-    end
-  end
-  if p.transactionId ~= nil then
-    body.TransactionID, rule = fields.receipt(p.transactionId)
-    if not body.TransactionID then return nil, errors.validation("transactionId", rule) end
-  end
-  if p.occasion ~= nil then
-    body.Occasion, rule = fields.text(p.occasion, 1, 100)
-    if not body.Occasion then return nil, errors.validation("occasion", rule) end
-  end
-  return body
 end
 
 return op

@@ -3,7 +3,8 @@
 -- Each delivery is a task on the simulator's event loop: it sleeps for the
 -- callback delay, then POSTs the JSON. A refused connection, a timeout or a
 -- non-2xx answer is retried after the configured backoff, up to the
--- configured number of attempts. Every attempt is recorded for /sim/stats;
+-- configured number of attempts. Every attempt is recorded for /sim/stats,
+-- each delivery's outcome is one line of the log;
 -- the records keep the newest `callbackHistory` deliveries, the counts
 -- cover all of them.
 local http = require("b2c.sim.http")
@@ -27,12 +28,14 @@ function M.new(loop, settings, log)
     last = 0,
     epoch = 0,
     next_id = 0,
+    waiting = setmetatable({}, { __mode = "k" }), -- record -> task sleeping its delay
   }, Dispatcher)
 end
 
 --- Forget every record and abandon deliveries not made yet.
 function Dispatcher:reset()
   self.records = {}
+  self.byId = {}
   self.first, self.last = 1, 0
   self.counts = { total = 0, delivered = 0, failed = 0, truncated = 0 }
   self.epoch = self.epoch + 1
@@ -41,6 +44,7 @@ end
 -- Drop the oldest records beyond `limit`.
 function Dispatcher:trim(limit)
   while self.last - self.first + 1 > limit do
+    self.byId[self.records[self.first].id] = nil
     self.records[self.first] = nil
     self.first = self.first + 1
     self.counts.truncated = self.counts.truncated + 1
@@ -56,8 +60,40 @@ function Dispatcher:history()
   return list
 end
 
+--- The record of callback `id`, while the history keeps it.
+function Dispatcher:find(id)
+  return self.byId[id]
+end
+
+--- The records kept of payout `ocid`'s callbacks, oldest first.
+function Dispatcher:of_payout(ocid)
+  local list = {}
+  for i = self.first, self.last do
+    if self.records[i].ocid == ocid then
+      list[#list + 1] = self.records[i]
+    end
+  end
+  return list
+end
+
+--- Cut the delay of a callback still waiting for it: its first attempt
+-- goes out now. False when it is not waiting (sent, or being sent).
+function Dispatcher:hurry(record)
+  local co = self.waiting[record]
+  return co ~= nil and self.loop:wake(co)
+end
+
+-- One line per delivery for the terminal log.
+local function outcome_line(record, attempts, seconds)
+  local how = record.delivered and ("delivered HTTP " .. record.status)
+    or ("failed " .. (record.status and ("HTTP " .. record.status) or tostring(record.error)))
+  return string.format("callback #%d %s ocid=%s to=%s %s attempts=%d/%d in %.3fs", record.id, record.kind,
+    tostring(record.ocid), record.url, how, record.attempts, attempts, seconds)
+end
+
 --- Deliver `body` (JSON text) to `url` after `delay` seconds.
--- info: kind ("result" or "timeout"), ocid, conversationId, api.
+-- info: kind ("result" or "timeout"), ocid, conversationId, api,
+-- redelivery (the id of the callback sent again).
 function Dispatcher:schedule(url, body, delay, info)
   self.next_id = self.next_id + 1
   local record = {
@@ -67,6 +103,7 @@ function Dispatcher:schedule(url, body, delay, info)
     url = url,
     ocid = info.ocid,
     conversationId = info.conversationId,
+    redelivery = info.redelivery,
     attempts = 0,
     delivered = false,
     pending = true,
@@ -75,13 +112,17 @@ function Dispatcher:schedule(url, body, delay, info)
   }
   self.last = self.last + 1
   self.records[self.last] = record
+  self.byId[record.id] = record
   local counts = self.counts
   counts.total = counts.total + 1
   self:trim(self.settings().callbackHistory)
   local epoch = self.epoch
   local loop = self.loop
   loop:spawn(function()
+    self.waiting[record] = coroutine.running()
     loop:sleep(delay or 0)
+    self.waiting[record] = nil
+    local began = socket.gettime()
     local s = self.settings()
     local attempts = math.max(1, math.floor(s.callbackAttempts or 3))
     local backoff = s.callbackBackoff or { 0.2, 0.5 }
@@ -110,8 +151,6 @@ function Dispatcher:schedule(url, body, delay, info)
         record.error = nil
         break
       end
-      self.log(string.format("callback %d to %s failed (attempt %d/%d): %s", record.id, url,
-        attempt, attempts, status and ("HTTP " .. status) or tostring(err)))
       if err and err:match("^refused URL") then
         break
       end
@@ -120,6 +159,7 @@ function Dispatcher:schedule(url, body, delay, info)
       end
     end
     record.pending = false
+    self.log(outcome_line(record, attempts, socket.gettime() - began))
     if self.epoch == epoch then
       if record.delivered then
         counts.delivered = counts.delivered + 1

@@ -61,6 +61,7 @@ function Gateway:reset()
   self.requests = {}
   self.sendsByOcid = {}
   self.paymentsBySecond = {} -- whole epoch second -> payment requests received
+  self.answersBySecond = {}  -- whole epoch second -> {n=, seconds=, max=, refused=, dropped=}
   self.payouts = {}
   self.payoutByOcid = {}
   self.payoutByReceipt = {}
@@ -74,10 +75,14 @@ function Gateway:reset()
   self.callbacks:reset()
 end
 
---- Keeps a payout (or reversal) the routes processed, by OCID and in order.
+--- Keeps a payout (or reversal) the routes processed, by OCID and in
+--- order, and logs it in one line.
 function Gateway:record(p)
   self.payoutByOcid[p.ocid] = p
   self.payouts[#self.payouts + 1] = p
+  self.log(string.format("payout %s ocid=%s to=%s amount=%s scenario=%s -> %s code=%s%s", p.api, p.ocid,
+    tostring(p.partyB or p.original), tostring(p.amount), tostring(p.scenario), p.state,
+    tostring(p.resultCode), p.receipt and (" receipt=" .. p.receipt) or ""))
 end
 
 --- A completed payout's receipt, unique among those issued; it is also the
@@ -164,8 +169,38 @@ function Gateway:fault_for(req, body)
   return faults.take(self.config.faults, req.path)
 end
 
+-- How long a payment request took to answer, and how (the console's
+-- charts): per second, the count, the total and longest time, the
+-- answers that were not an acknowledgement (refused) and those dropped.
+function Gateway:record_answer(began, res)
+  local second = math.floor(began)
+  local a = self.answersBySecond[second]
+  if not a then
+    a = { n = 0, seconds = 0, max = 0, refused = 0, dropped = 0 }
+    self.answersBySecond[second] = a
+  end
+  local took = socket.gettime() - began
+  a.n, a.seconds, a.max = a.n + 1, a.seconds + took, math.max(a.max, took)
+  if res.drop or res.truncate then
+    a.dropped = a.dropped + 1
+  elseif res.status ~= 200 then
+    a.refused = a.refused + 1
+  end
+end
+
 --- Answer one request (runs inside the connection's task; may sleep).
 function Gateway:handle(req)
+  local route = ROUTES[req.path]
+  if not (route and route.payment and req.method == "POST") then
+    return self:answer(req)
+  end
+  local began = socket.gettime()
+  local res = self:answer(req)
+  self:record_answer(began, res)
+  return res
+end
+
+function Gateway:answer(req)
   local path = req.path
   if path:sub(1, #control.PREFIX) == control.PREFIX then
     return control.handle(self, req)

@@ -12,6 +12,7 @@ local daraja = require("b2c.sim.daraja")
 local faults = require("b2c.sim.faults")
 local settings = require("b2c.sim.settings")
 local credential = require("b2c.sim.credential")
+local console = require("b2c.sim.console")
 
 local M = {}
 
@@ -55,8 +56,18 @@ Options:
                               (b2c.core), the openssl tool, or auto (core when
                               it loads, else openssl; the default)
   --max-body BYTES            request body limit (default 65536)
+  --console-port N            serve the console (a web page: payouts,
+                              callbacks, tokens, faults, charts, actions) on
+                              this port, 0 picks a free one; printed as
+                                b2c-sim console on http://HOST:PORT/
+                              (default: no console)
+  --ledger URL                the console also shows this ledger's payouts
+                              by state (sqlite:///path.db or
+                              postgresql://user@host:port/db; implies the
+                              console, on a free port unless given)
   --watch-pid PID             exit when process PID is gone
-  --log                       log requests and callback failures to stderr
+  --log                       log to stderr: each request, one line per
+                              payout and per callback delivery
   --version                   print the version
   --help                      print this help
 ]]
@@ -132,6 +143,13 @@ local VALUE_OPTIONS = {
     o.credentialEngine = v
   end,
   ["--max-body"] = function(o, v) o.maxBody = math.tointeger(number_opt("--max-body", v, 1)) end,
+  ["--console-port"] = function(o, v)
+    o.consolePort = math.tointeger(number_opt("--console-port", v, 0))
+    if not o.consolePort or o.consolePort > 65535 then
+      error("--console-port needs a whole number from 0 to 65535, got " .. v, 0)
+    end
+  end,
+  ["--ledger"] = function(o, v) o.ledger = v end,
   ["--watch-pid"] = function(o, v) o.watchPid = math.tointeger(number_opt("--watch-pid", v, 1)) end,
 }
 
@@ -190,8 +208,10 @@ local SETTINGS = {
 }
 
 --- A simulator (not started). opts: host, port, key, cert, faults (list of
--- specs, tables or parsed faults), log (true or a function), maxBody and the
--- settings of /sim/config (consumerKey, tokenTtl, callbackDelay...).
+-- specs, tables or parsed faults), log (true or a function), maxBody,
+-- consolePort (serve the console; 0 picks a free port), ledger (a ledger
+-- URL the console shows) and the settings of /sim/config (consumerKey,
+-- tokenTtl, callbackDelay...).
 function M.new(opts)
   return setmetatable({ opts = opts or {} }, Sim)
 end
@@ -274,6 +294,17 @@ function Sim:start()
     loop = self.loop, settings = given, checker = checker, base_url = self.url, log = log,
   })
   self.gateway = gateway
+  if opts.consolePort or opts.ledger then
+    local c, why = console.start(self.loop, gateway, {
+      host = opts.host, port = opts.consolePort or 0, gateway_url = self.url, ledger = opts.ledger, log = log,
+    })
+    if not c then
+      self:close()
+      return nil, why
+    end
+    self.console = c
+    self.consoleUrl = c.url
+  end
   return self
 end
 
@@ -298,6 +329,10 @@ function Sim:close()
   if self.server then
     self.server:close()
     self.server = nil
+  end
+  if self.console then
+    self.console.close()
+    self.console = nil
   end
 end
 
@@ -337,6 +372,9 @@ function M.main(argv)
     return 1
   end
   io.stdout:write(string.format("b2c-sim listening on %s certificate=%s\n", sim.url, sim.certificate))
+  if sim.consoleUrl then
+    io.stdout:write("b2c-sim console on ", sim.consoleUrl, "\n")
+  end
   io.stdout:flush()
   local watch = opts.watchPid
   local next_check = os.time() + 1

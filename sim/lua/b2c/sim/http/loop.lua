@@ -90,6 +90,18 @@ function Loop:sleep(seconds)
   coroutine.yield()
 end
 
+--- End the sleep of task co now (it resumes on the next round). False
+-- when co is not sleeping.
+function Loop:wake(co)
+  for _, s in ipairs(self.sleepers) do
+    if s.co == co then
+      s.t = 0
+      return true
+    end
+  end
+  return false
+end
+
 --- Call fn() in a new task after `seconds`.
 function Loop:after(seconds, fn)
   return self:spawn(function()

@@ -145,6 +145,10 @@ local function b2b(gw, body)
     p.transactionId = util.placeholder_receipt()
   end
   p.after = { utility = gw.utility, working = gw.working, charges = gw.charges }
+  -- for the control actions deliver and queue-timeout (routes/control.lua)
+  p.notice = function(kind)
+    return kind == "timeout" and timeout_body(body, p.ocid) or result_body(gw, p)
+  end
   gw:record(p)
 
   local info = { ocid = p.ocid, conversationId = p.conversationId, api = op.namespace }

@@ -138,6 +138,11 @@ local function payment(gw, body, opts)
     p.transactionId = util.placeholder_receipt()
   end
   p.after = { utility = gw.utility, working = gw.working, charges = gw.charges }
+  -- the body of either notification, for the control actions deliver and
+  -- queue-timeout (routes/control.lua)
+  p.notice = function(kind)
+    return kind == "timeout" and timeout_body(body) or result_body(gw, p)
+  end
   gw:record(p)
 
   local delay = cfg.callbackDelay
