@@ -224,6 +224,20 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
     end)
 
+    it_ledger("asks about each payout once per round, even with requery = 0", function()
+      local a = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+      local b = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+      local report = assert(book:reconcile(mpesa, { delay = 0, requery = 0 }))
+      assert.are.equal(2, report.queried)
+      local asked = {}
+      for _, q in ipairs(s:stats().queries) do
+        local ocid = q.asked and q.asked.originalConversationId
+        if ocid then asked[ocid] = (asked[ocid] or 0) + 1 end
+      end
+      assert.are.same({ [a.originatorConversationId] = 1, [b.originatorConversationId] = 1 }, asked)
+      assert.is_nil(book:get(a.id).leaseOwner)
+    end)
+
     it_ledger("applies a status answer that came before its query was recorded", function()
       local p = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
       assert.are.equal("unknown", p.state)
