@@ -154,7 +154,9 @@ clean:
 
 # Benchmarks (bench/, see docs/performance.md): b2c against
 # nginx on 127.0.0.1 beside raw libcurl, cjson.decode and Node.js; prints a
-# table and keeps it in build/bench/results.txt, drawn in results.svg. Under two minutes; not part
+# table and keeps it in build/bench/results.txt, drawn in results.svg; then
+# the payout ledger's cost (bench/ledger.lua: SQLite, and a PostgreSQL it
+# starts itself when installed). A few minutes; not part
 # of test or CI (timings on a shared machine would flake).
 # spec/support/nginx.lua, which starts the server, wants the LuaJIT core too.
 .PHONY: bench
@@ -164,6 +166,8 @@ bench: deps build/bench/raw_libcurl
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/run.lua
 	lua5.4 bench/chart.lua $${BENCH_OUT:-build/bench/results.txt}
+	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
+	  lua5.4 bench/ledger.lua
 
 build/bench/raw_libcurl: bench/raw_libcurl.c
 	@mkdir -p $(dir $@)

@@ -1,76 +1,103 @@
--- The cost of the ledger (SQLite, WAL, synchronous=FULL) against the bare
--- calls, on the simulator over loopback. Not a test: it prints what it saw.
+-- The cost of the payout ledger against the bare calls, on the simulator
+-- over loopback, on SQLite (WAL, synchronous=FULL) and on a PostgreSQL 15
+-- this run starts and stops itself (spec/support/postgres.lua; skipped when
+-- PostgreSQL is not installed). Not a test: it prints what it saw.
+--   make bench, or
 --   LUA_PATH="lua/?.lua;lua/?/init.lua;spec/?.lua;;" LUA_CPATH="build/?.so;;" lua5.4 bench/ledger.lua
 -- BENCH_SEQ (default 300) sequential payouts each way; BENCH_BATCH (default
--- 1000) payouts per batch at BENCH_LATENCY seconds (default 0.05) per answer,
--- concurrency 64. BENCH_PG=1: on a PostgreSQL 15 started for the run.
+-- 5000) payouts per batch at BENCH_LATENCY seconds (default 0.05) per
+-- answer, concurrency BENCH_CONCURRENCY (default 64). Each batch runs twice
+-- each way, alternating (bare, ledger, ledger, bare): the ratio is of the sums;
+-- the CPU this process spent is printed beside it (the wall ratio swings with
+-- the machine's load, the CPU much less).
 local b2c = require("b2c")
 local ledger = require("b2c.ledger")
+local postgres = require("support.postgres")
 local sim = require("support.sim")
 local socket = require("socket")
+local files = require("support.files")
 
 local SEQ = tonumber(os.getenv("BENCH_SEQ") or "300")
-local BATCH = tonumber(os.getenv("BENCH_BATCH") or "1000")
+local BATCH = tonumber(os.getenv("BENCH_BATCH") or "5000")
 local LATENCY = tonumber(os.getenv("BENCH_LATENCY") or "0.05")
+local CONCURRENCY = tonumber(os.getenv("BENCH_CONCURRENCY") or "64")
+local PAY_PATH = "/mpesa/b2c/v3/paymentrequest"
 
 local s = sim.start({ callbackAttempts = 1, callbackDelay = 0.01 })
-local dir = io.popen("mktemp -d"):read("*l")
+local dir = files.tempdir()
 local mpesa = assert(b2c.new({
   consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
   initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
   baseUrl = s.url, resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t",
   timeout = 30,
 }))
-local pg = os.getenv("BENCH_PG") == "1" and assert(require("support.postgres").start())
-local url = "sqlite://" .. dir .. "/ledger.db"
-if pg then
-  pg:createdb("bench")
-  url = pg:url("bench")
-end
-print("ledger: " .. (pg and "PostgreSQL" or "SQLite"))
-local book = assert(ledger.open(url))
 
-local function payout(i, tag)
-  return { recipientPhone = "0708374149", amount = 100, remarks = "Bench",
-    reference = tag .. "-" .. i }
-end
-
-local function timed(fn)
-  local t = socket.gettime()
+-- Wall seconds of fn(); the CPU seconds this process spent are added to cpu[1].
+local function timed(fn, cpu)
+  local t, c = socket.gettime(), os.clock()
   fn()
+  if cpu then cpu[1] = cpu[1] + os.clock() - c end
   return socket.gettime() - t
 end
 
-assert(mpesa.b2c.send({ recipientPhone = "0708374149", amount = 100, remarks = "warm up" }))
-local bare = timed(function()
-  for i = 1, SEQ do
-    local p = payout(i, "bare")
-    p.reference = nil
-    assert(mpesa.b2c.send(p))
+local function payouts(n, tag)
+  local list = {}
+  for i = 1, n do
+    list[i] = { recipientPhone = "0708374149", amount = 100, remarks = "Bench",
+      reference = tag and (tag .. "-" .. i) or nil }
   end
-end)
-local booked = timed(function()
-  for i = 1, SEQ do assert(book:pay(mpesa, payout(i, "seq"))) end
-end)
-print(string.format("sequential, %d payouts: mpesa.b2c.send %.2f ms each, ledger:pay %.2f ms each "
-  .. "(+%.2f ms, %.2fx)", SEQ, bare / SEQ * 1000, booked / SEQ * 1000, (booked - bare) / SEQ * 1000,
-  booked / bare))
-
-s:config({ fault = { spec = "delay=" .. LATENCY, path = "/mpesa/b2c/v3/paymentrequest" } })
-local list = {}
-for i = 1, BATCH do list[i] = payout(i, "bare-batch") end
-local plain = {}
-for i = 1, BATCH do
-  plain[i] = payout(i, "plain")
-  plain[i].reference = nil
+  return list
 end
-local t_plain = timed(function() assert(mpesa.b2c.sendBatch(plain, { concurrency = 64 })) end)
-local t_book = timed(function() assert(book:payBatch(mpesa, list, { concurrency = 64 })) end)
-print(string.format("batch of %d at %.0f ms, concurrency 64: sendBatch %.2f s, ledger:payBatch %.2f s "
-  .. "(%.2fx)", BATCH, LATENCY * 1000, t_plain, t_book, t_book / t_plain))
 
-book:close()
+local function bench(name, url)
+  local book = assert(ledger.open(url))
+  s:reset()
+  s:config({ fault = false })
+  assert(mpesa.b2c.send({ recipientPhone = "0708374149", amount = 100, remarks = "warm up" }))
+  local bare = timed(function()
+    for _, p in ipairs(payouts(SEQ)) do assert(mpesa.b2c.send(p)) end
+  end)
+  local booked = timed(function()
+    for _, p in ipairs(payouts(SEQ, "seq")) do assert(book:pay(mpesa, p)) end
+  end)
+  print(string.format("%-10s sequential, %d payouts: mpesa.b2c.send %.2f ms each, ledger:pay %.2f ms "
+    .. "each (+%.2f ms per payout)", name, SEQ, bare / SEQ * 1000, booked / SEQ * 1000,
+    (booked - bare) / SEQ * 1000))
+
+  s:reset()
+  s:config({ fault = { spec = "delay=" .. LATENCY, path = PAY_PATH } })
+  local options = { concurrency = CONCURRENCY }
+  local plain, with, plain_cpu, with_cpu = {}, {}, { 0 }, { 0 }
+  plain[1] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end, plain_cpu)
+  with[1] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "a"), options)) end, with_cpu)
+  with[2] = timed(function() assert(book:payBatch(mpesa, payouts(BATCH, "b"), options)) end, with_cpu)
+  plain[2] = timed(function() assert(mpesa.b2c.sendBatch(payouts(BATCH), options)) end, plain_cpu)
+  print(string.format("%-10s batch of %d at %.0f ms, concurrency %d: sendBatch %.2f s + %.2f s, "
+    .. "ledger:payBatch %.2f s + %.2f s (%.2fx); this process's CPU %.2f s vs %.2f s", name, BATCH,
+    LATENCY * 1000, CONCURRENCY, plain[1], plain[2], with[1], with[2],
+    (with[1] + with[2]) / (plain[1] + plain[2]), plain_cpu[1], with_cpu[1]))
+  book:close()
+end
+
+local ok, err = pcall(function()
+  if pcall(require, "luasql.sqlite3") then
+    bench("SQLite", "sqlite://" .. dir .. "/ledger.db")
+  else
+    print("SQLite     skipped: no luasql.sqlite3 (lua-sql-sqlite3)")
+  end
+  local pg, why = postgres.start()
+  if not pg then
+    print("PostgreSQL skipped: " .. why)
+    return
+  end
+  local fine, perr = pcall(function()
+    pg:createdb("bench")
+    bench("PostgreSQL", pg:url("bench"))
+  end)
+  pg:stop()
+  assert(fine, perr)
+end)
 mpesa:close()
 s:stop()
-if pg then pg:stop() end
 os.execute("rm -rf '" .. dir .. "'")
+assert(ok, err)

@@ -20,8 +20,8 @@ local BACKENDS = {
       return "sqlite://" .. self.dir .. "/ledger.db"
     end,
     clean = function(self) os.execute("rm -rf '" .. self.dir .. "'") end,
-    FAIL_SUBMIT = { "CREATE TRIGGER fail_submit BEFORE UPDATE OF state ON payouts "
-      .. "WHEN NEW.state = 'submitted' AND OLD.id > 5 BEGIN SELECT RAISE(ABORT, 'disk full'); END" },
+    FAIL_SUBMIT = { "CREATE TRIGGER fail_submit BEFORE INSERT ON payouts "
+      .. "WHEN (SELECT count(*) FROM payouts) >= 5 BEGIN SELECT RAISE(ABORT, 'disk full'); END" },
   },
   {
     name = "PostgreSQL",
@@ -39,8 +39,8 @@ local BACKENDS = {
     end,
     clean = function() end,
     FAIL_SUBMIT = { [[CREATE FUNCTION fail_submit() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN IF NEW.state = 'submitted' AND OLD.id > 5 THEN RAISE EXCEPTION 'disk full'; END IF;
-      RETURN NEW; END $f$]], "CREATE TRIGGER fail_submit BEFORE UPDATE OF state ON payouts "
+      BEGIN IF (SELECT count(*) FROM payouts) >= 5 THEN RAISE EXCEPTION 'disk full'; END IF;
+      RETURN NEW; END $f$]], "CREATE TRIGGER fail_submit BEFORE INSERT ON payouts "
       .. "FOR EACH ROW EXECUTE FUNCTION fail_submit()" },
   },
 }
@@ -93,7 +93,8 @@ for _, backend in ipairs(BACKENDS) do
     end)
     before_each(function()
       s:reset()
-      book = available and assert(ledger.open(backend:new()))
+      backend.url = available and backend:new()
+      book = available and assert(ledger.open(backend.url))
       mpesa = client()
     end)
     after_each(function()
@@ -169,7 +170,7 @@ for _, backend in ipairs(BACKENDS) do
       local res = callback("/result", q.originatorConversationId)
       book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
       assert.are.equal("paid", book:applyResult(res.raw).applied)
-      assert.is_true(book:record(q.id, { ConversationID = q.conversationId }))
+      assert(book:record(q.originatorConversationId, { ConversationID = q.conversationId }))
       local after = book:get(q.id)
       assert.are.equal("paid", after.state)
       assert.are.equal(q.conversationId, after.conversationId)
@@ -221,6 +222,20 @@ for _, backend in ipairs(BACKENDS) do
       local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
       assert.are.equal("duplicate", late.applied)
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
+    end)
+
+    it_ledger("asks about each payout once per round, even with requery = 0", function()
+      local a = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+      local b = assert(book:pay(mpesa, payout({ remarks = "Pay sim:fault=drop" })))
+      local report = assert(book:reconcile(mpesa, { delay = 0, requery = 0 }))
+      assert.are.equal(2, report.queried)
+      local asked = {}
+      for _, q in ipairs(s:stats().queries) do
+        local ocid = q.asked and q.asked.originalConversationId
+        if ocid then asked[ocid] = (asked[ocid] or 0) + 1 end
+      end
+      assert.are.same({ [a.originatorConversationId] = 1, [b.originatorConversationId] = 1 }, asked)
+      assert.is_nil(book:get(a.id).leaseOwner)
     end)
 
     it_ledger("applies a status answer that came before its query was recorded", function()
@@ -321,33 +336,37 @@ for _, backend in ipairs(BACKENDS) do
     end)
 
     it_ledger("stops a batch cleanly when the database fails: nothing leaves unstored", function()
-      -- from the 6th payout on, marking a row submitted fails (as a full disk would)
+      -- from the 6th payout on, storing a row fails (as a full disk would)
       for _, statement in ipairs(backend.FAIL_SUBMIT) do assert(book.store:exec(statement)) end
       local list = {}
       for i = 1, 20 do list[i] = payout({ reference = "full-" .. i }) end
       local report, err = book:payBatch(mpesa, list, { concurrency = 1 })
       assert.is_nil(report)
-      assert.matches("onSubmit raised for payouts%[6%] %(ledger: .*disk full.-%); nothing more was sent",
-        err.message)
+      assert.are.equal("ledger", err.kind)
+      assert.matches("disk full", err.cause)
+      assert.matches("the database failed during the batch %(.*disk full.-%); the batch stopped, "
+        .. "nothing more was sent: 5 payouts had left", err.message)
       assert.are.equal(5, err.report.accepted)
       assert.are.equal(15, err.report.unsent)
+      -- the 15 that never left were never stored either: paying them again is safe
       local st = book:stats()
+      assert.are.equal(5, st.total)
       assert.are.equal(5, st.byState.accepted)
-      assert.are.equal(15, st.byState.created)
-      local sends = s:stats().sendsByOcid
-      local sent = 0
+      local sends, sent = s:stats().sendsByOcid, 0
       for _, p in ipairs(book:list({ limit = 100 })) do
-        if p.state == "created" then assert.is_nil(sends[p.originatorConversationId]) end
-        if sends[p.originatorConversationId] then sent = sent + 1 end
+        assert.are.equal(1, sends[p.originatorConversationId])
+        sent = sent + 1
       end
       assert.are.equal(5, sent)
+      for _ in pairs(sends) do sent = sent - 1 end
+      assert.are.equal(0, sent)
     end)
 
-    it_ledger("never sends a batch row another worker took between reading and marking it", function()
+    it_ledger("never sends a batch payout whose reference another worker paid meanwhile", function()
       local real = mpesa.b2c.sendBatch
       mpesa.b2c.sendBatch = function(list, options)
-        -- another worker takes take-3 just before this batch marks its group
-        assert(book.store:exec("UPDATE payouts SET state = 'submitted' WHERE reference = 'take-3'"))
+        -- another worker pays take-3 after this batch checked its references
+        assert(book:pay(mpesa, payout({ reference = "take-3" })))
         return real(list, options)
       end
       local list = {}
@@ -357,19 +376,26 @@ for _, backend in ipairs(BACKENDS) do
       assert.is_nil(report)
       assert.matches("was submitted elsewhere", err.message)
       local sends = s:stats().sendsByOcid
-      assert.is_nil(sends[book:get("take-3").originatorConversationId])
-      -- the others: sent once and accepted, or never sent (still created, or
+      -- take-3 left once: the other worker's payout
+      local other = book:get("take-3")
+      assert.are.equal(1, sends[other.originatorConversationId])
+      local total = 0
+      for _ in pairs(sends) do total = total + 1 end
+      -- the others: sent once and accepted, or never sent (no row, or
       -- stopped before leaving: failed with outcome unsent)
+      local stored = 1
       for _, i in ipairs({ 1, 2, 4, 5, 6 }) do
         local p = book:get("take-" .. i)
-        local n = sends[p.originatorConversationId]
+        local n = p and sends[p.originatorConversationId]
         if n then
           assert.are.equal(1, n)
           assert.are.equal("accepted", p.state)
+          stored = stored + 1
         else
-          assert.is_true(p.state == "created" or (p.state == "failed" and p.outcome == "unsent"), p.state)
+          assert.is_true(p == nil or (p.state == "failed" and p.outcome == "unsent"), p and p.state)
         end
       end
+      assert.are.equal(stored, total)
     end)
 
     it_ledger("refuses a bad state, a second OCID and a second receipt in the schema itself", function()
@@ -381,7 +407,21 @@ for _, backend in ipairs(BACKENDS) do
       book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", p.id)
       local _, err = book.store:exec("UPDATE payouts SET receipt = 'R1' WHERE id = ?", q.id)
       assert.matches("unique", err.message:lower())
-      assert.are.equal("1", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+      assert.are.equal("2", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+    end)
+
+    it_ledger("migrates a version 1 ledger: its payouts gain the reconcile lease columns", function()
+      local p = assert(book:pay(mpesa, payout({ reference = "old-1" })))
+      for _, statement in ipairs({ "ALTER TABLE payouts DROP COLUMN lease_owner",
+        "ALTER TABLE payouts DROP COLUMN lease_until", "DELETE FROM b2c_ledger_version WHERE version = 2" }) do
+        assert(book.store:exec(statement))
+      end
+      book:close()
+      book = assert(ledger.open(backend.url))
+      assert.are.equal("2", tostring(book.store:one("SELECT max(version) AS v FROM b2c_ledger_version").v))
+      assert.are.equal(p.id, book:get("old-1").id)
+      assert.is_nil(book:get("old-1").leaseOwner)
+      assert(book.store:exec("UPDATE payouts SET lease_owner = 'w', lease_until = 1 WHERE id = ?", p.id))
     end)
 
     it_ledger("opens only sqlite:/// and postgresql:// URLs, with a clear error", function()

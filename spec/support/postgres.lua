@@ -2,7 +2,7 @@
 -- on a free loopback port (as `nobody` when the specs run as root), stopped
 -- and removed by :stop(). Never a system service.
 --   local pg = require("support.postgres").start()   -- nil, why when unavailable
---   pg.port; pg:url(db); pg:createdb(name); pg:stop()
+--   pg.port; pg:url(db); pg:createdb(name); pg:halt(); pg:resume(); pg:stop()
 local socket = require("socket")
 
 local M = {}
@@ -45,6 +45,20 @@ function PG:createdb(name)
   assert(ok, out)
 end
 
+-- The server killed as a crash or power loss would (pg_ctl stop -m
+-- immediate: no checkpoint, clients cut off); its files stay for :resume().
+function PG:halt()
+  local ok, out = self:as_owner(BIN .. "/pg_ctl -D " .. self.dir .. "/data -m immediate -w stop")
+  assert(ok, out)
+end
+
+-- Starts the server on its files and port (again, after :halt()).
+function PG:resume()
+  return self:as_owner(string.format("%s/pg_ctl -D %s/data -l %s/log -w -o \"-p %d "
+    .. "-c listen_addresses=127.0.0.1 -k %s -c fsync=on\" start", BIN, self.dir, self.dir, self.port,
+    self.dir))
+end
+
 function PG:stop()
   if self.dir then
     self:as_owner(BIN .. "/pg_ctl -D " .. self.dir .. "/data -m immediate -w stop")
@@ -79,8 +93,7 @@ function M.start()
     self:stop()
     return nil, "initdb failed: " .. out
   end
-  done, out = self:as_owner(string.format("%s/pg_ctl -D %s/data -l %s/log -w -o \"-p %d "
-    .. "-c listen_addresses=127.0.0.1 -k %s -c fsync=on\" start", BIN, dir, dir, self.port, dir))
+  done, out = self:resume()
   if not done then
     local log = io.open(dir .. "/log")
     local text = log and log:read("*a") or ""

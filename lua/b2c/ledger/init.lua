@@ -43,6 +43,11 @@ local function guarded(fn)
   return function(...) return finish(pcall(fn, ...)) end
 end
 
+-- The columns view() reads (not the request body).
+local VIEW_COLUMNS = "id, reference, operation, ocid, conversation_id, receipt, recipient, amount, "
+  .. "state, outcome, result_code, result_desc, error, attention, root_id, previous_id, created_at, "
+  .. "updated_at, queries, lease_owner, lease_until"
+
 -- A row as the caller sees it.
 local function view(row)
   if not row then return nil end
@@ -54,7 +59,8 @@ local function view(row)
     resultDesc = row.result_desc, error = row.error, attention = row.attention,
     firstId = tonumber(row.root_id or row.id), previousId = tonumber(row.previous_id),
     createdAt = tonumber(row.created_at), updatedAt = tonumber(row.updated_at),
-    queries = tonumber(row.queries),
+    queries = tonumber(row.queries), leaseOwner = row.lease_owner,
+    leaseUntil = tonumber(row.lease_until),
   }
 end
 
@@ -128,7 +134,7 @@ local function prepare(mpesa, op, payout)
   return {
     reference = payout.reference, operation = op.namespace, ocid = ocid,
     recipient = tostring(body.PartyB), amount = tonumber(body.Amount),
-    request = json.encode(request),
+    request = json.encode(request), fields = request,
   }
 end
 
@@ -151,56 +157,102 @@ local function marks(n)
   return string.rep("?, ", n - 1) .. "?"
 end
 
--- prepared[first..last] into rows[]: an existing payout under the same
--- reference, else a new row (one INSERT for the chunk).
-function Ledger:insert_chunk(prepared, first, last, rows)
-  local refs = {}
-  for i = first, last do
-    local p = prepared[i]
-    if p.reference and not p.same_as then refs[#refs + 1] = p.reference end
-  end
-  local existing = {}
-  if #refs > 0 then
+
+-- The rows already holding some of these references, by reference.
+function Ledger:by_references(refs)
+  local found = {}
+  for first = 1, #refs, CHUNK do
+    local part = {}
+    for i = first, math.min(#refs, first + CHUNK - 1) do part[#part + 1] = refs[i] end
     for _, r in ipairs(must(self.store:rowsv("SELECT * FROM payouts WHERE reference IN ("
-      .. marks(#refs) .. ")", refs, #refs))) do
-      existing[r.reference] = r
+      .. marks(#part) .. ")", part, #part))) do
+      found[r.reference] = r
     end
   end
-  local values, n, fresh, t = {}, 0, {}, now()
-  for i = first, last do
-    local p = prepared[i]
-    local found = p.reference and not p.same_as and existing[p.reference]
-    if found then
-      local row, err = self:same_payout(found, p)
-      if not row then return nil, err end
-      rows[i] = row
-    elseif not p.same_as then
-      fresh[#fresh + 1] = i
-      for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
-        p.request, t, t }) do
-        n = n + 1
-        values[n] = v or nil
-      end
+  return found
+end
+
+-- Statements ({ sql, values, n }) the ledger runs alone or several in one
+-- transaction (store:script).
+
+-- New payouts (prepared, each with its OCID) stored straight as submitted;
+-- a reference another worker stored meanwhile is left out.
+local function insert_statement(list)
+  local values, n, t = {}, 0, now()
+  for _, p in ipairs(list) do
+    for _, v in ipairs({ p.reference or false, p.operation, p.ocid, p.recipient, p.amount,
+      p.request, t, t }) do
+      n = n + 1
+      values[n] = v or nil
     end
   end
-  if #fresh == 0 then return true end
-  must(self.store:execv("INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, "
-    .. "state, created_at, updated_at) VALUES "
-    .. string.rep("(?, ?, ?, ?, ?, ?, 'created', ?, ?), ", #fresh - 1)
-    .. "(?, ?, ?, ?, ?, ?, 'created', ?, ?)", values, n))
-  self:moved(nil, "created", #fresh)
+  return { "INSERT INTO payouts (reference, operation, ocid, recipient, amount, request, state, "
+    .. "created_at, updated_at) VALUES " .. string.rep("(?, ?, ?, ?, ?, ?, 'submitted', ?, ?), ", #list - 1)
+    .. "(?, ?, ?, ?, ?, ?, 'submitted', ?, ?) ON CONFLICT (reference) DO NOTHING", values, n }
+end
+
+-- Which of these OCIDs have a row: "n", their count.
+local function count_statement(ocids)
+  return { "SELECT count(*) AS n FROM payouts WHERE ocid IN (" .. marks(#ocids) .. ")", ocids, #ocids }
+end
+
+-- A send that failed: submitted -> unknown (ambiguous) or failed.
+local function failure_statement(ocid, err)
+  local class = outcome.of(err)
+  return { "UPDATE payouts SET state = ?, outcome = ?, error = ?, result_code = ?, updated_at = ? "
+    .. "WHERE ocid = ? AND state = 'submitted'", { class == "ambiguous" and "unknown" or "failed",
+    class, tostring(err), err.code and tostring(err.code) or nil, now(), ocid }, 6 }
+end
+
+-- Acknowledgements ({ ocid, ack } each): submitted -> accepted, a
+-- compare-and-set per row; a row a callback already moved keeps its state
+-- and gets only its ConversationID.
+local function acks_statement(acks)
+  local n = #acks
+  local cases, values = {}, {}
+  for k, a in ipairs(acks) do
+    cases[k] = "WHEN ? THEN ?"
+    values[2 * k - 1], values[2 * k] = a[1], a[2].ConversationID
+    values[2 * n + 1 + k] = a[1]
+  end
+  values[2 * n + 1] = now()
+  return { "UPDATE payouts SET conversation_id = coalesce(conversation_id, CASE ocid "
+    .. table.concat(cases, " ") .. " END), "
+    .. "updated_at = CASE WHEN state = 'submitted' THEN ? ELSE updated_at END, "
+    .. "outcome = CASE WHEN state = 'submitted' THEN 'accepted' ELSE outcome END, "
+    .. "state = CASE WHEN state = 'submitted' THEN 'accepted' ELSE state END "
+    .. "WHERE ocid IN (" .. marks(n) .. ")", values, 3 * n + 1 }
+end
+
+-- New payouts stored straight as submitted, after `before` (statements), in
+-- one transaction. -> { [ocid] = true } for the rows this call stored.
+function Ledger:insert_submitted(list, before)
   local ocids = {}
-  for k, i in ipairs(fresh) do ocids[k] = prepared[i].ocid end
-  local ids = {}
-  for _, r in ipairs(must(self.store:rowsv("SELECT id, ocid FROM payouts WHERE ocid IN ("
-    .. marks(#ocids) .. ")", ocids, #ocids))) do
-    ids[r.ocid] = r.id
+  for k, p in ipairs(list) do ocids[k] = p.ocid end
+  local stored
+  if self.store.multi_statement then
+    local statements = {}
+    for k, st in ipairs(before or {}) do statements[k] = st end
+    statements[#statements + 1] = insert_statement(list)
+    statements[#statements + 1] = count_statement(ocids)
+    stored = tonumber(must(self.store:script(statements))[1].n)
+  else
+    stored = must(self.store:transaction(function()
+      for _, st in ipairs(before or {}) do must(self.store:execv(st[1], st[2], st[3])) end
+      local insert = insert_statement(list)
+      return must(self.store:execv(insert[1], insert[2], insert[3]))
+    end))
   end
-  for _, i in ipairs(fresh) do
-    local p = prepared[i]
-    rows[i] = { id = ids[p.ocid], state = "created", ocid = p.ocid, request = p.request }
+  local mine = {}
+  if stored == #list then
+    for _, ocid in ipairs(ocids) do mine[ocid] = true end
+  else
+    for _, r in ipairs(must(self.store:rowsv("SELECT ocid FROM payouts WHERE ocid IN ("
+      .. marks(#ocids) .. ")", ocids, #ocids))) do
+      mine[r.ocid] = true
+    end
   end
-  return true
+  return mine
 end
 
 -- An existing payout under this reference: the newest attempt, or an
@@ -224,47 +276,35 @@ function Ledger:same_payout(first, p)
   return self:latest(first.id)
 end
 
--- The outcome of one send, recorded by compare-and-set from submitted. A
--- callback that came first has already moved the row: then only its
--- ConversationID is filled in.
-function Ledger:record(id, ack, err)
-  if ack then
-    local cid = ack.ConversationID
-    local moved, merr = self:move(id, "submitted", "accepted",
-      { conversation_id = cid, outcome = "accepted" })
-    if moved == nil then return nil, merr end
-    if not moved and cid then
-      self.store:exec("UPDATE payouts SET conversation_id = ? WHERE id = ? AND conversation_id IS NULL",
-        cid, id)
-    end
-    return true
+-- The outcome of the send of OCID `ocid`, recorded by compare-and-set from
+-- submitted. A callback that came first has already moved the row: then
+-- only its ConversationID is filled in.
+function Ledger:record(ocid, ack, err)
+  if not ack then
+    local st = failure_statement(ocid, err)
+    local n, ferr = self.store:execv(st[1], st[2], st[3])
+    if n == 1 then self:moved("submitted", st[2][1], 1, nil, ocid) end
+    return n, ferr
   end
-  local class = outcome.of(err)
-  local to = class == "ambiguous" and "unknown" or "failed"
-  return self:move(id, "submitted", to, { outcome = class, error = tostring(err),
-    result_code = err.code and tostring(err.code) or nil })
+  local n, aerr = self.store:exec("UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
+    .. "conversation_id = ?, updated_at = ? WHERE ocid = ? AND state = 'submitted'",
+    ack.ConversationID, now(), ocid)
+  if n ~= 0 then
+    if n == 1 then self:moved("submitted", "accepted", 1, nil, ocid) end
+    return n, aerr
+  end
+  return self.store:exec("UPDATE payouts SET conversation_id = ? WHERE ocid = ? "
+    .. "AND conversation_id IS NULL", ack.ConversationID, ocid)
 end
 
--- Many acknowledgements at once ({ id, ack } each): submitted -> accepted
--- as one compare-and-set; a row a callback already moved gets only its
--- ConversationID.
-function Ledger:record_acks(acks)
-  local values, n = {}, 0
-  local tuples = {}
-  for _, a in ipairs(acks) do
-    tuples[#tuples + 1] = "(?, ?)"
-    values[n + 1], values[n + 2] = a[1], a[2].ConversationID
-    n = n + 2
-  end
-  local v = "WITH v(id, cid) AS (VALUES " .. table.concat(tuples, ", ") .. ") "
-  values[n + 1] = now()
-  local ok, err = self.store:execv(v .. "UPDATE payouts SET state = 'accepted', outcome = 'accepted', "
-    .. "conversation_id = v.cid, updated_at = ? FROM v WHERE payouts.id = v.id "
-    .. "AND payouts.state = 'submitted'", values, n + 1)
-  if not ok then return nil, err end
-  self:moved("submitted", "accepted", ok)
-  return self.store:execv(v .. "UPDATE payouts SET conversation_id = v.cid FROM v "
-    .. "WHERE payouts.id = v.id AND payouts.conversation_id IS NULL", values, n)
+-- Sends a payout whose row is committed as submitted and records the outcome.
+function Ledger:deliver(mpesa, operation, ocid, fields)
+  local p = copy(fields)
+  p.originatorConversationId = ocid
+  local ack, serr = mpesa[money_op(operation).namespace].send(p)
+  local ok, rerr = self:record(ocid, ack, serr)
+  if ok == nil then return nil, rerr end
+  return view(self:row("ocid = ?", ocid)), serr
 end
 
 -- Sends a created row: created -> submitted (committed) -> the send.
@@ -272,52 +312,49 @@ function Ledger:send_row(mpesa, row)
   local moved, err = self:move(row.id, "created", "submitted")
   if moved == nil then return nil, err end
   if not moved then return view(self:row("id = ?", row.id)) end
-  local op = money_op(row.operation)
-  local p = json.decode(row.request)
-  p.originatorConversationId = row.ocid
-  local ack, serr = mpesa[op.namespace].send(p)
-  local ok, rerr = self:record(row.id, ack, serr)
-  if ok == nil then return nil, rerr end
-  return view(self:row("id = ?", row.id)), serr
+  return self:deliver(mpesa, row.operation, row.ocid, json.decode(row.request))
 end
 
--- The payout's row: the one its reference already has, else a new created
--- row (another worker may win that insert: its row is returned then).
+-- The payout checked and built (its row's columns, a fresh OCID), and the
+-- row its reference already has (false: none, a new payout) | nil, err.
 function Ledger:claim(mpesa, payout, options)
   local op = money_op(options and options.operation)
   local p, err = prepare(mpesa, op, payout)
   if not p then return nil, err end
-  local row
-  if p.reference then
-    row, err = self:by_reference(p)
-    if row == nil then return nil, err end
+  if not p.reference then return p, false end
+  local row, rerr = self:by_reference(p)
+  if row == nil then return nil, rerr end
+  return p, row
+end
+
+-- A new payout stored straight as submitted, one commit before it leaves:
+-- true; or the row another worker stored under its reference just now.
+function Ledger:store_new(p)
+  if self:insert_submitted({ p })[p.ocid] then
+    self:moved(nil, "submitted", 1, nil, p.ocid)
+    return true
   end
-  if not row then
-    local id
-    id, err = self:insert(p)
-    if not id then
-      -- Another worker may have taken this reference just now.
-      if p.reference then row = self:by_reference(p) end
-      if not row then return nil, err end
-    else
-      row = must(self:row("id = ?", id))
-    end
-  end
-  return row
+  return self:by_reference(p)
 end
 
 -- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
 function Ledger:pay(mpesa, payout, options)
   if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
-  local row, err = self:claim(mpesa, payout, options)
-  if not row then return nil, err end
+  local p, row = self:claim(mpesa, payout, options)
+  if not p then return nil, row end
+  if not row then
+    local err
+    row, err = self:store_new(p)
+    if not row then return nil, err end
+    if row == true then return self:deliver(mpesa, p.operation, p.ocid, p.fields) end
+  end
   if row.state ~= "created" then return view(row) end
   return self:send_row(mpesa, row)
 end
 
--- The game-loop form of pay: the row is written (created, then submitted:
--- short local writes) before start returns; the request itself is driven
--- by mpesa:step like any polled payout; handle:result() records its outcome.
+-- The game-loop form of pay: the row is committed as submitted before
+-- start returns; the request itself is driven by mpesa:step like any
+-- polled payout; handle:result() records its outcome.
 local Pending = {}
 Pending.__index = function(h, k)
   if k == "done" then return h.payout ~= nil or h.send.done end
@@ -330,19 +367,44 @@ function Pending:result()
   if self.payout then return self.payout, self.err end
   if not self.send.done then error("ledger: result() before the payout is done", 2) end
   local ack, serr = self.send:result()
-  local ok, rerr = self.book:record(self.id, ack, serr)
+  local ok, rerr = self.book:record(self.originatorConversationId, ack, serr)
   if ok == nil then return nil, rerr end
-  self.payout, self.err = view(self.book:row("id = ?", self.id)), serr
+  self.payout, self.err = view(self.book:row("ocid = ?", self.originatorConversationId)), serr
   return self.payout, self.err
+end
+
+-- Starts the request of handle h's payout (its row committed as submitted).
+function Ledger:start_send(h, mpesa, operation, fields)
+  local p = copy(fields)
+  p.originatorConversationId = h.originatorConversationId
+  local send, serr = mpesa[money_op(operation).namespace].start(p)
+  if not send then
+    -- refused before anything left (validation, closed client): record it
+    local ok, rerr = self:record(h.originatorConversationId, nil, serr)
+    if ok == nil then return nil, rerr end
+    h.payout, h.err = view(self:row("ocid = ?", h.originatorConversationId)), serr
+    return h
+  end
+  h.send = send
+  return h
 end
 
 -- ledger:start(mpesa, payout[, options]) -> handle | nil, err. A payout its
 -- reference already has (or one another worker is sending) is done at once.
 function Ledger:start(mpesa, payout, options)
   if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
-  local row, err = self:claim(mpesa, payout, options)
-  if not row then return nil, err end
-  local h = setmetatable({ book = self, id = row.id, originatorConversationId = row.ocid }, Pending)
+  local p, row = self:claim(mpesa, payout, options)
+  if not p then return nil, row end
+  if not row then
+    local err
+    row, err = self:store_new(p)
+    if not row then return nil, err end
+    if row == true then
+      local h = setmetatable({ book = self, originatorConversationId = p.ocid }, Pending)
+      return self:start_send(h, mpesa, p.operation, p.fields)
+    end
+  end
+  local h = setmetatable({ book = self, originatorConversationId = row.ocid }, Pending)
   if row.state ~= "created" then
     h.payout = view(row)
     return h
@@ -353,18 +415,7 @@ function Ledger:start(mpesa, payout, options)
     h.payout = view(self:row("id = ?", row.id))
     return h
   end
-  local p = json.decode(row.request)
-  p.originatorConversationId = row.ocid
-  local send, serr = mpesa[money_op(row.operation).namespace].start(p)
-  if not send then
-    -- refused before anything left (validation, closed client): record it
-    local ok, rerr = self:record(row.id, nil, serr)
-    if ok == nil then return nil, rerr end
-    h.payout, h.err = view(self:row("id = ?", row.id)), serr
-    return h
-  end
-  h.send = send
-  return h
+  return self:start_send(h, mpesa, row.operation, json.decode(row.request))
 end
 
 -- ledger:send(mpesa, id): sends a created attempt (after retry, or one
@@ -376,10 +427,125 @@ function Ledger:send(mpesa, id)
   return self:send_row(mpesa, row)
 end
 
+-- One payBatch's bookkeeping. entries[k]: what send[k] pays, a row already
+-- in the ledger (created) or a new payout (`new`: its prepared columns);
+-- marked[k]: "mine" once its row is committed as submitted by this batch,
+-- "taken" when another worker has it; `pending`: outcomes not yet written;
+-- `failure`: the store's error once a write failed (the batch then stops).
+local Run = {}
+Run.__index = Run
+
+-- The pending outcomes as statements, and how many they write.
+function Run:outcomes()
+  local statements, acks = {}, {}
+  for _, r in ipairs(self.pending) do
+    if r[2] then acks[#acks + 1] = r else statements[#statements + 1] = failure_statement(r[1], r[3]) end
+  end
+  if #acks > 0 then statements[#statements + 1] = acks_statement(acks) end
+  return statements, #self.pending
+end
+
+-- The first n pending outcomes are written: reported as ledger.state
+-- events, one per new state, counting the outcomes written.
+function Run:written(n)
+  local to = {}
+  for i = 1, n do
+    local r = self.pending[i]
+    local state = r[2] and "accepted" or (outcome.of(r[3]) == "ambiguous" and "unknown" or "failed")
+    to[state] = (to[state] or 0) + 1
+  end
+  for _, state in ipairs({ "accepted", "unknown", "failed" }) do
+    if to[state] then self.book:moved("submitted", state, to[state]) end
+  end
+  local rest = {}
+  for i = n + 1, #self.pending do rest[#rest + 1] = self.pending[i] end
+  self.pending = rest
+end
+
+-- Writes the pending outcomes, then fn(), in one transaction.
+function Run:write(fn)
+  local statements, n = self:outcomes()
+  if n == 0 and not fn then return true end
+  local ok, err = self.book.store:transaction(function()
+    for _, st in ipairs(statements) do must(self.book.store:execv(st[1], st[2], st[3])) end
+    if fn then return fn() end
+    return true
+  end)
+  if ok then self:written(n) end
+  return ok, err
+end
+
+-- A write failed: these payouts are not marked, and the batch stops (raised
+-- as text: sendBatch reports a hook's error by its text).
+function Run:fail(err, ...)
+  for _, list in ipairs({ ... }) do
+    for _, j in ipairs(list) do self.marked[j] = nil end
+  end
+  self.failure = err
+  error(tostring(err), 0)
+end
+
+-- Commits send[first..last] as submitted before the first of them leaves.
+-- New payouts are inserted straight as submitted, with the outcomes so far,
+-- in one transaction (one round trip on PostgreSQL). Rows left created by
+-- an earlier batch are moved by compare-and-set; when another worker took
+-- some of those, that is rolled back and done row by row.
+function Run:mark(first, last)
+  local book, entries, marked = self.book, self.entries, self.marked
+  local fresh, old = {}, {}
+  for j = first, last do
+    if not marked[j] then
+      if entries[j].new then fresh[#fresh + 1] = j else old[#old + 1] = j end
+    end
+  end
+  if #fresh > 0 then
+    local list = {}
+    for k, j in ipairs(fresh) do list[k] = entries[j].new end
+    local statements, n = self:outcomes()
+    local ok, mine = pcall(book.insert_submitted, book, list, statements)
+    if not ok then
+      if getmetatable(mine) ~= Failure then error(mine, 0) end
+      self:fail(mine.err, fresh)
+    end
+    self:written(n)
+    local stored = 0
+    for _, j in ipairs(fresh) do
+      marked[j] = mine[entries[j].ocid] and "mine" or "taken"
+      if mine[entries[j].ocid] then stored = stored + 1 end
+    end
+    book:moved(nil, "submitted", stored)
+  end
+  if #old == 0 then return end
+  local ids = {}
+  for k, j in ipairs(old) do ids[k] = string.format("%d", entries[j].id) end
+  local done, err = self:write(function()
+    -- `state || ''`: found by primary key, not by the state index (SQLite
+    -- would otherwise walk every created row for each group)
+    local n = must(book.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
+      .. "WHERE id IN (" .. table.concat(ids, ",") .. ") AND state || '' = 'created'", now()))
+    if n ~= #ids then return nil, "partial" end
+    for _, j in ipairs(old) do marked[j] = "mine" end
+    return true
+  end)
+  if done then book:moved("created", "submitted", #ids) end
+  if err == "partial" then
+    done, err = self:write(function()
+      for _, j in ipairs(old) do
+        marked[j] = must(book:move(entries[j].id, "created", "submitted")) and "mine" or "taken"
+      end
+      return true
+    end)
+  end
+  if not done then self:fail(err, old) end
+end
+
 -- ledger:payBatch(mpesa, payouts, options) -> report | nil, err
--- Rows for every payout are committed in one transaction first; each is
--- marked submitted (committed, a group of `concurrency` rows per commit)
--- before it leaves; outcomes are written in groups.
+-- Every payout is checked, and its reference against the ledger, before
+-- anything leaves. Each payout's row is committed as submitted before it
+-- leaves: a group of `concurrency` rows per commit, which also writes the
+-- outcomes so far. A payout that never left has no row, or (from an
+-- earlier batch) a created one. When the database fails the batch stops:
+-- nil, err (kind "ledger", err.cause, err.report); nothing leaves after that.
 function Ledger:payBatch(mpesa, payouts, options)
   if type(payouts) ~= "table" then error("ledger: payouts must be a list of tables", 2) end
   options = options or {}
@@ -395,7 +561,7 @@ function Ledger:payBatch(mpesa, payouts, options)
     prepared[i] = p
   end
   -- One reference twice in one list is one payout (an error if they differ).
-  local first_of = {}
+  local first_of, refs = {}, {}
   for i, p in ipairs(prepared) do
     local j = p.reference and first_of[p.reference]
     if j then
@@ -407,128 +573,89 @@ function Ledger:payBatch(mpesa, payouts, options)
       p.same_as = j
     elseif p.reference then
       first_of[p.reference] = i
+      refs[#refs + 1] = p.reference
     end
   end
-  local rows = {}
-  local ok, err = self.store:transaction(function()
-    for first = 1, #prepared, CHUNK do
-      local r, rerr = self:insert_chunk(prepared, first, math.min(#prepared, first + CHUNK - 1), rows)
-      if not r then return nil, rerr end
+  -- A reference already in the ledger is that payout (its newest attempt).
+  local existing = self:by_references(refs)
+  local entries = {}
+  for i, p in ipairs(prepared) do
+    if p.same_as then
+      entries[i] = entries[p.same_as]
+    elseif p.reference and existing[p.reference] then
+      local row, err = self:same_payout(existing[p.reference], p)
+      if not row then return nil, err end
+      entries[i] = row
+    else
+      entries[i] = { new = p, ocid = p.ocid, state = "created" }
     end
-    for i, p in ipairs(prepared) do
-      if p.same_as then rows[i] = rows[p.same_as] end
-    end
-    return true
-  end)
-  if not ok then return nil, err end
+  end
 
-  local send, index, queued = {}, {}, {}
-  for i, row in ipairs(rows) do
-    if row.state == "created" and not queued[row.id] then
-      queued[row.id] = true
-      local p = json.decode(row.request)
-      p.originatorConversationId = row.ocid
+  local send, queued = {}, {}
+  local run = setmetatable({ book = self, entries = {}, pending = {}, marked = {}, seen = {} }, Run)
+  for _, e in ipairs(entries) do
+    if e.state == "created" and not queued[e] then
+      queued[e] = true
+      local p = e.new and copy(e.new.fields) or json.decode(e.request)
+      p.originatorConversationId = e.ocid
       send[#send + 1] = p
-      index[#send] = i
+      run.entries[#send] = e
     end
   end
-  local pending = {}
-  local function flush()
-    if #pending == 0 then return end
-    local group = pending
-    pending = {}
-    local written, werr = self.store:transaction(function()
-      local acks = {}
-      for _, r in ipairs(group) do
-        if r[2] then acks[#acks + 1] = r else must(self:record(r[1], r[2], r[3])) end
-      end
-      if #acks > 0 then must(self:record_acks(acks)) end
-      return true
-    end)
-    -- raised as text: sendBatch reports a hook's error by its text
-    if not written then error(tostring(werr), 0) end
-  end
-  -- Rows are marked submitted a group at a time (one commit), each group
-  -- before its first payout leaves. A crash can leave some marked that never
-  -- left: reconcile finds them not_found, never paid twice.
-  local marked = {}
   local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
-  local function mark_from(k)
-    local last = math.min(#send, k + group_size - 1)
-    local ids = {}
-    for j = k, last do
-      if not marked[j] then ids[#ids + 1] = string.format("%d", rows[index[j]].id) end
-    end
-    -- One compare-and-set for the group; when another worker took some of
-    -- it (fewer rows changed), that is rolled back and done row by row.
-    local done, merr = self.store:transaction(function()
-      local n = must(self.store:exec("UPDATE payouts SET state = 'submitted', updated_at = ? "
-        .. "WHERE state = 'created' AND id IN (" .. table.concat(ids, ",") .. ")", now()))
-      if n ~= #ids then return nil, "partial" end
-      self:moved("created", "submitted", n)
-      for j = k, last do marked[j] = marked[j] or "mine" end
-      return true
-    end)
-    if merr == "partial" then
-      done, merr = self.store:transaction(function()
-        for j = k, last do
-          if not marked[j] then
-            marked[j] = must(self:move(rows[index[j]].id, "created", "submitted")) and "mine" or "taken"
-          end
-        end
-        return true
-      end)
-    end
-    if not done then
-      for j = k, last do marked[j] = nil end
-      error(tostring(merr), 0)
-    end
-  end
   local report, berr = mpesa[op.namespace].sendBatch(send, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
-      if not marked[k] then mark_from(k) end
-      if marked[k] ~= "mine" then
-        error("payout " .. tostring(rows[index[k]].id) .. " was submitted elsewhere", 0)
+      if not run.marked[k] then run:mark(k, math.min(#send, k + group_size - 1)) end
+      if run.marked[k] ~= "mine" then
+        error("payout " .. tostring(run.entries[k].ocid) .. " was submitted elsewhere", 0)
       end
     end,
     onResult = function(k, ack, serr)
-      if serr and serr.kind == "hook" then return end -- never left: stays created
-      pending[#pending + 1] = { rows[index[k]].id, ack, serr }
-      if #pending >= 200 then flush() end
+      run.seen[k] = true
+      if serr and serr.kind == "hook" then return end -- never left
+      run.pending[#run.pending + 1] = { run.entries[k].ocid, ack, serr }
     end,
   })
-  -- After a hook raised, sendBatch calls no hook: the payouts it reports
-  -- unsent that this batch had marked are recorded here.
+  -- After a hook raised, sendBatch calls no hook: the outcomes it reports
+  -- of payouts this batch had marked (sent or not) are recorded here.
   local rep = report or (berr and berr.report)
   for k, r in pairs(rep and rep.results or {}) do
-    if r.outcome == "unsent" and marked[k] == "mine" then
-      pending[#pending + 1] = { rows[index[k]].id, nil, r.err }
+    if not run.seen[k] and run.marked[k] == "mine" then
+      run.pending[#run.pending + 1] = { run.entries[k].ocid, r.ack, r.err }
     end
   end
-  local flushed, ferr = pcall(flush)
-  if not flushed then
-    return nil, errors.new("ledger", "ledger: outcomes not recorded (" .. tostring(ferr) .. "); the "
-      .. "payouts stay submitted: reconcile them", { report = report or berr and berr.report })
+  -- written now, even after a failed write: a full disk may still take them
+  local written, werr = run:write()
+  local failure = run.failure or (not written and werr)
+  if failure then
+    local cause = tostring(failure.message or failure):gsub("^ledger: ", "")
+    return nil, errors.new("ledger", string.format("ledger: the database failed during the batch "
+      .. "(%s); the batch stopped, nothing more was sent: %d payouts had left, each after its row "
+      .. "was committed as submitted (outcomes in err.report; rows whose outcome could not be "
+      .. "written stay submitted: reconcile them), %d never left", cause,
+      rep and rep.total - rep.unsent - rep.invalid or 0, rep and rep.unsent or #send),
+      { report = rep, cause = cause })
   end
   if not report then return nil, berr end
-  report.payouts = self:views(rows)
+  report.payouts = self:views(entries)
   return report
 end
 
--- The current view of each row of a list, read in chunks.
-function Ledger:views(rows)
-  local out, by_id = {}, {}
-  for first = 1, #rows, 500 do
-    local ids = {}
-    for i = first, math.min(#rows, first + 499) do ids[#ids + 1] = string.format("%d", rows[i].id) end
-    for _, r in ipairs(must(self.store:rows("SELECT * FROM payouts WHERE id IN ("
-      .. table.concat(ids, ",") .. ")"))) do
-      by_id[tonumber(r.id)] = r
+-- The current view of each entry of a list (rows or new payouts, each with
+-- its OCID), read in chunks.
+function Ledger:views(entries)
+  local out, by_ocid = {}, {}
+  for first = 1, #entries, CHUNK do
+    local ocids = {}
+    for i = first, math.min(#entries, first + CHUNK - 1) do ocids[#ocids + 1] = entries[i].ocid end
+    for _, r in ipairs(must(self.store:rowsv("SELECT " .. VIEW_COLUMNS .. " FROM payouts WHERE ocid IN ("
+      .. marks(#ocids) .. ")", ocids, #ocids))) do
+      by_ocid[r.ocid] = r
     end
   end
-  for i, row in ipairs(rows) do out[i] = view(by_id[tonumber(row.id)]) end
+  for i, e in ipairs(entries) do out[i] = view(by_ocid[e.ocid]) end
   return out
 end
 
@@ -680,42 +807,62 @@ end
 -- options: delay (seconds a payout rests before its first query: one in
 -- flight can read as not found; default 60), overdue (seconds an accepted or
 -- submitted payout may wait for its result; default 300), requery (seconds
--- between queries of one payout; default 300), limit (default 100),
+-- between queries of one payout; default 300), limit (default 100), lease
+-- (seconds a worker holds a payout while it asks about it; default 120),
 -- resultUrl / queueTimeOutUrl (where Transaction Status answers).
 function Ledger:reconcile(mpesa, options)
   local o = options or {}
   local t = now()
-  local overdue = t - (o.overdue or 300)
   local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
-    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, overdue))
-  local rows = must(self.store:rows("SELECT * FROM payouts WHERE state = 'unknown' "
-    .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) ORDER BY id LIMIT ?",
-    t - (o.delay or 60), t - (o.requery or 300), o.limit or 100))
+    .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, t - (o.overdue or 300)))
   self:moved("submitted|accepted", "unknown", marked)
   local report = { markedUnknown = marked, queried = 0, errors = {} }
-  for _, row in ipairs(rows) do
-    -- The lease: only the worker whose compare-and-set on queried_at wins
-    -- asks about this payout now; another one skips it.
-    local leased = must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1 "
-      .. "WHERE id = ? AND state = 'unknown' AND (queried_at = ? OR (queried_at IS NULL AND ? IS NULL))",
-      t, row.id, row.queried_at, row.queried_at))
-    if leased == 1 then
-      local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
-        resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
-      if ack then
+  local after = 0 -- a round asks about each payout once, in id order
+  for _ = 1, o.limit or 100 do
+    local row = self:lease(t, after, o)
+    if not row then break end
+    after = tonumber(row.id)
+    local ack, err = mpesa.transactionStatus.query({ originatorConversationId = row.ocid,
+      resultUrl = o.resultUrl, queueTimeOutUrl = o.queueTimeOutUrl })
+    if ack then
+      must(self.store:transaction(function()
         must(self.store:exec("INSERT INTO status_queries (payout_id, conversation_id, ocid, asked_at) "
           .. "VALUES (?, ?, ?, ?)", row.id, ack.ConversationID, ack.OriginatorConversationID, t))
-        report.queried = report.queried + 1
-        self:apply_early(row.id, ack)
-      else
-        -- not asked: free the lease for the next round
-        self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries - 1 "
-          .. "WHERE id = ? AND queried_at = ?", row.queried_at, row.id, t)
-        report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
-      end
+        -- the lease is released unless it expired and another worker holds it now
+        return must(self.store:exec("UPDATE payouts SET queried_at = ?, queries = queries + 1, "
+          .. "lease_until = CASE WHEN lease_owner = ? THEN NULL ELSE lease_until END, "
+          .. "lease_owner = CASE WHEN lease_owner = ? THEN NULL ELSE lease_owner END WHERE id = ?",
+          t, self.owner, self.owner, row.id))
+      end))
+      report.queried = report.queried + 1
+      self:apply_early(row.id, ack)
+    else
+      -- not asked: the payout is free for the next round
+      must(self.store:exec("UPDATE payouts SET lease_owner = NULL, lease_until = NULL "
+        .. "WHERE id = ? AND lease_owner = ?", row.id, self.owner))
+      report.errors[#report.errors + 1] = { id = tonumber(row.id), err = err }
     end
   end
   return report
+end
+
+-- The next payout after id `after` due for a status query, leased to this
+-- ledger for `lease` seconds: no other worker asks about it meanwhile (PostgreSQL
+-- passes over rows another worker is leasing: FOR UPDATE SKIP LOCKED). A
+-- lease left by a worker that died expires and the payout is due again.
+-- The row | false when none is due.
+function Ledger:lease(t, after, o)
+  return must(self.store:transaction(function()
+    local row = must(self.store:one("SELECT * FROM payouts WHERE id > ? AND state = 'unknown' "
+      .. "AND updated_at <= ? AND (queried_at IS NULL OR queried_at <= ?) "
+      .. "AND (lease_until IS NULL OR lease_until <= ?) ORDER BY id LIMIT 1" .. self.store.skip_locked,
+      after, t - (o.delay or 60), t - (o.requery or 300), now()))
+    if row then
+      must(self.store:exec("UPDATE payouts SET lease_owner = ?, lease_until = ? WHERE id = ?",
+        self.owner, now() + (o.lease or 120), row.id))
+    end
+    return row
+  end))
 end
 
 -- ledger:retry(id) -> the new attempt (created; send it with ledger:send)
@@ -838,8 +985,9 @@ function ledger.open(url, options)
     s, err = require("b2c.ledger.postgres").open(pg)
   end
   if not s then return nil, err end
-  return setmetatable({ store = s, emit = events.emitter(hook), parsing = hook and { events = hook } },
-    Ledger)
+  -- owner: this ledger's name on the payouts it leases while reconciling
+  return setmetatable({ store = s, owner = core.uuid(), emit = events.emitter(hook),
+    parsing = hook and { events = hook } }, Ledger)
 end
 
 return ledger

@@ -60,6 +60,10 @@ local MIGRATIONS = {
     )]],
     "CREATE INDEX callbacks_ocid ON callbacks(ocid)",
   },
+  {
+    "ALTER TABLE payouts ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE payouts ADD COLUMN lease_until BIGINT",
+  },
 }
 
 -- Text as an escape-string literal. PostgreSQL text holds no NUL byte: a
@@ -71,12 +75,14 @@ end
 
 local NUMERIC = { int2 = true, int4 = true, int8 = true, numeric = true, float4 = true, float8 = true }
 
--- LuaSQL hands every PostgreSQL value over as text: numbers become numbers.
-local function convert(cur, row)
-  local names, types = cur:getcolnames(), cur:getcoltypes()
+-- LuaSQL hands every PostgreSQL value over as text: the numeric columns of
+-- a result, converted row by row by the store.
+local function numeric_columns(cur)
+  local names, types, out = cur:getcolnames(), cur:getcoltypes(), {}
   for i, name in ipairs(names) do
-    if NUMERIC[types[i]] and row[name] ~= nil then row[name] = tonumber(row[name]) end
+    if NUMERIC[types[i]] then out[#out + 1] = name end
   end
+  return out
 end
 
 -- store.open{ user, password, host, port, database } -> store | nil, err
@@ -96,8 +102,11 @@ function store.open(c)
       .. tostring(why):gsub("password=%S+", "password=***"), { field = "url" })
   end
   local s = sql.new(env, conn, {
-    migrations = MIGRATIONS, literal_text = literal_text, convert = convert,
+    migrations = MIGRATIONS, literal_text = literal_text, numeric_columns = numeric_columns,
     begin_sql = "BEGIN", last_id_sql = "SELECT lastval() AS id",
+    -- a row another worker is leasing right now is passed over, not waited for
+    skip_locked = " FOR UPDATE SKIP LOCKED",
+    multi_statement = true,
   })
   local res, err = s:exec("SET client_min_messages = warning")
   if res then

@@ -1,7 +1,8 @@
 -- The ledger's stores share this: values bound as SQL literals (LuaSQL
 -- has no parameters), statements, rows, transactions and the migrations
 -- run from a version table. sqlite.lua and postgres.lua add a dialect:
---   literal_text(s), begin_sql, last_id_sql, migrations, and convert(cur, row).
+--   literal_text(s), begin_sql, last_id_sql, skip_locked, migrations, and
+--   numeric_columns(cur) (the columns a driver hands over as text that are numbers).
 local errors = require("b2c.errors")
 
 local M = {}
@@ -56,11 +57,30 @@ end
 function Store:rowsv(sql, values, n)
   local cur, err = self:execv(sql, values, n)
   if not cur then return nil, err end
+  return self:fetch_all(cur)
+end
+
+-- Statements ({ sql, values, n } each) as one transaction in one round
+-- trip, for a dialect that runs a query of several statements as one
+-- transaction (`multi_statement`: PostgreSQL); the last one's rows | nil, err.
+function Store:script(statements)
+  local parts = {}
+  for i, st in ipairs(statements) do parts[i] = bind(self, st[1], st[2], st[3]) end
+  local cur, why = self.conn:execute(table.concat(parts, ";\n"))
+  if cur == nil then return nil, db_error(why) end
+  return self:fetch_all(cur)
+end
+
+-- Every row of a cursor, as tables keyed by column name.
+function Store:fetch_all(cur)
   local out = {}
+  local numeric = self.numeric_columns and self.numeric_columns(cur) or {}
   while true do
     local row = cur:fetch({}, "a")
     if not row then break end
-    if self.convert then self.convert(cur, row) end
+    for _, name in ipairs(numeric) do
+      if row[name] ~= nil then row[name] = tonumber(row[name]) end
+    end
     out[#out + 1] = row
   end
   cur:close()

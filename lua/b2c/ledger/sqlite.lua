@@ -66,6 +66,11 @@ local MIGRATIONS = {
     )]],
     "CREATE INDEX callbacks_ocid ON callbacks(ocid)",
   },
+  -- Reconcile leases: which worker is asking about a payout, until when.
+  {
+    "ALTER TABLE payouts ADD COLUMN lease_owner TEXT",
+    "ALTER TABLE payouts ADD COLUMN lease_until INTEGER",
+  },
 }
 store.VERSION = #MIGRATIONS
 
@@ -94,6 +99,8 @@ function store.open(path)
   local s = sql.new(env, conn, {
     path = path, migrations = MIGRATIONS, literal_text = literal_text,
     begin_sql = "BEGIN IMMEDIATE", last_id_sql = "SELECT last_insert_rowid() AS id",
+    -- one writer at a time: BEGIN IMMEDIATE already keeps other workers out
+    skip_locked = "",
   })
   for _, pragma in ipairs({ "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
     "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON" }) do
