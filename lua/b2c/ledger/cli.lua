@@ -17,8 +17,10 @@ postgresql://user[:password]@host[:port]/database.
                  one payout, its attempts and the callbacks received for it
   stats          payouts and amounts per state, flagged payouts, callbacks
                  no payout matched
-  reconcile --config FILE [--delay S] [--overdue S] [--requery S]
-                 ask Transaction Status about every unknown or overdue payout;
+  reconcile --config FILE [--delay S] [--overdue S] [--requery S] [--lease S]
+                 ask Transaction Status about every unknown or overdue payout
+                 (--lease: seconds this worker holds a payout while it asks;
+                 another worker passes it over meanwhile; default 120);
                  FILE: b2c.new settings as JSON. The answers come by callback
                  (resultUrl): hand them to ledger:applyResult.
   export --csv   every payout as CSV on stdout
@@ -67,7 +69,7 @@ function M.run(sys, args, tools)
   end
   local opts, positional = tools.options(rest, 3, { ["--db"] = true, ["--state"] = true,
     ["--limit"] = true, ["--config"] = true, ["--delay"] = true, ["--overdue"] = true,
-    ["--requery"] = true })
+    ["--requery"] = true, ["--lease"] = true })
   if not opts then return tools.usage_error("ledger", positional) end
   if sub == nil then
     sys.stderr:write(M.HELP)
@@ -149,7 +151,8 @@ function M.run(sys, args, tools)
       return 1
     end
     local report = must(book:reconcile(mpesa, { delay = number_option(opts, "--delay"),
-      overdue = number_option(opts, "--overdue"), requery = number_option(opts, "--requery") }))
+      overdue = number_option(opts, "--overdue"), requery = number_option(opts, "--requery"),
+      lease = number_option(opts, "--lease") }))
     mpesa:close()
     out:write(string.format("marked unknown %d\nqueried        %d\nfailed queries %d\n",
       report.markedUnknown, report.queried, #report.errors))

@@ -810,8 +810,18 @@ end
 -- between queries of one payout; default 300), limit (default 100), lease
 -- (seconds a worker holds a payout while it asks about it; default 120),
 -- resultUrl / queueTimeOutUrl (where Transaction Status answers).
+-- Each reconcile option: the least it may be.
+local RECONCILE_MINIMUM = { delay = 0, overdue = 0, requery = 0, lease = 1, limit = 1 }
+
 function Ledger:reconcile(mpesa, options)
   local o = options or {}
+  for name, least in pairs(RECONCILE_MINIMUM) do
+    local v = o[name]
+    if v ~= nil and (type(v) ~= "number" or v ~= v or v < least or v == math.huge) then
+      return nil, errors.validation(name, string.format("must be a number of %s from %d",
+        name == "limit" and "payouts" or "seconds", least))
+    end
+  end
   local t = now()
   local marked = must(self.store:exec("UPDATE payouts SET state = 'unknown', updated_at = ? "
     .. "WHERE state IN ('submitted', 'accepted') AND updated_at <= ?", t, t - (o.overdue or 300)))
