@@ -30,7 +30,7 @@ end
 
 -- Batches of `size`, dealt round-robin to `workers`: the first indexes of
 -- worker k's batches. With `overlap`, every `overlap`-th batch of the next
--- worker is paid by worker k too (the two race on those references).
+-- worker is paid by worker k too (the two race on those references); 0: none.
 function M.batches(n, size, workers, k, overlap)
   local out = {}
   local count = math.ceil(n / size)
@@ -38,7 +38,7 @@ function M.batches(n, size, workers, k, overlap)
     local owner = b % workers + 1
     local mine = owner == k
     local next_owner = k % workers + 1
-    if not mine and overlap and workers > 1 and owner == next_owner
+    if not mine and (overlap or 0) > 0 and workers > 1 and owner == next_owner
         and math.floor(b / workers) % overlap == 0 then
       mine = true
     end

@@ -123,7 +123,8 @@ end
 -- default 100; payBatch concurrency o.concurrency, default 16; o.overlap:
 -- see fleet_payouts.batches) and the reconciliation worker (o.overdue
 -- seconds, default 20) on a fresh ledger, the simulator reset and Redis
--- emptied, until every payout is final or o.timeout seconds (default 600)
+-- emptied (o.appliers callback receivers instead of the fleet's number),
+-- until every payout is final or o.timeout seconds (default 600)
 -- pass. Returns { url = the ledger, sent = seconds until the workers
 -- finished, final = seconds until every payout was final (nil if never),
 -- workers = {outputs}, reconciler = output, appliers = {outputs} }.
@@ -136,7 +137,7 @@ function Fleet:run(o)
   self.pg:createdb("fleet" .. self.runs)
   local url = self.pg:url("fleet" .. self.runs)
   local appliers = {}
-  for k = 1, self.appliers do
+  for k = 1, o.appliers or self.appliers do
     appliers[k] = self:start_applier(tag .. "-applier" .. k, url, self.dir .. "/" .. tag .. "-stop")
   end
   local base = function(k) return appliers[(k - 1) % #appliers + 1].base end
@@ -166,6 +167,30 @@ function Fleet:run(o)
   kill(reconciler)
   for k, a in ipairs(appliers) do result.appliers[k] = stop_applier(a) end
   return result
+end
+
+-- The same payouts without a ledger: o.workers processes (fleet_sender.lua)
+-- each send their share with sendBatch (concurrency o.concurrency, default
+-- 16), the simulator reset and Redis emptied. Returns the seconds taken and
+-- the processes' outputs.
+function Fleet:send_bare(o)
+  self.runs = self.runs + 1
+  local s, r = self.sim, self.redis
+  s:reset()
+  r:cli("FLUSHALL")
+  local t0 = socket.gettime()
+  local senders, outs = {}, {}
+  for k = 1, o.workers do
+    senders[k] = self:spawn("run" .. self.runs .. "-sender" .. k, "spec/support/fleet_sender.lua",
+      { s.url, s.certificate, r.url, o.count, o.workers, k, o.concurrency or 16 })
+  end
+  for k, c in ipairs(senders) do
+    wait(c, o.timeout or 600)
+    outs[k] = output(c)
+  end
+  local seconds = socket.gettime() - t0
+  for _, c in ipairs(senders) do kill(c) end
+  return seconds, outs
 end
 
 -- Every child stopped and waited for, then the servers; idempotent.
