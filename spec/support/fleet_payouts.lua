@@ -28,17 +28,19 @@ function M.final(i)
   return (FAULTS[i % 50] or { final = "paid" }).final
 end
 
--- Batches of `size`, dealt round-robin to `workers`: the first indexes of
--- worker k's batches. With `overlap`, every `overlap`-th batch of the next
--- worker is paid by worker k too (the two race on those references); 0: none.
+-- Batches of `size`, dealt round-robin to `workers`: the first and last
+-- indexes of worker k's batches, in order. With `overlap`, every
+-- `overlap`-th batch of the previous worker is paid by worker k too, at the
+-- same moment as its owner pays it (the two race on those references),
+-- before worker k's own batch of that round; 0: none.
 function M.batches(n, size, workers, k, overlap)
   local out = {}
   local count = math.ceil(n / size)
   for b = 0, count - 1 do
     local owner = b % workers + 1
     local mine = owner == k
-    local next_owner = k % workers + 1
-    if not mine and (overlap or 0) > 0 and workers > 1 and owner == next_owner
+    local previous = (k - 2) % workers + 1
+    if not mine and (overlap or 0) > 0 and workers > 1 and owner == previous
         and math.floor(b / workers) % overlap == 0 then
       mine = true
     end
