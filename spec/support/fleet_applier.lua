@@ -70,20 +70,24 @@ local function serve(conn)
   answer(conn, 200, '{"ResultCode":0,"ResultDesc":"Accepted"}')
 end
 
+local function stopping()
+  local f = io.open(stop, "rb")
+  if f then f:close() end
+  return f ~= nil
+end
+
+-- The stop file is looked for between callbacks too: a simulator still
+-- delivering (repeats, late ones) never leaves the receiver idle.
 listener:settimeout(0.2)
-while true do
+local served = 0
+repeat
   local conn = listener:accept()
   if conn then
     serve(conn)
     conn:close()
-  else
-    local f = io.open(stop, "rb")
-    if f then
-      f:close()
-      break
-    end
+    served = served + 1
   end
-end
+until (not conn or served % 20 == 0) and stopping()
 listener:close()
 book:close()
 local parts = {}
