@@ -40,43 +40,53 @@ describe("a fleet of 4 workers on one PostgreSQL ledger and one Redis", function
     assert.is_not_nil(run.final, "not every payout final within the run's time: "
       .. json.encode(st.byState) .. "; the reconciler: " .. run.reconciler)
     assert.matches("^final ", run.reconciler, "the reconciler: " .. run.reconciler)
-    for k, out in ipairs(run.appliers) do
-      assert.matches("\napplied %d+ dropped %d+ errors 0 ", out, "receiver " .. k .. ": " .. out)
-    end
 
     -- the ledger: each reference once, in the state the simulator decided
     local rows = assert(book:list({ limit = COUNT + 1 }))
     book:close()
     assert.are.equal(COUNT, #rows)
-    local by_ocid, wrong = {}, {}
+    -- A list of what is wrong: its length and the first few.
+    local function problems()
+      local list = { n = 0 }
+      function list.add(text)
+        list.n = list.n + 1
+        if list.n <= 10 then list[#list + 1] = text end
+      end
+      function list.text() return list.n .. ": " .. table.concat(list, ", ") end
+      return list
+    end
+    local by_ocid, wrong = {}, problems()
     for _, p in ipairs(rows) do
       local i = tonumber(p.reference:match("^fleet%-(%d+)$"))
       by_ocid[p.originatorConversationId] = p
-      if p.state ~= payouts.final(i) then wrong[#wrong + 1] = p.reference .. " " .. p.state end
+      if p.state ~= payouts.final(i) then wrong.add(p.reference .. " " .. p.state) end
     end
-    assert.are.same({}, wrong)
+    assert.are.equal(0, wrong.n, "payouts not in the state the simulator decided, " .. wrong.text())
     assert.are.equal(0, st.attention)
 
     -- the simulator: one request per OCID, one payout per ledger row
     local res = assert(sim.request(fleet.sim.url, "GET", "/sim/stats", { timeout = 120 }))
     local stats = assert(json.decode(res.body))
-    local twice = {}
+    local twice = problems()
     for ocid, n in pairs(stats.sendsByOcid) do
-      if n ~= 1 then twice[#twice + 1] = ocid .. " x" .. n end
+      if n ~= 1 then twice.add(ocid .. " x" .. n) end
     end
-    assert.are.same({}, twice)
-    local seen, mismatched = {}, {}
+    assert.are.equal(0, twice.n, "OCIDs sent more than once, " .. twice.text())
+    local seen, mismatched = {}, problems()
     for _, p in ipairs(stats.payouts) do
       local row = by_ocid[p.ocid]
       assert(row, "the simulator paid an OCID the ledger does not hold: " .. p.ocid)
       assert(not seen[row.reference], row.reference .. " paid twice")
       seen[row.reference] = true
       local expected = p.state == "completed" and "paid" or "failed"
-      if row.state ~= expected then mismatched[#mismatched + 1] = row.reference end
+      if row.state ~= expected then mismatched.add(row.reference .. " " .. row.state) end
     end
     assert.are.equal(COUNT, #stats.payouts)
-    assert.are.same({}, mismatched)
+    assert.are.equal(0, mismatched.n, "ledger states other than the simulator's, " .. mismatched.text())
     assert.are.equal(1, stats.tokensIssued)
+    for k, out in ipairs(run.appliers) do
+      assert.matches("\napplied %d+ dropped %d+ errors 0 ", out, "receiver " .. k .. ": " .. out)
+    end
 
     print(string.format("\n    %d payouts, %d workers: sent in %.1f s (%.0f/s), all final in %.1f s; "
       .. "paid %d, failed %d; %s; tokens issued %d", COUNT, WORKERS, run.sent, COUNT / run.sent,
