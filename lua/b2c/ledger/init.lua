@@ -197,10 +197,20 @@ local function count_statement(ocids)
 end
 
 -- A send that failed: submitted -> unknown (ambiguous) or failed.
-local function failure_statement(ocid, err)
+-- Where a send's error leaves its row: ambiguous -> unknown (reconcile
+-- it); unsent -> created again (it never left: paying the reference again,
+-- or the batch again, sends it); otherwise failed.
+local function state_after(err)
   local class = outcome.of(err)
+  if class == "ambiguous" then return "unknown", class end
+  if class == "unsent" then return "created", class end
+  return "failed", class
+end
+
+local function failure_statement(ocid, err)
+  local state, class = state_after(err)
   return { "UPDATE payouts SET state = ?, outcome = ?, error = ?, result_code = ?, updated_at = ? "
-    .. "WHERE ocid = ? AND state = 'submitted'", { class == "ambiguous" and "unknown" or "failed",
+    .. "WHERE ocid = ? AND state = 'submitted'", { state,
     class, tostring(err), err.code and tostring(err.code) or nil, now(), ocid }, 6 }
 end
 
@@ -451,10 +461,10 @@ function Run:written(n)
   local to = {}
   for i = 1, n do
     local r = self.pending[i]
-    local state = r[2] and "accepted" or (outcome.of(r[3]) == "ambiguous" and "unknown" or "failed")
+    local state = r[2] and "accepted" or state_after(r[3])
     to[state] = (to[state] or 0) + 1
   end
-  for _, state in ipairs({ "accepted", "unknown", "failed" }) do
+  for _, state in ipairs({ "accepted", "unknown", "created", "failed" }) do
     if to[state] then self.book:moved("submitted", state, to[state]) end
   end
   local rest = {}
