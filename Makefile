@@ -168,6 +168,7 @@ bench: deps build/bench/raw_libcurl
 	lua5.4 bench/chart.lua $${BENCH_OUT:-build/bench/results.txt}
 	LUA_PATH='lua/?.lua;lua/?/init.lua;spec/?.lua;;' LUA_CPATH='build/?.so;;' \
 	  lua5.4 bench/ledger.lua
+	lua5.4 bench/fleet.lua
 
 build/bench/raw_libcurl: bench/raw_libcurl.c
 	@mkdir -p $(dir $@)
