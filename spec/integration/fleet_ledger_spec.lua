@@ -1,6 +1,6 @@
 -- The fleet with its ledger on PostgreSQL: 4 payout worker processes pay
--- B2C_FLEET_PAYOUTS payouts (default 2,000; 10,000 was run by hand, see
--- NOTES-fleet.md) from one ledger, racing each other on some references,
+-- B2C_FLEET_PAYOUTS payouts (default 2,000; a 10,000 run is in
+-- docs/many-machines.md) from one ledger, racing each other on some references,
 -- with a reconciliation worker and a callback receiver process per worker
 -- (each app server receives its own callbacks), all on one Redis
 -- tokenStore, against the simulator with faults: dropped connections,
@@ -17,7 +17,7 @@ local json = require("cjson.safe")
 local COUNT = tonumber(os.getenv("B2C_FLEET_PAYOUTS") or "2000")
 local WORKERS = 4
 
-describe("a fleet of 4 workers on one PostgreSQL ledger and one Redis", function()
+describe("a fleet of 4 workers on one PostgreSQL ledger and one Redis #lua54 #fleet", function()
   local fleet, why
 
   setup(function()
