@@ -51,10 +51,11 @@ describe("#lua54 the simulator console in Chromium", function()
       "playwright-core is not installed: run `npm ci` at the repository root (.ci/run does)")
 
     -- the result waits 600 s: only the click can bring a callback in time
+    local later = require("support.cleanup")(finally)
     local s = sim.start({ callbackDelay = 600, args = { "--console-port", "0" } })
-    finally(function() s:stop() end)
+    later(function() s:stop() end)
     local r = sim.receiver()
-    finally(function() r:close() end)
+    later(function() r:close() end)
     local console_url
     local deadline = socket.gettime() + 5
     while not console_url and socket.gettime() < deadline do
@@ -64,7 +65,7 @@ describe("#lua54 the simulator console in Chromium", function()
     assert(console_url, "b2c-sim printed no console line")
 
     local out, err = os.tmpname(), os.tmpname()
-    finally(function() os.remove(out) os.remove(err) end)
+    later(function() os.remove(out) os.remove(err) end)
     local ocid = H.ocid("console")
     -- setsid: node and its Chromium in a process group of their own, stopped
     -- together below whatever happens
@@ -73,7 +74,13 @@ describe("#lua54 the simulator console in Chromium", function()
     local pgid = tonumber(p:read("l"))
     p:close()
     assert(pgid, "could not start node")
-    finally(function() stop_group(pgid) end)
+    later(function() stop_group(pgid) end)
+    -- the group exists once setsid has run in the new process
+    local started = socket.gettime() + 10
+    while not group_alive(pgid) and os.execute("kill -0 " .. pgid .. " 2>/dev/null") == true
+      and socket.gettime() < started do
+      socket.sleep(0.01)
+    end
 
     local function wait_line(word, seconds)
       local until_ = socket.gettime() + seconds

@@ -214,11 +214,11 @@ describe("#lua54 the simulator console on every address", function()
 end)
 
 describe("#lua54 the simulator console with a ledger", function()
-  local function shows_by_state(url)
+  local function shows_by_state(url, later)
     local book = assert(require("b2c.ledger").open(url))
-    finally(function() book:close() end)
+    later(function() book:close() end)
     local s = sim.start({ callbackDelay = 600, args = { "--ledger", url } })
-    finally(function() s:stop() end)
+    later(function() s:stop() end)
     local base = console_url(s)
     local mpesa = assert(b2c.new({
       consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
@@ -237,9 +237,10 @@ describe("#lua54 the simulator console with a ledger", function()
   end
 
   it("shows the ledger's payouts by state (SQLite)", function()
+    local later = require("support.cleanup")(finally)
     local dir = files.tempdir()
-    finally(function() os.execute("rm -rf '" .. dir .. "'") end)
-    shows_by_state("sqlite://" .. dir .. "/ledger.db")
+    later(function() os.execute("rm -rf '" .. dir .. "'") end)
+    shows_by_state("sqlite://" .. dir .. "/ledger.db", later)
   end)
 
   it("shows the ledger's payouts by state (PostgreSQL)", function()
@@ -248,9 +249,10 @@ describe("#lua54 the simulator console with a ledger", function()
       pending("PostgreSQL not available: " .. tostring(why))
       return
     end
-    finally(function() pg:stop() end)
+    local later = require("support.cleanup")(finally)
+    later(function() pg:stop() end)
     pg:createdb("console")
-    shows_by_state(pg:url("console"))
+    shows_by_state(pg:url("console"), later)
   end)
 
   it("refuses a ledger URL it cannot open, naming it", function()

@@ -62,7 +62,8 @@ describe("b2c-sim package", function()
   it("#lua54 installed beside the SDK rock, b2c-sim starts, issues tokens and checks credentials", function()
     local dir = os.tmpname()
     os.remove(dir)
-    finally(function() os.execute("rm -rf " .. q(dir)) end)
+    local later = require("support.cleanup")(finally)
+    later(function() os.execute("rm -rf " .. q(dir)) end)
     local tree = dir .. "/tree"
     -- built from a copy: luarocks make leaves objects where it builds; a
     -- sanitizer runtime preloaded for the specs (make asan) is not for the
@@ -83,7 +84,7 @@ describe("b2c-sim package", function()
       command = "cd / && env LUA_PATH=" .. q(lua_path) .. " LUA_CPATH=" .. q(tree .. "/lib/lua/5.4/?.so;;")
         .. " " .. q(tree .. "/bin/b2c-sim"),
     })
-    finally(function() s:stop() end)
+    later(function() s:stop() end)
     local token = s:token()
     local res = H.post(s, H.PAY, H.payment(s, nil, s:credential()), token)
     assert.are.equal(200, res.status, res.body)
