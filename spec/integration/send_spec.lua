@@ -28,6 +28,16 @@ describe("mpesa.b2c.send against the simulator", function()
     return p
   end
 
+  -- What reached the simulator, for a count that is off: every OCID with
+  -- its sends, the remarks of each payout and the last User-Agent.
+  local function traffic(st)
+    local lines = {}
+    for ocid, n in pairs(st.sendsByOcid or {}) do lines[#lines + 1] = ocid .. " x" .. n end
+    for _, p in ipairs(st.payouts or {}) do lines[#lines + 1] = tostring(p.ocid) .. ": " .. tostring(p.remarks) end
+    lines[#lines + 1] = "user-agent: " .. tostring(st.lastHeaders and st.lastHeaders["user-agent"])
+    return "the simulator saw:\n" .. table.concat(lines, "\n")
+  end
+
   local function failed(ack, err)
     assert.is_nil(ack)
     assert.is_not_nil(err)
@@ -44,7 +54,14 @@ describe("mpesa.b2c.send against the simulator", function()
     if receiver then receiver:close() end
     if s then s:stop() end
   end)
-  before_each(function() s:reset() end)
+  before_each(function()
+    s:reset()
+    -- a fresh receiver (another port): a late callback of the previous test
+    -- cannot land in this one's
+    local old = receiver
+    receiver = sim.receiver()
+    old:close()
+  end)
 
   it("sends a payout and returns Daraja's acknowledgement", function()
     local mpesa = client()
@@ -94,7 +111,7 @@ describe("mpesa.b2c.send against the simulator", function()
     for _ = 1, 50 do assert(mpesa.b2c.send(payout())) end
     local st = s:stats()
     assert.are.equal(1, st.tokensIssued)
-    assert.are.equal(50, st.requests[PAYMENT])
+    assert.are.equal(50, st.requests[PAYMENT], traffic(st))
     mpesa:close()
   end)
 
@@ -116,7 +133,7 @@ describe("mpesa.b2c.send against the simulator", function()
     end
     local st = s:stats()
     assert.are.equal(1, st.tokensIssued)
-    assert.are.equal(10, st.requests[PAYMENT]) -- no request was rejected and retried
+    assert.are.equal(10, st.requests[PAYMENT], traffic(st)) -- no request was rejected and retried
     a:close()
     b:close()
   end)
@@ -129,7 +146,7 @@ describe("mpesa.b2c.send against the simulator", function()
     assert(mpesa.b2c.send(payout()))
     local st = s:stats()
     assert.are.equal(2, st.tokensIssued)
-    assert.are.equal(2, st.requests[PAYMENT]) -- refreshed ahead, never rejected
+    assert.are.equal(2, st.requests[PAYMENT], traffic(st)) -- refreshed ahead, never rejected
     s:config({ tokenTtl = 3599 })
     mpesa:close()
   end)
@@ -141,7 +158,7 @@ describe("mpesa.b2c.send against the simulator", function()
     assert(mpesa.b2c.send(payout()))
     local st = s:stats()
     assert.are.equal(2, st.tokensIssued)
-    assert.are.equal(3, st.requests[PAYMENT])  -- one rejected before processing, then the retry
+    assert.are.equal(3, st.requests[PAYMENT], traffic(st)) -- one rejected before processing, then the retry
     assert.are.equal(2, #st.payouts)
     mpesa:close()
   end)
