@@ -107,8 +107,10 @@ function M.start(opts)
   local self = setmetatable({ children = {}, runs = 0, dir = files.tempdir(),
     appliers = opts.appliers or 1, dropEvery = opts.dropEvery or 0 }, Fleet)
   local started, err = pcall(function()
-    self.sim = sim.start({ balance = 1e10, callbackDelay = opts.callbackDelay or 0.05,
-      callbackTimeout = 20, callbackAttempts = 3, callbackBackoff = { 0.5, 1 } })
+    -- the worker, reconciler and sender processes pay with the default key
+    self.sim = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, balance = 1e10,
+      callbackDelay = opts.callbackDelay or 0.05, callbackTimeout = 20, callbackAttempts = 3,
+      callbackBackoff = { 0.5, 1 } })
     self.redis = redis.start()
     self.pg = assert(postgres.start())
   end)
