@@ -307,24 +307,6 @@ function Ledger:record(ocid, ack, err)
     .. "AND conversation_id IS NULL", ack.ConversationID, ocid)
 end
 
--- Sends a payout whose row is committed as submitted and records the outcome.
-function Ledger:deliver(mpesa, operation, ocid, fields)
-  local p = copy(fields)
-  p.originatorConversationId = ocid
-  local ack, serr = mpesa[money_op(operation).namespace].send(p)
-  local ok, rerr = self:record(ocid, ack, serr)
-  if ok == nil then return nil, rerr end
-  return view(self:row("ocid = ?", ocid)), serr
-end
-
--- Sends a created row: created -> submitted (committed) -> the send.
-function Ledger:send_row(mpesa, row)
-  local moved, err = self:move(row.id, "created", "submitted")
-  if moved == nil then return nil, err end
-  if not moved then return view(self:row("id = ?", row.id)) end
-  return self:deliver(mpesa, row.operation, row.ocid, json.decode(row.request))
-end
-
 -- The payout checked and built (its row's columns, a fresh OCID), and the
 -- row its reference already has (false: none, a new payout) | nil, err.
 function Ledger:claim(mpesa, payout, options)
@@ -347,19 +329,60 @@ function Ledger:store_new(p)
   return self:by_reference(p)
 end
 
--- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
-function Ledger:pay(mpesa, payout, options)
-  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+-- What paying a payout takes, the same for pay and start: { payout = view }
+-- when nothing is to be sent (its reference's row is past created, or
+-- another worker took it), else the attempt to send, its row committed as
+-- submitted: { ocid =, operation =, fields = } | nil, err.
+function Ledger:take(mpesa, payout, options)
   local p, row = self:claim(mpesa, payout, options)
   if not p then return nil, row end
   if not row then
     local err
     row, err = self:store_new(p)
     if not row then return nil, err end
-    if row == true then return self:deliver(mpesa, p.operation, p.ocid, p.fields) end
+    if row == true then return { ocid = p.ocid, operation = p.operation, fields = p.fields } end
   end
-  if row.state ~= "created" then return view(row) end
-  return self:send_row(mpesa, row)
+  return self:take_row(row)
+end
+
+-- A created row moved to submitted (compare-and-set): its attempt; any
+-- other row, or one another worker moved first: its view.
+function Ledger:take_row(row)
+  if row.state ~= "created" then return { payout = view(row) } end
+  local moved, err = self:move(row.id, "created", "submitted")
+  if moved == nil then return nil, err end
+  if not moved then return { payout = view(self:row("id = ?", row.id)) } end
+  return { ocid = row.ocid, operation = row.operation, fields = json.decode(row.request) }
+end
+
+-- The caller's fields of attempt a with its OCID, and its namespace.
+local function request_of(a)
+  local p = copy(a.fields)
+  p.originatorConversationId = a.ocid
+  return p, money_op(a.operation).namespace
+end
+
+-- The outcome of attempt `ocid`'s send recorded: payout, err of the send | nil, err.
+function Ledger:finish(ocid, ack, serr)
+  local ok, rerr = self:record(ocid, ack, serr)
+  if ok == nil then return nil, rerr end
+  return view(self:row("ocid = ?", ocid)), serr
+end
+
+-- Sends attempt a (from take) and records its outcome.
+function Ledger:send_attempt(mpesa, a)
+  if a.payout then return a.payout end
+  local p, namespace = request_of(a)
+  local ack, serr = mpesa[namespace].send(p)
+  return self:finish(a.ocid, ack, serr)
+end
+
+-- ledger:pay(mpesa, payout[, {operation = "b2pochi"}]) -> payout[, err of the send] | nil, err
+function Ledger:pay(mpesa, payout, options)
+  if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
+  local a, err = self:take(mpesa, payout, options)
+  if not a then return nil, err end
+  return self:send_attempt(mpesa, a)
 end
 
 -- The game-loop form of pay: the row is committed as submitted before
@@ -377,64 +400,44 @@ function Pending:result()
   if self.payout then return self.payout, self.err end
   if not self.send.done then error("ledger: result() before the payout is done", 2) end
   local ack, serr = self.send:result()
-  local ok, rerr = self.book:record(self.originatorConversationId, ack, serr)
-  if ok == nil then return nil, rerr end
-  self.payout, self.err = view(self.book:row("ocid = ?", self.originatorConversationId)), serr
-  return self.payout, self.err
-end
-
--- Starts the request of handle h's payout (its row committed as submitted).
-function Ledger:start_send(h, mpesa, operation, fields)
-  local p = copy(fields)
-  p.originatorConversationId = h.originatorConversationId
-  local send, serr = mpesa[money_op(operation).namespace].start(p)
-  if not send then
-    -- refused before anything left (validation, closed client): record it
-    local ok, rerr = self:record(h.originatorConversationId, nil, serr)
-    if ok == nil then return nil, rerr end
-    h.payout, h.err = view(self:row("ocid = ?", h.originatorConversationId)), serr
-    return h
-  end
-  h.send = send
-  return h
+  local payout, err = self.book:finish(self.originatorConversationId, ack, serr)
+  if not payout then return nil, err end
+  self.payout, self.err = payout, err
+  return payout, err
 end
 
 -- ledger:start(mpesa, payout[, options]) -> handle | nil, err. A payout its
 -- reference already has (or one another worker is sending) is done at once.
 function Ledger:start(mpesa, payout, options)
   if type(payout) ~= "table" then error("ledger: payout must be a table", 2) end
-  local p, row = self:claim(mpesa, payout, options)
-  if not p then return nil, row end
-  if not row then
-    local err
-    row, err = self:store_new(p)
-    if not row then return nil, err end
-    if row == true then
-      local h = setmetatable({ book = self, originatorConversationId = p.ocid }, Pending)
-      return self:start_send(h, mpesa, p.operation, p.fields)
-    end
-  end
-  local h = setmetatable({ book = self, originatorConversationId = row.ocid }, Pending)
-  if row.state ~= "created" then
-    h.payout = view(row)
+  local a, err = self:take(mpesa, payout, options)
+  if not a then return nil, err end
+  local h = setmetatable({ book = self }, Pending)
+  if a.payout then
+    h.originatorConversationId, h.payout = a.payout.originatorConversationId, a.payout
     return h
   end
-  local moved, merr = self:move(row.id, "created", "submitted")
-  if moved == nil then return nil, merr end
-  if not moved then
-    h.payout = view(self:row("id = ?", row.id))
+  h.originatorConversationId = a.ocid
+  local p, namespace = request_of(a)
+  local send, serr = mpesa[namespace].start(p)
+  if send then
+    h.send = send
     return h
   end
-  return self:start_send(h, mpesa, row.operation, json.decode(row.request))
+  -- refused before anything left (validation, closed client): recorded
+  h.payout, h.err = self:finish(a.ocid, nil, serr)
+  if not h.payout then return nil, h.err end
+  return h
 end
 
 -- ledger:send(mpesa, id): sends a created attempt (after retry, or one
--- left created by a crash: it never left).
+-- left created by a crash or an unsent outcome: it never left).
 function Ledger:send(mpesa, id)
   local row, err = self:row("id = ?", id)
   if not row then return nil, err or errors.validation("id", "no payout " .. tostring(id)) end
-  if row.state ~= "created" then return view(row) end
-  return self:send_row(mpesa, row)
+  local a, terr = self:take_row(row)
+  if not a then return nil, terr end
+  return self:send_attempt(mpesa, a)
 end
 
 -- One payBatch's bookkeeping. entries[k]: what send[k] pays, a row already
