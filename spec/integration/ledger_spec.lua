@@ -436,6 +436,12 @@ for _, backend in ipairs(BACKENDS) do
       local l, err = ledger.open("mysql://x")
       assert.is_nil(l)
       assert.are.equal("url", err.field)
+      -- a URL it cannot read may still hold a password: never repeated
+      l, err = ledger.open("postgresql://payouts:s3cret-pw@db.example")
+      assert.is_nil(l)
+      assert.are.equal("url", err.field)
+      assert.is_nil(err.message:find("s3cret", 1, true), err.message)
+      assert.matches('got a "postgresql" URL', err.message)
     end)
   end)
 end

@@ -998,8 +998,10 @@ function ledger.open(url, options)
   local path = url:match("^sqlite://(/.+)$")
   local pg = not path and postgres_url(url)
   if not path and not pg then
+    -- the URL itself may hold a password: only its scheme is named
     return nil, errors.config("url", "must be sqlite:///absolute/path.db or "
-      .. "postgresql://user@host:port/database (got " .. string.format("%q", url:sub(1, 80)) .. ")")
+      .. "postgresql://user[:password]@host[:port]/database (got a "
+      .. string.format("%q", url:match("^(%a[%w+.-]*):") or "schemeless") .. " URL)")
   end
   local s, err
   if path then
