@@ -80,15 +80,20 @@ static int same_secrets(const b2c_redactor *r, const b2c_secrets *set)
     return 1;
 }
 
+static void add_pair(b2c_redactor *r, const unsigned char *p)
+{
+    unsigned pair = pair_at(p);
+    r->pairs[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+}
+
 static void add_run(b2c_redactor *r, const unsigned char *p)
 {
     uint64_t v = load8(p);
-    unsigned pair = pair_at(p);
     size_t j;
     for (j = slot_of(r, v); r->runs[j] != 0 && r->runs[j] != v; j = (j + 1) & (slots(r) - 1))
         ;
     r->runs[j] = v;
-    r->pairs[pair >> 3] |= (unsigned char)(1u << (pair & 7));
+    add_pair(r, p);
 }
 
 int b2c_redactor_update(b2c_redactor *r, const b2c_secrets *set)
@@ -116,6 +121,7 @@ int b2c_redactor_update(b2c_redactor *r, const b2c_secrets *set)
         r->set.n = k + 1;
         for (i = 0; i + B2C_REDACT_RUN <= set->len[k]; i++)
             add_run(r, (const unsigned char *)r->copy[k] + i);
+        add_pair(r, (const unsigned char *)r->copy[k]); /* a short one's start */
     }
     return 0;
 oom:
@@ -124,12 +130,17 @@ oom:
     return -1;
 }
 
-static int has_run(const b2c_redactor *r, const unsigned char *p)
+static int has_pair(const b2c_redactor *r, const unsigned char *p)
 {
     unsigned pair = pair_at(p);
+    return (r->pairs[pair >> 3] & (1u << (pair & 7))) != 0;
+}
+
+static int has_run(const b2c_redactor *r, const unsigned char *p)
+{
     uint64_t v;
     size_t j;
-    if (!(r->pairs[pair >> 3] & (1u << (pair & 7))))
+    if (!has_pair(r, p))
         return 0; /* most of any text: no run starts with these two bytes */
     v = load8(p);
     for (j = slot_of(r, v); r->runs[j] != 0; j = (j + 1) & (slots(r) - 1))
@@ -284,6 +295,93 @@ static int find(const unsigned char *d, const uint32_t *from, size_t m, const b2
     return 0;
 }
 
+/* ---- readings that decode some escapes and not others ----
+ * A secret with an escape character in it ("ab&c...") can be hidden from
+ * the reading that decodes every escape: its own '&' may start an entity
+ * with the bytes after it ("&apos;"), and a reader who decodes only %XX sees
+ * the secret while the full reading sees "'". So every window of text that
+ * holds an escape is also read along each choice, per escape, of decoded or
+ * as it is. A window has at most 2^B2C_REDACT_RUN such readings; text
+ * without escapes has one, which find() has searched already. */
+
+typedef struct walk {
+    const unsigned char *d; /* one reading of the text, m bytes */
+    const uint32_t *from;
+    size_t m, start;
+    const b2c_redactor *r;
+    marks *mk;
+    unsigned char got[B2C_REDACT_RUN];
+    int decoded; /* escapes decoded on this path: 0 is find()'s reading */
+} walk;
+
+/* What the path read so far (depth bytes, ending at text position at)
+ * leaks, by the rules of find(). */
+static int check_path(walk *w, size_t at, size_t depth)
+{
+    const b2c_secrets *set = &w->r->set;
+    int s;
+    if (depth == B2C_REDACT_RUN)
+        return has_run(w->r, w->got) ? mark(w->mk, w->from, w->start, at) : 0;
+    for (s = 0; s < set->n; s++) {
+        const unsigned char *sec = (const unsigned char *)set->s[s];
+        size_t len = set->len[s];
+        if ((len == depth && memcmp(w->got, sec, len) == 0) ||
+            (depth >= B2C_REDACT_EDGE && depth <= len &&
+             ((w->start == 0 && memcmp(w->got, sec + len - depth, depth) == 0) ||
+              (at == w->m && memcmp(w->got, sec, depth) == 0))))
+            return mark(w->mk, w->from, w->start, at);
+    }
+    return 0;
+}
+
+static int walk_from(walk *w, size_t at, size_t depth)
+{
+    unsigned char c;
+    size_t len;
+    if (w->decoded > 0 && depth >= B2C_REDACT_EDGE && check_path(w, at, depth) < 0)
+        return -1;
+    if (depth == B2C_REDACT_RUN || at == w->m)
+        return 0;
+    if (depth == 2 && w->start != 0 && !has_pair(w->r, w->got))
+        return 0; /* nothing a secret starts with: no rule can match */
+    w->got[depth] = w->d[at];
+    if (walk_from(w, at + 1, depth + 1) < 0)
+        return -1;
+    if ((len = escape_at(w->d + at, w->m - at, &c)) == 0)
+        return 0;
+    w->got[depth] = c;
+    w->decoded++;
+    if (walk_from(w, at + len, depth + 1) < 0)
+        return -1;
+    w->decoded--;
+    return 0;
+}
+
+static int find_mixed(const unsigned char *d, const uint32_t *from, size_t m,
+                      const b2c_redactor *r, marks *mk)
+{
+    walk w;
+    size_t i = m, next = SIZE_MAX; /* the first escape at or after i */
+    unsigned char c;
+    memset(&w, 0, sizeof w);
+    w.d = d;
+    w.from = from;
+    w.m = m;
+    w.r = r;
+    w.mk = mk;
+    while (i-- > 0) {
+        if (escape_at(d + i, m - i, &c) > 0)
+            next = i;
+        if (next - i >= B2C_REDACT_RUN)
+            continue;
+        w.start = i;
+        if (walk_from(&w, i, 0) < 0)
+            return -1;
+    }
+    OPENSSL_cleanse(w.got, sizeof w.got);
+    return 0;
+}
+
 /* p (n bytes, the end of the text) is the start of an escape, cut short */
 static int cut_escape(const unsigned char *p, size_t n)
 {
@@ -347,7 +445,8 @@ static int find_encoded(const b2c_buf *text, const b2c_redactor *r, marks *mk)
     /* a layer that decodes nothing ends the search: the next is the same */
     for (layer = 0; m < n; layer++) {
         int cur = layer % 2;
-        if (find(buf[cur], from[cur], m, r, mk) < 0) {
+        if (find(buf[cur], from[cur], m, r, mk) < 0 ||
+            find_mixed(buf[cur], from[cur], m, r, mk) < 0) {
             rc = -1;
             break;
         }
@@ -402,8 +501,11 @@ int b2c_redact(b2c_buf *text, const b2c_redactor *r)
     mk.n = text->len;
     if (rc == 0)
         rc = find((const unsigned char *)text->data, NULL, text->len, r, &mk);
-    if (rc == 0 && may_be_encoded(text->data, text->len))
-        rc = find_encoded(text, r, &mk);
+    if (rc == 0 && may_be_encoded(text->data, text->len)) {
+        rc = find_mixed((const unsigned char *)text->data, NULL, text->len, r, &mk);
+        if (rc == 0)
+            rc = find_encoded(text, r, &mk);
+    }
     if (rc == 0 && mk.at != NULL) {
         mark_cut_escape(text, &mk);
         rc = rewrite(text, &mk);

@@ -44,7 +44,7 @@ typedef struct b2c_redactor {
     char *copy[B2C_REDACT_MAX];
     uint64_t *runs;            /* hash set of every B2C_REDACT_RUN-byte run */
     unsigned bits;             /* runs has 2^bits slots */
-    unsigned char *pairs;      /* bit per 2-byte sequence a run starts with */
+    unsigned char *pairs;      /* bit per 2-byte sequence a run or a secret starts with */
     int failed;                /* the last update ran out of memory */
 } b2c_redactor;
 
