@@ -3,6 +3,7 @@
 -- schema is created and migrated here (table b2c_ledger_version); the rules
 -- that keep money safe live in it (unique ids, allowed states only).
 -- LuaSQL is required only when a ledger is opened: the SDK does not need it.
+local core = require("b2c.core")
 local errors = require("b2c.errors")
 local sql = require("b2c.ledger.sql")
 
@@ -81,6 +82,28 @@ local function literal_text(s)
   return "CAST(X'" .. s:gsub(".", function(c) return string.format("%02X", c:byte()) end) .. "' AS TEXT)"
 end
 
+local BUSY_SECONDS = 10
+
+-- Runs a PRAGMA (its rows, if any, closed) -> true | nil, err. Switching a
+-- new file to WAL needs the only lock on it, and SQLite answers "locked"
+-- at once, without its busy timeout, when other processes are opening the
+-- file at the same moment: that one is tried again for as long as the
+-- busy timeout would have waited.
+local function pragma(s, statement)
+  local deadline = core.now() + BUSY_SECONDS
+  while true do
+    local res, err = s:exec(statement)
+    if res then
+      if type(res) == "userdata" then res:close() end
+      return true
+    end
+    if not tostring(err):find("locked", 1, true) or core.now() > deadline then
+      return nil, err
+    end
+    core.sleep(0.002 + math.random() * 0.008)
+  end
+end
+
 -- store.open(path) -> store | nil, err
 function store.open(path)
   local found, driver = pcall(require, "luasql.sqlite3")
@@ -102,14 +125,13 @@ function store.open(path)
     -- one writer at a time: BEGIN IMMEDIATE already keeps other workers out
     skip_locked = "",
   })
-  for _, pragma in ipairs({ "PRAGMA busy_timeout = 10000", "PRAGMA journal_mode = WAL",
-    "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON" }) do
-    local res, err = s:exec(pragma)
-    if not res then
+  for _, statement in ipairs({ "PRAGMA busy_timeout = " .. BUSY_SECONDS * 1000,
+    "PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL", "PRAGMA foreign_keys = ON" }) do
+    local ok, err = pragma(s, statement)
+    if not ok then
       s:close()
       return nil, err
     end
-    if type(res) == "userdata" then res:close() end
   end
   local ok, err = sql.migrate(s)
   if not ok then
