@@ -58,6 +58,7 @@ build = {
     ["b2c.ledger"] = "lua/b2c/ledger/init.lua",
     ["b2c.ledger.cli"] = "lua/b2c/ledger/cli.lua",
     ["b2c.ledger.postgres"] = "lua/b2c/ledger/postgres.lua",
+    ["b2c.ledger.schema"] = "lua/b2c/ledger/schema.lua",
     ["b2c.ledger.sql"] = "lua/b2c/ledger/sql.lua",
     ["b2c.ledger.sqlite"] = "lua/b2c/ledger/sqlite.lua",
     ["b2c.metrics"] = "lua/b2c/metrics.lua",

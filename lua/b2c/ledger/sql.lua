@@ -1,7 +1,7 @@
--- The ledger's stores share this: values bound as SQL literals (LuaSQL
--- has no parameters), statements, rows, transactions and the migrations
--- run from a version table. sqlite.lua and postgres.lua add a dialect:
---   literal_text(s), begin_sql, last_id_sql, skip_locked, migrations, and
+-- The ledger's stores share this: LuaSQL loaded and connected, values bound
+-- as SQL literals (LuaSQL has no parameters), statements, rows and
+-- transactions. sqlite.lua and postgres.lua add a dialect:
+--   literal_text(s), begin_sql, last_id_sql, skip_locked, and
 --   numeric_columns(cur) (the columns a driver hands over as text that are numbers).
 local errors = require("b2c.errors")
 
@@ -33,9 +33,11 @@ local function bind(store, text, values, n)
   return out
 end
 
-local function db_error(message)
+-- A failure the database reported, as the ledger's error.
+function M.db_error(message)
   return errors.new("ledger", "ledger: " .. tostring(message), { retryable = false })
 end
+local db_error = M.db_error
 
 -- Runs a statement: rows affected (or a cursor) | nil, err.
 function Store:exec(sql, ...)
@@ -47,6 +49,14 @@ function Store:execv(sql, values, n)
   local res, why = self.conn:execute(bind(self, sql, values, n or #values))
   if res == nil then return nil, db_error(why) end
   return res
+end
+
+-- Runs a statement whose rows are not wanted -> true | nil, err.
+function Store:run(sql)
+  local res, err = self:exec(sql)
+  if not res then return nil, err end
+  if type(res) == "userdata" then res:close() end
+  return true
 end
 
 -- All rows of a query as tables keyed by column name.
@@ -123,36 +133,32 @@ function Store:close()
   end
 end
 
-function M.migrate(s)
-  local ok, err = s:exec("CREATE TABLE IF NOT EXISTS b2c_ledger_version (version INTEGER NOT NULL)")
-  if not ok then return nil, err end
-  return s:transaction(function()
-    local row, rerr = s:one("SELECT max(version) AS v FROM b2c_ledger_version")
-    if row == nil then return nil, rerr end
-    local have = row and row.v or 0
-    if have > #s.migrations then
-      return nil, db_error(string.format("the database has schema version %d, this library "
-        .. "knows up to %d: use a newer b2c", have, #s.migrations))
-    end
-    for v = have + 1, #s.migrations do
-      for _, sql in ipairs(s.migrations[v]) do
-        local done, why = s:exec(sql)
-        if not done then return nil, why end
-      end
-      local done, why = s:exec("INSERT INTO b2c_ledger_version(version) VALUES (?)", v)
-      if not done then return nil, why end
-    end
-    return true
-  end)
-end
-
-
--- A store over an open LuaSQL connection, its dialect in `dialect`.
-function M.new(env, conn, dialect)
+-- A store over LuaSQL's driver `db.driver` ("sqlite3", "postgres": also how
+-- its Debian and LuaRocks packages end), for URLs `db.scheme` and databases
+-- `db.product`: db.connect(env) -> conn | nil, why; db.refused(why), the
+-- message for a refused connection; db.ready(store) -> true | nil, err,
+-- which prepares and migrates it. -> store (with `dialect`) | nil, err
+function M.open(db, dialect)
+  local found, driver = pcall(require, "luasql." .. db.driver)
+  if not found then
+    return nil, errors.new("config", "ledger: " .. db.scheme .. ":// needs LuaSQL for " .. db.product
+      .. " (Debian: apt install lua-sql-" .. db.driver .. "; LuaRocks: luarocks install luasql-"
+      .. db.driver .. ")", { field = "url" })
+  end
+  local env = driver[db.driver]()
+  local conn, why = db.connect(env)
+  if not conn then
+    env:close()
+    return nil, errors.new("config", "ledger: " .. db.refused(why), { field = "url" })
+  end
   local s = setmetatable({ env = env, conn = conn }, Store)
   for k, v in pairs(dialect) do s[k] = v end
+  local ok, err = db.ready(s)
+  if not ok then
+    s:close()
+    return nil, err
+  end
   return s
 end
-
 
 return M
