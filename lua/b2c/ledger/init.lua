@@ -6,7 +6,9 @@
 -- one job each: states (the compare-and-set moves), references
 -- (idempotency), pay (pay, start, send), batch (payBatch), callbacks
 -- (applyResult, applyQueueTimeout), reconcile, retry, lookups (get, list,
--- stats) and rows (reading and adding rows).
+-- stats) and rows (reading and adding rows). They share request (a payout
+-- built with its OCID), statements, view (a row as the caller sees it) and
+-- failures (a store failure -> nil, err).
 local core = require("b2c.core")
 local errors = require("b2c.errors")
 local events = require("b2c.events")
@@ -17,6 +19,7 @@ local ledger = {}
 local Ledger = {}
 Ledger.__index = Ledger
 
+-- Each part returns its methods.
 for _, part in ipairs({ "rows", "states", "references", "pay", "batch", "callbacks", "reconcile",
   "retry", "lookups" }) do
   for name, method in pairs(require("b2c.ledger." .. part)) do Ledger[name] = method end
