@@ -8,8 +8,6 @@ local sql = require("b2c.ledger.sql")
 
 local store = {}
 
-store.STATES = schema.STATES -- b2c.ledger (init.lua) reads them here
-
 -- INTEGER is 64-bit in SQLite; AUTOINCREMENT never hands out an id twice.
 local TYPES = { key = "INTEGER PRIMARY KEY AUTOINCREMENT", int64 = "INTEGER" }
 
