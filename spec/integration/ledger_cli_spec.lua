@@ -6,7 +6,7 @@ local ledger = require("b2c.ledger")
 local shell = require("support.shell")
 local sim = require("support.sim")
 
-local tempdir = require("support.files").tempdir
+local files = require("support.files")
 
 describe("b2c ledger (the command)", function()
   local s, receiver, dir, url, cfg
@@ -19,7 +19,7 @@ describe("b2c ledger (the command)", function()
   setup(function()
     s = sim.start({ callbackDelay = 0.05 })
     receiver = sim.receiver()
-    dir = tempdir()
+    dir = files.tempdir()
     url = "sqlite://" .. dir .. "/ledger.db"
     cfg = {
       consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
@@ -76,9 +76,7 @@ describe("b2c ledger (the command)", function()
     local function run_json(args)
       local err = os.tmpname()
       local _, out, code = shell.run("bin/b2c ledger " .. args .. " --json </dev/null 2>" .. err)
-      local f = assert(io.open(err, "rb"))
-      local errtext = f:read("*a")
-      f:close()
+      local errtext = files.must(err)
       os.remove(err)
       for _, secret in ipairs({ s.consumerSecret, s.initiatorPassword }) do
         assert.is_nil(out:find(secret, 1, true))
