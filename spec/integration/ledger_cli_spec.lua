@@ -6,7 +6,7 @@ local ledger = require("b2c.ledger")
 local shell = require("support.shell")
 local sim = require("support.sim")
 
-local tempdir = require("support.files").tempdir
+local files = require("support.files")
 
 describe("b2c ledger (the command)", function()
   local s, receiver, dir, url, cfg
@@ -19,7 +19,7 @@ describe("b2c ledger (the command)", function()
   setup(function()
     s = sim.start({ callbackDelay = 0.05 })
     receiver = sim.receiver()
-    dir = tempdir()
+    dir = files.tempdir()
     url = "sqlite://" .. dir .. "/ledger.db"
     cfg = {
       consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
@@ -69,6 +69,63 @@ describe("b2c ledger (the command)", function()
     assert.matches("accepted%s+1%s+500", out)
     assert.matches("unknown%s+1%s+700", out)
     assert.matches("total%s+2", out)
+  end)
+
+  it("list, show and stats --json: one document on stdout, the fields the text shows, no secret", function()
+    -- exit code, stdout, stderr
+    local function run_json(args)
+      local err = os.tmpname()
+      local _, out, code = shell.run("bin/b2c ledger " .. args .. " --json </dev/null 2>" .. err)
+      local errtext = files.must(err)
+      os.remove(err)
+      for _, secret in ipairs({ s.consumerSecret, s.initiatorPassword }) do
+        assert.is_nil(out:find(secret, 1, true))
+        assert.is_nil(errtext:find(secret, 1, true))
+      end
+      return code, out, errtext
+    end
+    local code, out, err = run_json("list --db " .. url)
+    assert.are.equal(0, code, err)
+    assert.matches("^{.*}\n$", out)
+    local doc = json.decode(out)
+    assert.are.equal("ledger list", doc.command)
+    assert.are.equal(2, #doc.payouts)
+    local newest, oldest = doc.payouts[1], doc.payouts[2]
+    assert.are.same({ "unknown", 700, "inv-unknown", "254708374149" },
+      { newest.state, newest.amount, newest.reference, newest.recipient })
+    assert.are.same({ "accepted", 500, "=HYPERLINK(1)" }, { oldest.state, oldest.amount, oldest.reference })
+    assert.matches("^%x+%-", oldest.originatorConversationId)
+    code, out = run_json("list --state paid --db " .. url)
+    assert.are.equal(0, code)
+    assert.are.equal('{"command":"ledger list","payouts":[]}\n', out)
+
+    code, out, err = run_json("show inv-unknown --db " .. url)
+    assert.are.equal(0, code, err)
+    doc = json.decode(out)
+    assert.are.equal("ledger show", doc.command)
+    assert.are.same({ "unknown", 700, newest.id }, { doc.payout.state, doc.payout.amount, doc.payout.id })
+    assert.are.same({ { id = newest.id, state = "unknown",
+      originatorConversationId = newest.originatorConversationId } }, doc.attempts)
+    assert.matches('"callbacks":%[%]', out)
+    code, out, err = run_json("show nope --db " .. url)
+    assert.are.equal(1, code)
+    assert.are.equal("", out)
+    doc = json.decode(err)
+    assert.are.equal("validation", doc.error.kind)
+    assert.are.equal("no payout nope", doc.error.message)
+
+    code, out, err = run_json("stats --db " .. url)
+    assert.are.equal(0, code, err)
+    doc = json.decode(out)
+    assert.are.equal("ledger stats", doc.command)
+    assert.are.same({ 1, 500, 1, 700, 0, 0 }, { doc.byState.accepted, doc.amountByState.accepted,
+      doc.byState.unknown, doc.amountByState.unknown, doc.byState.created, doc.byState.paid })
+    assert.are.same({ 2, 0, 0 }, { doc.total, doc.attention, doc.unmatchedCallbacks })
+
+    code, out, err = run_json("export --csv --db " .. url)
+    assert.are.equal(2, code)
+    assert.are.equal("", out)
+    assert.matches("no %-%-json output", json.decode(err).error.message)
   end)
 
   it("exports CSV a spreadsheet cannot run", function()
