@@ -190,7 +190,7 @@ VALGRIND   ?= valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak
 FUZZ_SECONDS ?= 20
 FUZZ_TARGETS ?= json_scan oauth_answer certificate credential redact
 FUZZ_BINS    := $(addprefix build/fuzz/,$(FUZZ_TARGETS))
-CORE_C       := $(filter-out csrc/lua_core.c,$(SOURCES))
+CORE_C       := $(filter-out csrc/lua_%.c,$(SOURCES))
 
 .PHONY: asan valgrind fuzz fuzz-build static
 

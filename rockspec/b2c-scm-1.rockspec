@@ -27,7 +27,8 @@ build = {
   modules = {
     ["b2c.core"] = {
       sources = {
-        "csrc/crypto.c", "csrc/http.c", "csrc/json_scan.c", "csrc/lua_core.c",
+        "csrc/crypto.c", "csrc/http.c", "csrc/json_scan.c", "csrc/lua_client.c",
+        "csrc/lua_core.c", "csrc/lua_requests.c", "csrc/lua_results.c", "csrc/lua_token.c",
         "csrc/oauth.c", "csrc/random.c", "csrc/redact.c", "csrc/secret.c", "csrc/token_cache.c",
         "csrc/transfers.c",
       },
