@@ -47,24 +47,21 @@ local BACKENDS = {
 
 for _, backend in ipairs(BACKENDS) do
   describe("b2c.ledger (" .. backend.name .. ")", function()
-    local s, receiver, book, mpesa
+    local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
+    local book, mpesa
     local available
     local seen = {}
 
     local function client()
-      return assert(b2c.new({
-        consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-        initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-        certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-        queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
-      }))
+      return assert(b2c.new(ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+        queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })))
     end
 
     -- The next callback posted to path (about OCID ocid when given).
     local function callback(path, ocid)
       local deadline = os.time() + 5
       repeat
-        local got = receiver:wait(#receiver.received + 1, 0.2)
+        local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
         for i, req in ipairs(got) do
           if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
             seen[i] = true
@@ -83,16 +80,11 @@ for _, backend in ipairs(BACKENDS) do
 
     setup(function()
       available = backend:start()
-      s = sim.start({ callbackDelay = 0.05 })
-      receiver = sim.receiver()
     end)
     teardown(function()
-      if receiver then receiver:close() end
-      if s then s:stop() end
       backend:stop()
     end)
     before_each(function()
-      s:reset()
       backend.url = available and backend:new()
       book = available and assert(ledger.open(backend.url))
       mpesa = client()
@@ -121,7 +113,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.is_string(r.payout.receipt)
       assert.are.same(r.payout, book:get("inv-1"))
       assert.are.same(r.payout, book:get(p.id))
-      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, ctx.s:stats().sendsByOcid[p.originatorConversationId])
       assert.are.equal(1, book:stats().byState.paid)
     end)
 
@@ -129,7 +121,7 @@ for _, backend in ipairs(BACKENDS) do
       local a = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
       local b = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
       assert.are.equal(a.id, b.id)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(1, st.requests["/mpesa/b2c/v3/paymentrequest"])
     end)
 
@@ -143,7 +135,7 @@ for _, backend in ipairs(BACKENDS) do
       p, err = book:pay(mpesa, payout({ reference = "inv-3", recipientPhone = "0700000001" }))
       assert.is_nil(p)
       assert.are.equal("reference", err.field)
-      assert.are.equal(1, s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
+      assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
     end)
 
     it_ledger("refuses a caller's OCID and a bad payout before anything is stored", function()
@@ -209,7 +201,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(p.id, assert(book:pay(mpesa, payout({ reference = "inv-amb",
         remarks = "Pay sim:fault=drop" }))).id)
       local report = assert(book:reconcile(mpesa, { delay = 0,
-        resultUrl = receiver:urlFor("/status") }))
+        resultUrl = ctx.receiver:urlFor("/status") }))
       assert.are.equal(1, report.queried)
       -- asked already: another round (another worker) does not ask again yet
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
@@ -217,7 +209,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal("paid", r.applied)
       assert.are.equal("completed", r.verdict)
       assert.is_string(r.payout.receipt)
-      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, ctx.s:stats().sendsByOcid[p.originatorConversationId])
       -- the result that also arrives later is a duplicate
       local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
       assert.are.equal("duplicate", late.applied)
@@ -230,7 +222,7 @@ for _, backend in ipairs(BACKENDS) do
       local report = assert(book:reconcile(mpesa, { delay = 0, requery = 0 }))
       assert.are.equal(2, report.queried)
       local asked = {}
-      for _, q in ipairs(s:stats().queries) do
+      for _, q in ipairs(ctx.s:stats().queries) do
         local ocid = q.asked and q.asked.originalConversationId
         if ocid then asked[ocid] = (asked[ocid] or 0) + 1 end
       end
@@ -249,7 +241,7 @@ for _, backend in ipairs(BACKENDS) do
         if ack then assert.are.equal("unmatched", book:applyResult(callback("/status").raw).applied) end
         return ack, err
       end
-      local report = book:reconcile(mpesa, { delay = 0, resultUrl = receiver:urlFor("/status") })
+      local report = book:reconcile(mpesa, { delay = 0, resultUrl = ctx.receiver:urlFor("/status") })
       mpesa.transactionStatus.query = real
       assert.are.equal(1, report.queried)
       local after = book:get(p.id)
@@ -263,7 +255,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal("unknown", t.applied)
       local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
       local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
-        resultUrl = receiver:urlFor("/status") })
+        resultUrl = ctx.receiver:urlFor("/status") })
       assert.are.equal(1, report.markedUnknown)
       assert.are.equal(2, report.queried)
       for _ = 1, 2 do assert.are.equal("paid", book:applyResult(callback("/status").raw).applied) end
@@ -286,7 +278,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(n.id, book:get("inv-r").id)
       local sent = assert(book:send(mpesa, n.id))
       assert.are.equal("accepted", sent.state)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(1, st.sendsByOcid[p.originatorConversationId])
       assert.are.equal(1, st.sendsByOcid[n.originatorConversationId])
     end)
@@ -301,7 +293,7 @@ for _, backend in ipairs(BACKENDS) do
       local st = book:stats()
       assert.are.equal(20, st.byState.accepted)
       assert.are.equal(1, st.byState.unknown)
-      for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
+      for ocid, n in pairs(ctx.s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
       -- again: nothing new is sent
       local again = assert(book:payBatch(mpesa, list))
       assert.are.equal(0, again.total)
@@ -326,7 +318,7 @@ for _, backend in ipairs(BACKENDS) do
       local p = assert(book:pay(mpesa, payout({ reference = "pochi-1" }), { operation = "b2pochi" }))
       assert.are.equal("accepted", p.state)
       assert.are.equal("b2pochi", p.operation)
-      assert.are.equal(1, s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
+      assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
       assert.are.equal("paid", book:applyResult(callback("/result", p.originatorConversationId).raw).applied)
       -- the same reference as a B2C payout is another payout: refused
       local q, err = book:pay(mpesa, payout({ reference = "pochi-1" }))
@@ -352,7 +344,7 @@ for _, backend in ipairs(BACKENDS) do
       local st = book:stats()
       assert.are.equal(5, st.total)
       assert.are.equal(5, st.byState.accepted)
-      local sends, sent = s:stats().sendsByOcid, 0
+      local sends, sent = ctx.s:stats().sendsByOcid, 0
       for _, p in ipairs(book:list({ limit = 100 })) do
         assert.are.equal(1, sends[p.originatorConversationId])
         sent = sent + 1
@@ -375,7 +367,7 @@ for _, backend in ipairs(BACKENDS) do
       mpesa.b2c.sendBatch = real
       assert.is_nil(report)
       assert.matches("was submitted elsewhere", err.message)
-      local sends = s:stats().sendsByOcid
+      local sends = ctx.s:stats().sendsByOcid
       -- take-3 left once: the other worker's payout
       local other = book:get("take-3")
       assert.are.equal(1, sends[other.originatorConversationId])
@@ -398,7 +390,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(stored, total)
       -- the same batch again sends exactly what never left, once
       assert(book:payBatch(mpesa, list, { concurrency = 4 }))
-      sends = s:stats().sendsByOcid
+      sends = ctx.s:stats().sendsByOcid
       for i = 1, 6 do
         local p = book:get("take-" .. i)
         assert.are.equal("accepted", p.state)

@@ -7,25 +7,25 @@ local STATUS = "/mpesa/transactionstatus/v1/query"
 local BALANCE = "/mpesa/accountbalance/v1/query"
 
 describe("reconciliation queries against the simulator", function()
-  local s, receiver
+  local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
 
   local function client(over)
     local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
+      consumerKey = ctx.s.consumerKey, consumerSecret = ctx.s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = ctx.s.initiatorPassword, certificate = ctx.s.certificate,
+      baseUrl = ctx.s.url, resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5,
     }
     for k, v in pairs(over or {}) do cfg[k] = v or nil end -- false: leave the setting out
     return assert(b2c.new(cfg))
   end
 
-  -- The next callback posted to `path` (others stay in receiver.received).
+  -- The next callback posted to `path` (others stay in ctx.receiver.received).
   local seen = {}
   local function callback(path, seconds)
     local deadline = os.time() + (seconds or 5)
     repeat
-      local got = receiver:wait(#receiver.received + 1, 0.2)
+      local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
       for i, req in ipairs(got) do
         if not seen[i] and req.path == path then
           seen[i] = true
@@ -44,7 +44,7 @@ describe("reconciliation queries against the simulator", function()
   end
 
   local function status(mpesa, fields)
-    fields.resultUrl = fields.resultUrl or receiver:urlFor("/status")
+    fields.resultUrl = fields.resultUrl or ctx.receiver:urlFor("/status")
     local ack = assert(mpesa.transactionStatus.query(fields))
     assert.are.equal("0", ack.ResponseCode)
     local req = callback("/status")
@@ -54,16 +54,6 @@ describe("reconciliation queries against the simulator", function()
     assert.are.equal(ack.ConversationID, v.queryConversationId)
     return v, ack
   end
-
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function() s:reset() end)
 
   it("finds a completed payout by OriginatorConversationID", function()
     local mpesa = client()
@@ -77,7 +67,7 @@ describe("reconciliation queries against the simulator", function()
     assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", v.time)
     assert.are.equal("Completed", v.status)
     assert.matches("^254708374149 %- ", v.creditParty)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.requests[STATUS])
     local q = st.queries[1]
     assert.are.equal(ocid, q.asked.originalConversationId)
@@ -94,7 +84,7 @@ describe("reconciliation queries against the simulator", function()
     assert.are.equal(1500, v.amount)
     assert.are.equal(ocid, v.originatorConversationId)
     assert.are.equal(5, v.charges)
-    assert.are.equal(paid.TransactionReceipt, s:stats().queries[1].asked.transactionId)
+    assert.are.equal(paid.TransactionReceipt, ctx.s:stats().queries[1].asked.transactionId)
     mpesa:close()
   end)
 
@@ -155,7 +145,7 @@ describe("reconciliation queries against the simulator", function()
     local mpesa = client()
     pay(mpesa, "0708374149", 500)
     callback("/result")
-    local ack = assert(mpesa.accountBalance.query({ resultUrl = receiver:urlFor("/balance") }))
+    local ack = assert(mpesa.accountBalance.query({ resultUrl = ctx.receiver:urlFor("/balance") }))
     assert.are.equal("0", ack.ResponseCode)
     local accounts = assert(b2c.parseAccountBalance(callback("/balance").raw))
     assert.are.equal(5, #accounts)
@@ -163,13 +153,13 @@ describe("reconciliation queries against the simulator", function()
     assert.are.equal(500000, accounts["Working Account"].amount)
     assert.are.equal(-5, accounts["Charges Paid Account"].amount)
     assert.are.equal("KES", accounts[1].currency)
-    assert.are.equal(1, s:stats().requests[BALANCE])
+    assert.are.equal(1, ctx.s:stats().requests[BALANCE])
     mpesa:close()
   end)
 
   it("a balance query with a wrong credential gives an error from the parser", function()
     local mpesa = client({ initiatorPassword = "wrong password" })
-    assert(mpesa.accountBalance.query({ resultUrl = receiver:urlFor("/balance"), remarks = "Before payroll" }))
+    assert(mpesa.accountBalance.query({ resultUrl = ctx.receiver:urlFor("/balance"), remarks = "Before payroll" }))
     local accounts, err = b2c.parseAccountBalance(callback("/balance").raw)
     assert.is_nil(accounts)
     assert.are.equal("callback", err.kind)
@@ -203,7 +193,7 @@ describe("reconciliation queries against the simulator", function()
     ack, err = bare.accountBalance.query({})
     assert.is_nil(ack)
     assert.are.equal("resultUrl", err.field)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.is_nil(st.requests[STATUS])
     assert.is_nil(st.requests[BALANCE])
     assert.are.equal(0, st.tokensIssued)
@@ -214,9 +204,9 @@ describe("reconciliation queries against the simulator", function()
   it("fetches a new token once when the gateway refuses it, like send", function()
     local mpesa = client()
     assert(mpesa.accountBalance.query({}))
-    s:revokeTokens()
+    ctx.s:revokeTokens()
     assert(mpesa.transactionStatus.query({ originatorConversationId = "x" }))
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(2, st.tokensIssued)
     assert.are.equal(2, st.requests[STATUS]) -- refused once, sent again once
     mpesa:close()

@@ -35,12 +35,7 @@ local function write_file(path, text)
   f:close()
 end
 
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  local state = stat:match("%)%s+(%a)")
-  return state ~= "Z" and state ~= "X"
-end
+local alive = require("support.process").alive
 
 local function children(pid)
   local p = io.popen("pgrep -P " .. pid .. " 2>/dev/null")
