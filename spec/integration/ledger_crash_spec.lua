@@ -11,14 +11,15 @@ local ledger = require("b2c.ledger")
 local sim = require("support.sim")
 local postgres = require("support.postgres")
 local socket = require("socket")
-local read_file = require("support.files").read
+local files = require("support.files")
+local read_file = files.read
 
 local RUNS = tonumber(os.getenv("B2C_CRASH_RUNS") or "30")
 local PG_RUNS = tonumber(os.getenv("B2C_CRASH_PG_RUNS") or "15")
 local FIRST_SEED = tonumber(os.getenv("B2C_CRASH_SEED") or tostring(os.time()))
 local COUNT = 8
 
-local tempdir = require("support.files").tempdir
+local tempdir = files.tempdir
 local process = require("support.process")
 
 describe("b2c.ledger under SIGKILL", function()
@@ -104,10 +105,7 @@ describe("b2c.ledger under SIGKILL", function()
       local pid = process.spawn(string.format("lua5.4 spec/support/ledger_worker.lua %d %s %s %s %d "
         .. ">%s/out 2>&1", seed, url, ctx.s.url, ctx.s.certificate, COUNT, dir))
       -- from when the worker is ready: half the kills in the paying phase
-      local deadline = socket.gettime() + 5
-      while not (read_file(dir .. "/out") or ""):find("ready", 1, true) and socket.gettime() < deadline do
-        socket.sleep(0.005)
-      end
+      files.wait_for(dir .. "/out", "ready", 5)
       socket.sleep(math.random(2) == 1 and math.random() * 0.2 or math.random() * 0.8)
       process.kill(pid)
       local out = read_file(dir .. "/out") or ""
@@ -130,16 +128,11 @@ describe("b2c.ledger under SIGKILL", function()
   end)
 
   it("leaves every payout known or reconcilable, none sent twice (PostgreSQL)", function()
-    local pg, why = postgres.start()
-    if not pg then
-      print("PostgreSQL crash runs skipped: " .. why)
-      return
-    end
-    local ok, err = pcall(crash_runs, "PostgreSQL", PG_RUNS, function(run)
-      pg:createdb("crash" .. run)
-      return pg:url("crash" .. run)
+    postgres.with("PostgreSQL crash runs", function(pg)
+      crash_runs("PostgreSQL", PG_RUNS, function(run)
+        pg:createdb("crash" .. run)
+        return pg:url("crash" .. run)
+      end)
     end)
-    pg:stop()
-    assert(ok, err)
   end)
 end)

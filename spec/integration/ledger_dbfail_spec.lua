@@ -96,12 +96,7 @@ describe("b2c.ledger when the database goes away mid-batch", function()
   end
 
   it("PostgreSQL stopped mid-batch: the batch stops with a ledger error, nothing unrecorded left", function()
-    local pg, why = postgres.start()
-    if not pg then
-      print("PostgreSQL database-failure spec skipped: " .. why)
-      return
-    end
-    local ok, err = pcall(function()
+    postgres.with("PostgreSQL database-failure spec", function(pg)
       pg:createdb("gone")
       local url = pg:url("gone")
       s:reset()
@@ -129,8 +124,6 @@ describe("b2c.ledger when the database goes away mid-batch", function()
       print(string.format("PostgreSQL stopped mid-batch: %d of %d sent, %d never left; cause: %s",
         sent, COUNT, created, r.cause))
     end)
-    pg:stop()
-    assert(ok, err)
   end)
 
   it("SQLite full mid-batch (SQLITE_FULL): the batch stops with a ledger error, nothing unrecorded left", function()

@@ -33,6 +33,8 @@ describe("b2c.ledger reconcile leases", function()
   end)
 
   local function spawn(url, limit, lease, out)
+    -- a previous store's output must not pass for this worker's
+    os.remove(out)
     return children:spawn(string.format("lua5.4 spec/support/ledger_reconciler.lua %s %s %s %d %d "
       .. ">%s 2>&1", url, s.url, s.certificate, limit, lease, out))
   end
@@ -108,10 +110,7 @@ describe("b2c.ledger reconcile leases", function()
       s:config({ fault = { spec = "delay=60", path = STATUS_PATH } })
       local out = dir .. "/killed.out"
       local pid = spawn(url, 1, 10, out)
-      local deadline = socket.gettime() + 30
-      while not (files.read(out) or ""):find("leased", 1, true) and socket.gettime() < deadline do
-        socket.sleep(0.02)
-      end
+      files.wait_for(out, "leased", 30)
       assert.matches("leased", files.read(out) or "", nil, true)
       os.execute("kill -9 " .. pid)
       children:finish(pid, 10)

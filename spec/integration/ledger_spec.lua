@@ -50,26 +50,10 @@ for _, backend in ipairs(BACKENDS) do
     local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
     local book, mpesa
     local available
-    local seen = {}
 
     local function client()
       return assert(b2c.new(ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
         queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })))
-    end
-
-    -- The next callback posted to path (about OCID ocid when given).
-    local function callback(path, ocid)
-      local deadline = os.time() + 5
-      repeat
-        local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
-        for i, req in ipairs(got) do
-          if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
-            seen[i] = true
-            return req
-          end
-        end
-      until os.time() > deadline
-      error("no callback to " .. path)
     end
 
     local function payout(over)
@@ -107,7 +91,7 @@ for _, backend in ipairs(BACKENDS) do
       local p = assert(book:pay(mpesa, payout({ reference = "inv-1" })))
       assert.are.equal("accepted", p.state)
       assert.is_string(p.conversationId)
-      local r = assert(book:applyResult(callback("/result", p.originatorConversationId).raw))
+      local r = assert(book:applyResult(ctx.callback("/result", p.originatorConversationId).raw))
       assert.are.equal("paid", r.applied)
       assert.are.equal("paid", r.payout.state)
       assert.is_string(r.payout.receipt)
@@ -150,8 +134,8 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("applies duplicate callbacks once and keeps a result that came before the ack", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009003" })))
-      local first = callback("/result", p.originatorConversationId)
-      local second = callback("/result", p.originatorConversationId)
+      local first = ctx.callback("/result", p.originatorConversationId)
+      local second = ctx.callback("/result", p.originatorConversationId)
       assert.are.equal("paid", book:applyResult(first.raw).applied)
       assert.are.equal("duplicate", book:applyResult(second.raw).applied)
       assert.are.equal("paid", book:get(p.id).state)
@@ -159,7 +143,7 @@ for _, backend in ipairs(BACKENDS) do
       -- a result recorded while the row is still submitted (the ack not yet
       -- written): the late ack must not move it back
       local q = assert(book:pay(mpesa, payout()))
-      local res = callback("/result", q.originatorConversationId)
+      local res = ctx.callback("/result", q.originatorConversationId)
       book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
       assert.are.equal("paid", book:applyResult(res.raw).applied)
       assert(book:record(q.originatorConversationId, { ConversationID = q.conversationId }))
@@ -170,7 +154,7 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("flags a conflicting second result for a person", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700000001" })))
-      local res = callback("/result", p.originatorConversationId)
+      local res = ctx.callback("/result", p.originatorConversationId)
       assert.are.equal("failed", book:applyResult(res.raw).applied)
       local forged = res.body
       forged.Result.ResultCode = 0
@@ -205,13 +189,13 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(1, report.queried)
       -- asked already: another round (another worker) does not ask again yet
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
-      local r = assert(book:applyResult(callback("/status").raw))
+      local r = assert(book:applyResult(ctx.callback("/status").raw))
       assert.are.equal("paid", r.applied)
       assert.are.equal("completed", r.verdict)
       assert.is_string(r.payout.receipt)
       assert.are.equal(1, ctx.s:stats().sendsByOcid[p.originatorConversationId])
       -- the result that also arrives later is a duplicate
-      local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
+      local late = book:applyResult(ctx.callback("/result", p.originatorConversationId).raw)
       assert.are.equal("duplicate", late.applied)
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
     end)
@@ -238,7 +222,7 @@ for _, backend in ipairs(BACKENDS) do
       local real = mpesa.transactionStatus.query
       mpesa.transactionStatus.query = function(fields)
         local ack, err = real(fields)
-        if ack then assert.are.equal("unmatched", book:applyResult(callback("/status").raw).applied) end
+        if ack then assert.are.equal("unmatched", book:applyResult(ctx.callback("/status").raw).applied) end
         return ack, err
       end
       local report = book:reconcile(mpesa, { delay = 0, resultUrl = ctx.receiver:urlFor("/status") })
@@ -251,14 +235,14 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
-      local t = assert(book:applyQueueTimeout(callback("/timeout", p.originatorConversationId).raw))
+      local t = assert(book:applyQueueTimeout(ctx.callback("/timeout", p.originatorConversationId).raw))
       assert.are.equal("unknown", t.applied)
       local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
       local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
         resultUrl = ctx.receiver:urlFor("/status") })
       assert.are.equal(1, report.markedUnknown)
       assert.are.equal(2, report.queried)
-      for _ = 1, 2 do assert.are.equal("paid", book:applyResult(callback("/status").raw).applied) end
+      for _ = 1, 2 do assert.are.equal("paid", book:applyResult(ctx.callback("/status").raw).applied) end
       assert.are.equal("paid", book:get(p.id).state)
       assert.are.equal("paid", book:get(q.id).state)
     end)
@@ -319,7 +303,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal("accepted", p.state)
       assert.are.equal("b2pochi", p.operation)
       assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
-      assert.are.equal("paid", book:applyResult(callback("/result", p.originatorConversationId).raw).applied)
+      assert.are.equal("paid", book:applyResult(ctx.callback("/result", p.originatorConversationId).raw).applied)
       -- the same reference as a B2C payout is another payout: refused
       local q, err = book:pay(mpesa, payout({ reference = "pochi-1" }))
       assert.is_nil(q)

@@ -3,6 +3,8 @@ local b2c = require("b2c")
 local sim = require("support.sim")
 local socket = require("socket")
 local stub_daraja = require("support.stub_daraja")
+local free_port = require("support.free_port")
+local tls_proxy = require("support.tls_proxy")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
@@ -234,9 +236,7 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   it("reports a refused connection as kind network, retryable", function()
-    local probe = assert(socket.bind("127.0.0.1", 0))
-    local _, port = probe:getsockname()
-    probe:close() -- nothing listens there now
+    local port = free_port() -- nothing listens there
     local mpesa = client({ baseUrl = "http://127.0.0.1:" .. port })
     local err = failed(mpesa.b2c.send(payout()))
     assert.are.equal("network", err.kind)
@@ -245,36 +245,24 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   describe("over https", function()
-    local proxy_pid, proxy_port
+    local proxy
 
     setup(function()
-      local probe = assert(socket.bind("127.0.0.1", 0))
-      local _, port = probe:getsockname()
-      probe:close()
-      proxy_port = port
-      local cmd = string.format("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
-        .. "cert=spec/fixtures/tls/server.pem,verify=0 TCP:127.0.0.1:%d >/dev/null 2>&1 & echo $!",
-        port, ctx.s.port)
-      proxy_pid = assert(io.popen(cmd)):read("*l")
-      for _ = 1, 50 do
-        local c = socket.connect("127.0.0.1", port)
-        if c then c:close() break end
-        socket.sleep(0.05)
-      end
+      proxy = tls_proxy.start(ctx.s.port)
     end)
     teardown(function()
-      if proxy_pid then os.execute("kill " .. proxy_pid .. " 2>/dev/null") end
+      if proxy then proxy:stop() end
     end)
 
     it("works with the self-signed CA given as caFile", function()
-      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port,
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy.port,
         caFile = "spec/fixtures/tls/ca.pem" })
       for _ = 1, 3 do assert(mpesa.b2c.send(payout())) end
       mpesa:close()
     end)
 
     it("fails clearly without it", function()
-      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port })
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy.port })
       local err = failed(mpesa.b2c.send(payout()))
       assert.are.equal("network", err.kind)
       assert.is_false(err.retryable)

@@ -28,11 +28,8 @@ function Fleet:spawn(name, script, args)
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = sh_quote(a) end
   local out = self.dir .. "/" .. name .. ".out"
-  local p = assert(io.popen(string.format("LD_PRELOAD= lua5.4 %s %s >%s 2>&1 </dev/null & echo $!",
-    script, table.concat(quoted, " "), sh_quote(out))))
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  assert(pid, "could not start " .. script)
+  local pid = process.spawn(string.format("LD_PRELOAD= lua5.4 %s %s >%s 2>&1 </dev/null",
+    script, table.concat(quoted, " "), sh_quote(out)))
   local child = { pid = pid, name = name, out = out }
   self.children[#self.children + 1] = child
   return child

@@ -5,11 +5,12 @@
 --   s.url, s.port, s.certificate, s.consumerKey, s.consumerSecret, s.initiatorPassword
 --   s:stats()  s:reset()  s:config{...}  s:revokeTokens()  s:stop()
 --   b2c.new(s:settings{ resultUrl = ..., queueTimeOutUrl = ... })
+--   b2c.new(sim.settings(url, certificate, {...}))   -- in a child process, default credentials
 --
 --   local r = sim.receiver()        -- r.url, r:wait(n, seconds) -> list of {path, body, ...}
 --
 --   local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
---   -- in a describe block: ctx.s and ctx.receiver for its tests
+--   -- in a describe block: ctx.s, ctx.receiver, ctx.callback(path) for its tests
 --
 -- Extras used by the simulator's own specs: s:request(), s:token(),
 -- s:credential(), sim.request(), sim.credential().
@@ -174,6 +175,20 @@ function M.credential(password, cert_path)
   return out
 end
 
+--- Settings for b2c.new against the simulator at `url` with `certificate`:
+-- short code 600996, initiator testapi, and the consumerKey,
+-- consumerSecret and initiatorPassword of `credentials` (by default
+-- sim.DEFAULTS, all a child process of a spec knows); `over` adds fields
+-- or replaces them.
+function M.settings(url, certificate, over, credentials)
+  local c = credentials or M.DEFAULTS
+  local t = { consumerKey = c.consumerKey, consumerSecret = c.consumerSecret, shortCode = "600996",
+    initiatorName = "testapi", initiatorPassword = c.initiatorPassword, certificate = certificate,
+    baseUrl = url }
+  for k, v in pairs(over or {}) do t[k] = v end
+  return t
+end
+
 ---------------------------------------------------------------------------
 -- The simulator process
 ---------------------------------------------------------------------------
@@ -334,15 +349,9 @@ function Sim:revokeTokens()
   return control(self, "POST", "/sim/revoke-tokens")
 end
 
---- Settings for b2c.new against this simulator (its consumer key and
--- secret, short code 600996, initiator testapi with its password and
--- certificate); `over` adds fields or replaces them.
+--- sim.settings for this simulator, with its own credentials.
 function Sim:settings(over)
-  local t = { consumerKey = self.consumerKey, consumerSecret = self.consumerSecret, shortCode = "600996",
-    initiatorName = "testapi", initiatorPassword = self.initiatorPassword, certificate = self.certificate,
-    baseUrl = self.url }
-  for k, v in pairs(over or {}) do t[k] = v end
-  return t
+  return M.settings(self.url, self.certificate, over, self)
 end
 
 --- Basic authorization header value for this simulator's consumer key.
@@ -384,11 +393,27 @@ end
 -- each.freshReceiver: each test gets a new receiver, opened before the old
 -- one closes, so on another port: a callback of the previous test still on
 -- its way cannot land in this one's. Returns the table the hooks fill: s,
--- receiver.
+-- receiver, and ctx.callback(path, ocid): the next callback posted to path
+-- (about OCID ocid when given) that no earlier call returned (raises after
+-- 5 s; the others stay in receiver.received).
 function M.session(opts, each)
   local busted = require("busted")
   each = each or {}
   local ctx = {}
+  local seen = {}
+  function ctx.callback(path, ocid)
+    local deadline = os.time() + 5
+    repeat
+      local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
+      for i, req in ipairs(got) do
+        if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
+          seen[i] = true
+          return req
+        end
+      end
+    until os.time() > deadline
+    error("no callback to " .. path)
+  end
   busted.setup(function()
     ctx.s = M.start(opts)
     ctx.receiver = M.receiver()
@@ -403,6 +428,7 @@ function M.session(opts, each)
       local old = ctx.receiver
       ctx.receiver = M.receiver()
       old:close()
+      seen = {}
     end
   end)
   return ctx
