@@ -10,12 +10,8 @@ describe("mpesa.b2c.start and mpesa:step", function()
   local s
 
   local function client(over)
-    local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-      timeout = 5,
-    }
+    local cfg = s:settings({ resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
+      timeout = 5 })
     for k, v in pairs(over or {}) do cfg[k] = v end
     return assert(b2c.new(cfg))
   end

@@ -19,12 +19,8 @@ describe("mpesa.b2c.sendBatch", function()
 
   setup(function()
     s = sim.start({ callbackDelay = 30 })
-    mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere", timeout = 5,
-    }))
+    mpesa = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere", timeout = 5 })))
   end)
   teardown(function()
     if mpesa then mpesa:close() end
@@ -255,12 +251,8 @@ describe("mpesa.b2c.sendBatch", function()
   end)
 
   it("counts an answer cut off by maxResponseBytes as ambiguous, never rejected", function()
-    local small = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, maxResponseBytes = 4096,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere", timeout = 5,
-    }))
+    local small = assert(b2c.new(s:settings({ maxResponseBytes = 4096, resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere", timeout = 5 })))
     local report = small.b2c.sendBatch(payouts(3, { [2] = { remarks = "sim:fault=oversize" } }))
     small:close()
     assert.are.equal(2, report.accepted)

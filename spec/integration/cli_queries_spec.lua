@@ -7,6 +7,7 @@ local shell = require("support.shell")
 local sim = require("support.sim")
 local files = require("support.files")
 local socket = require("socket")
+local free_port = require("support.free_port")
 
 local function q(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
 
@@ -44,11 +45,8 @@ describe("b2c status and b2c balance (the commands)", function()
   setup(function()
     s = sim.start({ callbackDelay = 0.05 })
     dir = files.tempdir()
-    settings = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere", timeout = 10,
-    }
+    settings = s:settings({ resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
+      timeout = 10 })
   end)
   teardown(function()
     if s then s:stop() end
@@ -148,9 +146,7 @@ describe("b2c status and b2c balance (the commands)", function()
     -- the simulator holds its answer past the wait
     s:config({ callbackDelay = 60 })
     finally(function() s:config({ callbackDelay = 0.05 }) end)
-    local probe = assert(socket.bind("127.0.0.1", 0))
-    local _, port = probe:getsockname()
-    probe:close()
+    local port = free_port()
     local cfg = config()
     local outfile = dir .. "/out"
     local pid_file = dir .. "/pid"

@@ -31,12 +31,8 @@ describe("the ledger snippet of docs/ledger.md", function()
     local at = code:find(FOLDER, 1, true)
     assert.is_not_nil(at, "the snippet no longer keeps its ledger in " .. FOLDER)
     code = code:sub(1, at - 1) .. dir .. code:sub(at + #FOLDER)
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-    }))
+    local mpesa = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere" })))
     -- `body` is read after the payout went: the simulator's pending callback for it
     local names = setmetatable({ mpesa = mpesa }, { __index = function(_, name)
       if name ~= "body" then return _G[name] end

@@ -6,6 +6,7 @@
 local b2c = require("b2c")
 local socket = require("socket")
 local read_file = require("support.files").read
+local process = require("support.process")
 
 local ROOT = debug.getinfo(1, "S").source:sub(2):match("^(.*)/spec/integration/") or "."
 local SECRET = "S3cr3tQ9xLmN4pR7vT2wY6zB8dF1hJ5k"
@@ -67,10 +68,8 @@ end
 
 local function start_echo()
   local out = os.tmpname()
-  local p = assert(io.popen(string.format("lua5.4 %s/spec/support/echo_server.lua $PPID "
-    .. ">%s 2>&1 </dev/null & echo $!", ROOT, out)))
-  local pid = tonumber(p:read("*l"))
-  p:close()
+  local pid = process.spawn(string.format("lua5.4 %s/spec/support/echo_server.lua $PPID "
+    .. ">%s 2>&1 </dev/null", ROOT, out))
   local deadline = socket.gettime() + 5
   repeat
     local port = (read_file(out) or ""):match("echo listening on (%d+)")
@@ -87,7 +86,7 @@ describe("secrets echoed by the gateway", function()
   local echo
 
   setup(function() echo = start_echo() end)
-  teardown(function() if echo then os.execute("kill " .. echo.pid .. " 2>/dev/null") end end)
+  teardown(function() if echo then process.stop(echo.pid, 2) end end)
 
   local function client(mode)
     return assert(b2c.new({

@@ -46,19 +46,15 @@ local function stderr_of(fn)
 end
 
 describe("events", function()
-  local s, receiver
+  local ctx = sim.session({ callbackDelay = 0.05 })
   local all = {}          -- every event of every client here
   local lines = {}        -- every log line of them
   local secrets = {}      -- every secret the runs used, as seen on the wire
   local log = events.log({ writer = function(l) lines[#lines + 1] = l end })
 
   local function settings(hook, over)
-    local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5, events = hook,
-    }
+    local cfg = ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5, events = hook })
     for k, v in pairs(over or {}) do cfg[k] = v end
     return cfg
   end
@@ -69,7 +65,7 @@ describe("events", function()
 
   -- The token and credential of the last request the simulator saw.
   local function note_wire()
-    local st = s:stats()
+    local st = ctx.s:stats()
     local auth = type(st.lastHeaders) == "table" and st.lastHeaders.authorization
     if type(auth) == "string" and auth:match("^Bearer ") then secrets[#secrets + 1] = auth:sub(8) end
     if type(st.lastPaymentRequest) == "table" and st.lastPaymentRequest.SecurityCredential then
@@ -78,7 +74,7 @@ describe("events", function()
   end
 
   local function fault(spec)
-    s:config({ fault = { spec = spec, count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = spec, count = 1, path = PAYMENT } })
   end
 
   local function names(list, ocid)
@@ -88,15 +84,6 @@ describe("events", function()
     end
     return out
   end
-
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
 
   it("counts a known sequence of payouts exactly", function()
     local seen = {}
@@ -117,7 +104,7 @@ describe("events", function()
     assert.are.same({ name = "outcome", operation = "b2c", ocid = a.OriginatorConversationID,
       class = "accepted", status = 200, attempt = 1, latency = seen[4].latency }, seen[4])
     assert.is_true(seen[4].latency > 0)
-    -- 2. accepted after a slow answer (2 s: past the bucket of 1.9 s)
+    -- 2. accepted after a slow answer (2 ctx.s: past the bucket of 1.9 s)
     fault("delay=2")
     assert(mpesa.b2c.send(payout()))
     -- 3. refused: an HTML 403 from a gateway
@@ -125,7 +112,7 @@ describe("events", function()
     local _, err3 = mpesa.b2c.send(payout())
     assert.are.equal("rejected", err3.outcome)
     -- 4. the token revoked: refused once, fetched again, sent again
-    s:revokeTokens()
+    ctx.s:revokeTokens()
     local d = assert(mpesa.b2c.send(payout()))
     note_wire()
     assert.are.same({ "request.sent", "request.answered", "token.refused", "request.retry",
@@ -184,7 +171,7 @@ describe("events", function()
     assert.are.equal(3, value('b2c_token_fetch_seconds_count'))
     assert.are.equal(1, value('b2c_token_refusals_total{operation="b2c"}'))
     -- what the simulator counted agrees
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(10, st.requests[PAYMENT])
   end)
 
@@ -204,7 +191,7 @@ describe("events", function()
     local function hook(e) seen[#seen + 1] = e; all[#all + 1] = e end
     local mpesa = assert(b2c.new(settings(hook)))
     assert(mpesa.b2c.send(payout())) -- a token in the process cache, then revoked
-    s:revokeTokens()
+    ctx.s:revokeTokens()
     local h = mpesa.b2c.start(payout())
     while mpesa:step(0.1) > 0 do end
     assert(h:result())
@@ -234,7 +221,7 @@ describe("events", function()
   it("never carries a secret, in the events or their log lines", function()
     assert.is_true(#all > 30, #all .. " events")
     assert.is_true(#secrets >= 3, #secrets .. " secrets seen")
-    local list = { s.consumerSecret, s.initiatorPassword, "not-the-secret" }
+    local list = { ctx.s.consumerSecret, ctx.s.initiatorPassword, "not-the-secret" }
     -- "not-the-secret-either" holds "not-the-secret": one search finds both
     for _, x in ipairs(secrets) do list[#list + 1] = x end
     local texts = {}
@@ -280,7 +267,7 @@ describe("events", function()
       local got
       local deadline = os.time() + 5
       repeat
-        for _, req in ipairs(receiver:wait(#receiver.received + 1, 0.2)) do
+        for _, req in ipairs(ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)) do
           if req.path == "/result" and req.raw:find(p.originatorConversationId, 1, true) then got = req end
         end
       until got or os.time() > deadline
@@ -314,9 +301,9 @@ describe("events", function()
     local blocks = docs.blocks(PAGE, HEADING)
     assert.are.equal(2, #blocks)
     local vars = {
-      DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret, DARAJA_BASE_URL = s.url,
-      DARAJA_INITIATOR_PASSWORD = s.initiatorPassword, DARAJA_CERTIFICATE = s.certificate,
-      B2C_RESULT_URL = receiver:urlFor("/result"), B2C_TIMEOUT_URL = receiver:urlFor("/timeout"),
+      DARAJA_KEY = ctx.s.consumerKey, DARAJA_SECRET = ctx.s.consumerSecret, DARAJA_BASE_URL = ctx.s.url,
+      DARAJA_INITIATOR_PASSWORD = ctx.s.initiatorPassword, DARAJA_CERTIFICATE = ctx.s.certificate,
+      B2C_RESULT_URL = ctx.receiver:urlFor("/result"), B2C_TIMEOUT_URL = ctx.receiver:urlFor("/timeout"),
     }
     local printed, written = {}, {}
     local globals = {

@@ -7,6 +7,7 @@
 local b2c = require("b2c")
 local sim = require("support.sim")
 local socket = require("socket")
+local free_port = require("support.free_port")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 local OAUTH = "/oauth/v1/generate"
@@ -30,12 +31,8 @@ describe("faults", function()
   end
 
   local function client(over)
-    local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/timeout",
-      timeout = 5, connectTimeout = 2,
-    }
+    local cfg = s:settings({ resultUrl = "http://127.0.0.1:9/result",
+      queueTimeOutUrl = "http://127.0.0.1:9/timeout", timeout = 5, connectTimeout = 2 })
     for k, v in pairs(over or {}) do cfg[k] = v end
     local mpesa = assert(b2c.new(cfg))
     collect(mpesa)
@@ -107,13 +104,6 @@ describe("faults", function()
     assert.is_true(sends <= (want.sends or 1), name .. ": sent " .. sends .. " times")
     if want.processed ~= nil then assert.are.equal(want.processed and 1 or 0, payouts, name) end
     return err, row
-  end
-
-  local function free_port()
-    local probe = assert(socket.bind("127.0.0.1", 0))
-    local _, port = probe:getsockname()
-    probe:close()
-    return port
   end
 
   local function fault(spec, path)

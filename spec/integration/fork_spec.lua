@@ -5,7 +5,7 @@
 -- fork(); spec/c/fork_clients.lua is the script. #lua54: it loads the 5.4 core.
 local sim = require("support.sim")
 local shell = require("support.shell")
-local socket = require("socket")
+local tls_proxy = require("support.tls_proxy")
 
 
 -- The core this busted run loads (build/, build/asan/ ...), for the host.
@@ -68,39 +68,18 @@ describe("#lua54 a client across fork()", function()
   end)
 
   describe("over https", function()
-    local proxy_pid, port, log
+    local proxy
 
     setup(function()
-      local probe = assert(socket.bind("127.0.0.1", 0))
-      port = select(2, probe:getsockname())
-      probe:close()
-      log = os.tmpname()
-      proxy_pid = assert(io.popen(string.format("socat -d -d OPENSSL-LISTEN:%d,bind=127.0.0.1,"
-        .. "reuseaddr,fork,cert=spec/fixtures/tls/server.pem,verify=0 TCP:127.0.0.1:%d 2>%s & echo $!",
-        port, s.port, log))):read("*l")
-      for _ = 1, 100 do
-        local c = socket.connect("127.0.0.1", port)
-        if c then c:close() break end
-        socket.sleep(0.05)
-      end
-      -- socat logs the probe's accept on its own time: wait for that line,
-      -- or a busy machine counts it against the first test.
-      for _ = 1, 100 do
-        local f = io.open(log)
-        local text = f and f:read("*a") or ""
-        if f then f:close() end
-        if text:find("accepting connection", 1, true) then break end
-        socket.sleep(0.05)
-      end
+      proxy = tls_proxy.start(s.port)
     end)
     teardown(function()
-      if proxy_pid then os.execute("kill " .. proxy_pid .. " 2>/dev/null") end
-      os.remove(log)
+      if proxy then proxy:stop() end
     end)
 
     local function connections()
       local n = 0
-      for line in io.lines(log) do
+      for line in io.lines(proxy.log) do
         if line:find("accepting connection", 1, true) then n = n + 1 end
       end
       return n
@@ -108,7 +87,7 @@ describe("#lua54 a client across fork()", function()
 
     it("a child closing its copy leaves the parent's TLS session alone", function()
       local before = connections()
-      local facts, out = run("close", "https://localhost:" .. port, "spec/fixtures/tls/ca.pem")
+      local facts, out = run("close", "https://localhost:" .. proxy.port, "spec/fixtures/tls/ca.pem")
       assert.are.same({}, facts.parent.other, out)
       assert.are.equal("2", facts.parent.after, out)
       -- one connection: the warm-up's, still serving the parent after the child left
@@ -116,7 +95,7 @@ describe("#lua54 a client across fork()", function()
     end)
 
     it("both processes pay on their own connections", function()
-      local facts, out = run("blocking", "https://localhost:" .. port, "spec/fixtures/tls/ca.pem")
+      local facts, out = run("blocking", "https://localhost:" .. proxy.port, "spec/fixtures/tls/ca.pem")
       assert.are.same({}, facts.parent.other, out)
       assert.are.same({}, facts.child.other, out)
       assert.are.equal("10", facts.child.own, out)

@@ -13,12 +13,8 @@ describe("waits", function()
   after_each(function() if s then s:stop() end end)
 
   local function client(over)
-    local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-      timeout = 10,
-    }
+    local cfg = s:settings({ resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
+      timeout = 10 })
     for k, v in pairs(over or {}) do cfg[k] = v end
     return assert(b2c.new(cfg))
   end

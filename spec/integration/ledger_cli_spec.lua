@@ -9,7 +9,8 @@ local sim = require("support.sim")
 local files = require("support.files")
 
 describe("b2c ledger (the command)", function()
-  local s, receiver, dir, url, cfg
+  local ctx = sim.session({ callbackDelay = 0.05 })
+  local dir, url, cfg
 
   local function run(args)
     local _, out, code = shell.run("bin/b2c ledger " .. args .. " </dev/null")
@@ -17,16 +18,10 @@ describe("b2c ledger (the command)", function()
   end
 
   setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
     dir = files.tempdir()
     url = "sqlite://" .. dir .. "/ledger.db"
-    cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
-    }
+    cfg = ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })
     local f = assert(io.open(dir .. "/config.json", "wb"))
     f:write(json.encode(cfg))
     f:close()
@@ -40,8 +35,6 @@ describe("b2c ledger (the command)", function()
     book:close()
   end)
   teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
     if dir then os.execute("rm -rf '" .. dir .. "'") end
   end)
 
@@ -78,7 +71,7 @@ describe("b2c ledger (the command)", function()
       local _, out, code = shell.run("bin/b2c ledger " .. args .. " --json </dev/null 2>" .. err)
       local errtext = files.must(err)
       os.remove(err)
-      for _, secret in ipairs({ s.consumerSecret, s.initiatorPassword }) do
+      for _, secret in ipairs({ ctx.s.consumerSecret, ctx.s.initiatorPassword }) do
         assert.is_nil(out:find(secret, 1, true))
         assert.is_nil(errtext:find(secret, 1, true))
       end
@@ -140,11 +133,11 @@ describe("b2c ledger (the command)", function()
     local code, out = run("reconcile --delay 0 --lease 0 --config " .. dir .. "/config.json --db " .. url)
     assert.are.equal(1, code, out)
     assert.matches("lease: must be a number of seconds from 1", out)
-    assert.is_nil(s:stats().requests["/mpesa/transactionstatus/v1/query"])
+    assert.is_nil(ctx.s:stats().requests["/mpesa/transactionstatus/v1/query"])
     code, out = run("reconcile --delay 0 --lease 30 --config " .. dir .. "/config.json --db " .. url)
     assert.are.equal(0, code, out)
     assert.matches("queried%s+1", out)
-    assert.are.equal(1, s:stats().requests["/mpesa/transactionstatus/v1/query"])
+    assert.are.equal(1, ctx.s:stats().requests["/mpesa/transactionstatus/v1/query"])
   end)
 
   it("says what is wrong with its usage", function()

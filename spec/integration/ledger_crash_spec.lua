@@ -11,36 +11,24 @@ local ledger = require("b2c.ledger")
 local sim = require("support.sim")
 local postgres = require("support.postgres")
 local socket = require("socket")
-local read_file = require("support.files").read
+local files = require("support.files")
+local read_file = files.read
 
 local RUNS = tonumber(os.getenv("B2C_CRASH_RUNS") or "30")
 local PG_RUNS = tonumber(os.getenv("B2C_CRASH_PG_RUNS") or "15")
 local FIRST_SEED = tonumber(os.getenv("B2C_CRASH_SEED") or tostring(os.time()))
 local COUNT = 8
 
-local tempdir = require("support.files").tempdir
-
-local function gone(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  return not stat or stat:match("%)%s+(%a)") == "Z"
-end
+local tempdir = files.tempdir
+local process = require("support.process")
 
 describe("b2c.ledger under SIGKILL", function()
-  local s, receiver
-
-  setup(function()
-    -- the workers pay with the default consumer key
-    s = sim.start({ consumerKey = sim.DEFAULTS.consumerKey, callbackDelay = 0.02, callbackAttempts = 1 })
-    receiver = sim.receiver()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
+  -- the workers pay with the default consumer key
+  local ctx = sim.session({ consumerKey = sim.DEFAULTS.consumerKey, callbackDelay = 0.02, callbackAttempts = 1 })
 
   -- The Transaction Status answers posted to the receiver since `from`.
   local function status_callbacks(from, n)
-    local got = receiver:wait(from + n, 5)
+    local got = ctx.receiver:wait(from + n, 5)
     local out = {}
     for i = from + 1, #got do out[#out + 1] = got[i] end
     return out
@@ -49,7 +37,7 @@ describe("b2c.ledger under SIGKILL", function()
   local function recover(seed, url)
     local why = "seed " .. seed
     local book = assert(ledger.open(url))
-    local sends = s:stats().sendsByOcid
+    local sends = ctx.s:stats().sendsByOcid
     local rows = book.store:rows("SELECT id, ocid, state, reference FROM payouts")
     local by_ocid = {}
     for _, r in ipairs(rows) do by_ocid[r.ocid] = r end
@@ -64,12 +52,8 @@ describe("b2c.ledger under SIGKILL", function()
     end
 
     -- The restart: finish what never left, then reconcile until final.
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
-    }))
+    local mpesa = assert(b2c.new(ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })))
     for _, r in ipairs(rows) do
       if r.state == "created" then assert(book:send(mpesa, tonumber(r.id))) end
     end
@@ -77,9 +61,9 @@ describe("b2c.ledger under SIGKILL", function()
     local leased = book.store:one("SELECT max(lease_until) AS t FROM payouts").t
     while leased and os.time() <= tonumber(leased) do socket.sleep(0.1) end
     for _ = 1, 3 do
-      local from = #receiver.received
+      local from = #ctx.receiver.received
       local report = assert(book:reconcile(mpesa, { delay = 0, overdue = 0, requery = 0,
-        resultUrl = receiver:urlFor("/status") }))
+        resultUrl = ctx.receiver:urlFor("/status") }))
       if report.queried == 0 then break end
       for _, cb in ipairs(status_callbacks(from, report.queried)) do
         if cb.path == "/status" then book:applyResult(cb.raw) end
@@ -89,7 +73,7 @@ describe("b2c.ledger under SIGKILL", function()
       .. "('paid', 'failed', 'not_found')")
     assert.are.same({}, open, why .. ": payouts left open")
     -- paying every reference again sends nothing
-    local before = s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0
+    local before = ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0
     for i = 1, COUNT do
       local first = book.store:one("SELECT * FROM payouts WHERE reference = ?", "ref-" .. i)
       if first then
@@ -98,8 +82,8 @@ describe("b2c.ledger under SIGKILL", function()
         assert(book:pay(mpesa, p))
       end
     end
-    assert.are.equal(before, s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0, why)
-    for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, why .. ": " .. ocid) end
+    assert.are.equal(before, ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0, why)
+    for ocid, n in pairs(ctx.s:stats().sendsByOcid) do assert.are.equal(1, n, why .. ": " .. ocid) end
     mpesa:close()
     book:close()
     return #rows
@@ -114,22 +98,16 @@ describe("b2c.ledger under SIGKILL", function()
     for run = 0, runs - 1 do
       local seed = FIRST_SEED + run
       math.randomseed(seed)
-      s:reset()
-      receiver.received = {}
+      ctx.s:reset()
+      ctx.receiver.received = {}
       local dir = tempdir()
       local url = fresh(run, dir)
-      local p = io.popen(string.format("lua5.4 spec/support/ledger_worker.lua %d %s %s %s %d "
-        .. ">%s/out 2>&1 & echo $!", seed, url, s.url, s.certificate, COUNT, dir))
-      local pid = assert(tonumber(p:read("*l")))
-      p:close()
+      local pid = process.spawn(string.format("lua5.4 spec/support/ledger_worker.lua %d %s %s %s %d "
+        .. ">%s/out 2>&1", seed, url, ctx.s.url, ctx.s.certificate, COUNT, dir))
       -- from when the worker is ready: half the kills in the paying phase
-      local deadline = socket.gettime() + 5
-      while not (read_file(dir .. "/out") or ""):find("ready", 1, true) and socket.gettime() < deadline do
-        socket.sleep(0.005)
-      end
+      files.wait_for(dir .. "/out", "ready", 5)
       socket.sleep(math.random(2) == 1 and math.random() * 0.2 or math.random() * 0.8)
-      os.execute("kill -9 " .. pid .. " 2>/dev/null")
-      while not gone(pid) do socket.sleep(0.01) end
+      process.kill(pid)
       local out = read_file(dir .. "/out") or ""
       if not out:find("done\n", 1, true) then killed = killed + 1 end
       assert.is_nil(out:find("lua5.4:", 1, true), "seed " .. seed .. ": worker failed:\n" .. out)
@@ -150,16 +128,11 @@ describe("b2c.ledger under SIGKILL", function()
   end)
 
   it("leaves every payout known or reconcilable, none sent twice (PostgreSQL)", function()
-    local pg, why = postgres.start()
-    if not pg then
-      print("PostgreSQL crash runs skipped: " .. why)
-      return
-    end
-    local ok, err = pcall(crash_runs, "PostgreSQL", PG_RUNS, function(run)
-      pg:createdb("crash" .. run)
-      return pg:url("crash" .. run)
+    postgres.with("PostgreSQL crash runs", function(pg)
+      crash_runs("PostgreSQL", PG_RUNS, function(run)
+        pg:createdb("crash" .. run)
+        return pg:url("crash" .. run)
+      end)
     end)
-    pg:stop()
-    assert(ok, err)
   end)
 end)

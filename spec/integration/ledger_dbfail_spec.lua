@@ -11,13 +11,14 @@ local postgres = require("support.postgres")
 local sim = require("support.sim")
 local socket = require("socket")
 local files = require("support.files")
+local process = require("support.process")
 
 local COUNT = 300
 local PAY_PATH = "/mpesa/b2c/v3/paymentrequest"
 
 describe("b2c.ledger when the database goes away mid-batch", function()
   local s, dir
-  local pids = {}
+  local children = process.group()
 
   setup(function()
     -- the worker processes pay with the default consumer key
@@ -25,39 +26,14 @@ describe("b2c.ledger when the database goes away mid-batch", function()
     dir = files.tempdir()
   end)
   teardown(function()
-    for pid in pairs(pids) do os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+    children:kill()
     if s then s:stop() end
     if dir then os.execute("rm -rf '" .. dir .. "'") end
   end)
 
-  local function exited(pid)
-    local stat = files.read("/proc/" .. pid .. "/stat")
-    return not stat or stat:match("%)%s+(%a)") == "Z"
-  end
-
-  -- Waits for pid to end (killed after `seconds`): true when it ended by itself.
-  local function wait_for(pid, seconds)
-    local deadline = socket.gettime() + seconds
-    while socket.gettime() < deadline do
-      if exited(pid) then
-        pids[pid] = nil
-        return true
-      end
-      socket.sleep(0.02)
-    end
-    os.execute("kill -9 " .. pid .. " 2>/dev/null")
-    while not exited(pid) do socket.sleep(0.02) end
-    pids[pid] = nil
-    return false
-  end
-
   local function spawn_batch(url, out, mode)
-    local p = io.popen(string.format("lua5.4 spec/support/ledger_batch.lua %s %s %s %d 8 %s "
-      .. ">%s 2>&1 & echo $!", url, s.url, s.certificate, COUNT, mode or "", out))
-    local pid = assert(tonumber(p:read("*l")))
-    p:close()
-    pids[pid] = true
-    return pid
+    return children:spawn(string.format("lua5.4 spec/support/ledger_batch.lua %s %s %s %d 8 %s "
+      .. ">%s 2>&1", url, s.url, s.certificate, COUNT, mode or "", out))
   end
 
   local function total_sends()
@@ -110,12 +86,8 @@ describe("b2c.ledger when the database goes away mid-batch", function()
     assert.is_true(unstored + created > 0, "the failure came after the batch had ended")
     assert.is_true(sent > 0, "the failure came before anything was sent")
     -- every open row is reconcilable: a Transaction Status query goes out for it
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, resultUrl = "http://127.0.0.1:9/result",
-      queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 10,
-    }))
+    local mpesa = assert(b2c.new(s:settings({ resultUrl = "http://127.0.0.1:9/result",
+      queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 10 })))
     local report = assert(book:reconcile(mpesa, { overdue = 0, delay = 0, limit = COUNT }))
     assert.are.equal(open, report.queried)
     mpesa:close()
@@ -124,12 +96,7 @@ describe("b2c.ledger when the database goes away mid-batch", function()
   end
 
   it("PostgreSQL stopped mid-batch: the batch stops with a ledger error, nothing unrecorded left", function()
-    local pg, why = postgres.start()
-    if not pg then
-      print("PostgreSQL database-failure spec skipped: " .. why)
-      return
-    end
-    local ok, err = pcall(function()
+    postgres.with("PostgreSQL database-failure spec", function(pg)
       pg:createdb("gone")
       local url = pg:url("gone")
       s:reset()
@@ -138,11 +105,11 @@ describe("b2c.ledger when the database goes away mid-batch", function()
       local out = dir .. "/pg.out"
       local pid = spawn_batch(url, out)
       local deadline = socket.gettime() + 60
-      while total_sends() < 40 and not exited(pid) and socket.gettime() < deadline do
+      while total_sends() < 40 and process.alive(pid) and socket.gettime() < deadline do
         socket.sleep(0.05)
       end
       pg:halt()
-      assert.is_true(wait_for(pid, 60), "the batch hung after the server stopped")
+      assert.is_true(children:finish(pid, 60), "the batch hung after the server stopped")
       local r = outcome(out)
       assert.are.equal("ledger", r.kind, r.text)
       assert.matches("the database failed during the batch", r.message)
@@ -157,8 +124,6 @@ describe("b2c.ledger when the database goes away mid-batch", function()
       print(string.format("PostgreSQL stopped mid-batch: %d of %d sent, %d never left; cause: %s",
         sent, COUNT, created, r.cause))
     end)
-    pg:stop()
-    assert(ok, err)
   end)
 
   it("SQLite full mid-batch (SQLITE_FULL): the batch stops with a ledger error, nothing unrecorded left", function()
@@ -167,7 +132,7 @@ describe("b2c.ledger when the database goes away mid-batch", function()
     s:config({ fault = { spec = "delay=0.02", path = PAY_PATH } })
     local out = dir .. "/full.out"
     local pid = spawn_batch(url, out, "full")
-    assert.is_true(wait_for(pid, 60), "the batch hung on a full database")
+    assert.is_true(children:finish(pid, 60), "the batch hung on a full database")
     s:config({ fault = false })
     local r = outcome(out)
     assert.are.equal("ledger", r.kind, r.text)

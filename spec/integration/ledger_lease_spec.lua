@@ -8,12 +8,14 @@ local postgres = require("support.postgres")
 local sim = require("support.sim")
 local socket = require("socket")
 local files = require("support.files")
+local process = require("support.process")
+local ledger_urls = require("support.ledger_urls")
 
 local STATUS_PATH = "/mpesa/transactionstatus/v1/query"
 
 describe("b2c.ledger reconcile leases", function()
   local s, pg, dir
-  local pids = {}
+  local children = process.group()
 
   setup(function()
     -- the worker processes pay with the default consumer key
@@ -24,49 +26,22 @@ describe("b2c.ledger reconcile leases", function()
     if not pg then print("PostgreSQL lease specs skipped: " .. why) end
   end)
   teardown(function()
-    for pid in pairs(pids) do os.execute("kill -9 " .. pid .. " 2>/dev/null") end
+    children:kill()
     if s then s:stop() end
     if pg then pg:stop() end
     if dir then os.execute("rm -rf '" .. dir .. "'") end
   end)
 
-  local function exited(pid)
-    local stat = files.read("/proc/" .. pid .. "/stat")
-    return not stat or stat:match("%)%s+(%a)") == "Z"
-  end
-
-  -- Waits for pid to end (killed after `seconds`): true when it ended by itself.
-  local function wait_for(pid, seconds)
-    local deadline = socket.gettime() + seconds
-    while socket.gettime() < deadline do
-      if exited(pid) then
-        pids[pid] = nil
-        return true
-      end
-      socket.sleep(0.02)
-    end
-    os.execute("kill -9 " .. pid .. " 2>/dev/null")
-    while not exited(pid) do socket.sleep(0.02) end
-    pids[pid] = nil
-    return false
-  end
-
   local function spawn(url, limit, lease, out)
-    local p = io.popen(string.format("lua5.4 spec/support/ledger_reconciler.lua %s %s %s %d %d "
-      .. ">%s 2>&1 & echo $!", url, s.url, s.certificate, limit, lease, out))
-    local pid = assert(tonumber(p:read("*l")))
-    p:close()
-    pids[pid] = true
-    return pid
+    -- a previous store's output must not pass for this worker's
+    os.remove(out)
+    return children:spawn(string.format("lua5.4 spec/support/ledger_reconciler.lua %s %s %s %d %d "
+      .. ">%s 2>&1", url, s.url, s.certificate, limit, lease, out))
   end
 
   local function client()
-    return assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, resultUrl = "http://127.0.0.1:9/result",
-      queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 10,
-    }))
+    return assert(b2c.new(s:settings({ resultUrl = "http://127.0.0.1:9/result",
+      queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 10 })))
   end
 
   -- n payouts whose connection dropped after M-Pesa took them: unknown.
@@ -96,19 +71,8 @@ describe("b2c.ledger reconcile leases", function()
     return by, total
   end
 
-  local function stores()
-    local list = { { "SQLite", function(name) return "sqlite://" .. dir .. "/" .. name .. ".db" end } }
-    if pg then
-      list[2] = { "PostgreSQL", function(name)
-        pg:createdb(name)
-        return pg:url(name)
-      end }
-    end
-    return list
-  end
-
   it("two workers reconciling at once never query one payout", function()
-    for _, store in ipairs(stores()) do
+    for _, store in ipairs(ledger_urls(dir, pg)) do
       s:reset()
       local url = store[2]("together")
       unknown_payouts(url, 30)
@@ -116,7 +80,7 @@ describe("b2c.ledger reconcile leases", function()
       s:config({ fault = { spec = "delay=0.05", path = STATUS_PATH } })
       local a = spawn(url, 5, 120, dir .. "/a.out")
       local b = spawn(url, 5, 120, dir .. "/b.out")
-      local a_ended, b_ended = wait_for(a, 120), wait_for(b, 120)
+      local a_ended, b_ended = children:finish(a, 120), children:finish(b, 120)
       local a_out, b_out = files.read(dir .. "/a.out") or "", files.read(dir .. "/b.out") or ""
       assert.is_true(a_ended and b_ended, store[1] .. ": a worker hung:\n" .. a_out .. b_out)
       local a_done = tonumber(a_out:match("done (%d+)"))
@@ -138,7 +102,7 @@ describe("b2c.ledger reconcile leases", function()
   end)
 
   it("a lease left by a killed worker expires and another worker takes the payout", function()
-    for _, store in ipairs(stores()) do
+    for _, store in ipairs(ledger_urls(dir, pg)) do
       s:reset()
       local url = store[2]("killed")
       unknown_payouts(url, 1)
@@ -146,13 +110,10 @@ describe("b2c.ledger reconcile leases", function()
       s:config({ fault = { spec = "delay=60", path = STATUS_PATH } })
       local out = dir .. "/killed.out"
       local pid = spawn(url, 1, 10, out)
-      local deadline = socket.gettime() + 30
-      while not (files.read(out) or ""):find("leased", 1, true) and socket.gettime() < deadline do
-        socket.sleep(0.02)
-      end
+      files.wait_for(out, "leased", 30)
       assert.matches("leased", files.read(out) or "", nil, true)
       os.execute("kill -9 " .. pid)
-      wait_for(pid, 10)
+      children:finish(pid, 10)
       s:config({ fault = false })
 
       local book, mpesa = assert(ledger.open(url)), client()

@@ -8,7 +8,8 @@ local sim = require("support.sim")
 local tempdir = require("support.files").tempdir
 
 describe("ledger:start (polled)", function()
-  local s, receiver, dir, book, mpesa
+  local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
+  local dir, book, mpesa
 
   local function payout(over)
     local p = { recipientPhone = "0708374149", amount = 250, remarks = "Tournament prize" }
@@ -30,24 +31,11 @@ describe("ledger:start (polled)", function()
     error("payouts still in flight after 20 s")
   end
 
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
   before_each(function()
-    s:reset()
     dir = tempdir()
     book = assert(ledger.open("sqlite://" .. dir .. "/ledger.db"))
-    mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
-    }))
+    mpesa = assert(b2c.new(ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })))
   end)
   after_each(function()
     mpesa:close()
@@ -63,9 +51,9 @@ describe("ledger:start (polled)", function()
       local row = book:get("prize-" .. i)
       assert.are.equal("submitted", row.state) -- durable before any step
     end
-    assert.are.equal(0, s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0)
+    assert.are.equal(0, ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"] or 0)
     drive(handles)
-    local sends = s:stats().sendsByOcid
+    local sends = ctx.s:stats().sendsByOcid
     for i, h in ipairs(handles) do
       local p, err = h:result()
       assert.is_nil(err)
@@ -73,7 +61,7 @@ describe("ledger:start (polled)", function()
       assert.are.equal("prize-" .. i, p.reference)
       assert.are.equal(1, sends[h.originatorConversationId])
     end
-    for _, req in ipairs(receiver:wait(20, 10)) do
+    for _, req in ipairs(ctx.receiver:wait(20, 10)) do
       if req.path == "/result" then assert(book:applyResult(req.raw)) end
     end
     assert.are.equal(20, book:stats().byState.paid)
@@ -87,7 +75,7 @@ describe("ledger:start (polled)", function()
     assert.is_true(again.done)
     assert.are.equal(first.originatorConversationId, again.originatorConversationId)
     assert.are.equal("accepted", again:result().state)
-    assert.are.equal(1, s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
+    assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
   end)
 
   it("records a dropped connection as unknown, for reconcile, and never resends it", function()
@@ -97,7 +85,7 @@ describe("ledger:start (polled)", function()
     assert.are.equal("unknown", p.state)
     assert.are.equal("timeout", err.kind)
     assert.are.equal(p, (h:result())) -- recorded once
-    assert.are.equal(1, s:stats().sendsByOcid[h.originatorConversationId])
+    assert.are.equal(1, ctx.s:stats().sendsByOcid[h.originatorConversationId])
   end)
 
   it("refuses bad input before writing a row, and raises on misuse", function()

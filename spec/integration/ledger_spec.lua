@@ -47,32 +47,13 @@ local BACKENDS = {
 
 for _, backend in ipairs(BACKENDS) do
   describe("b2c.ledger (" .. backend.name .. ")", function()
-    local s, receiver, book, mpesa
+    local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
+    local book, mpesa
     local available
-    local seen = {}
 
     local function client()
-      return assert(b2c.new({
-        consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-        initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-        certificate = s.certificate, baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-        queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
-      }))
-    end
-
-    -- The next callback posted to path (about OCID ocid when given).
-    local function callback(path, ocid)
-      local deadline = os.time() + 5
-      repeat
-        local got = receiver:wait(#receiver.received + 1, 0.2)
-        for i, req in ipairs(got) do
-          if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
-            seen[i] = true
-            return req
-          end
-        end
-      until os.time() > deadline
-      error("no callback to " .. path)
+      return assert(b2c.new(ctx.s:settings({ resultUrl = ctx.receiver:urlFor("/result"),
+        queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5 })))
     end
 
     local function payout(over)
@@ -83,16 +64,11 @@ for _, backend in ipairs(BACKENDS) do
 
     setup(function()
       available = backend:start()
-      s = sim.start({ callbackDelay = 0.05 })
-      receiver = sim.receiver()
     end)
     teardown(function()
-      if receiver then receiver:close() end
-      if s then s:stop() end
       backend:stop()
     end)
     before_each(function()
-      s:reset()
       backend.url = available and backend:new()
       book = available and assert(ledger.open(backend.url))
       mpesa = client()
@@ -115,13 +91,13 @@ for _, backend in ipairs(BACKENDS) do
       local p = assert(book:pay(mpesa, payout({ reference = "inv-1" })))
       assert.are.equal("accepted", p.state)
       assert.is_string(p.conversationId)
-      local r = assert(book:applyResult(callback("/result", p.originatorConversationId).raw))
+      local r = assert(book:applyResult(ctx.callback("/result", p.originatorConversationId).raw))
       assert.are.equal("paid", r.applied)
       assert.are.equal("paid", r.payout.state)
       assert.is_string(r.payout.receipt)
       assert.are.same(r.payout, book:get("inv-1"))
       assert.are.same(r.payout, book:get(p.id))
-      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, ctx.s:stats().sendsByOcid[p.originatorConversationId])
       assert.are.equal(1, book:stats().byState.paid)
     end)
 
@@ -129,7 +105,7 @@ for _, backend in ipairs(BACKENDS) do
       local a = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
       local b = assert(book:pay(mpesa, payout({ reference = "inv-2" })))
       assert.are.equal(a.id, b.id)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(1, st.requests["/mpesa/b2c/v3/paymentrequest"])
     end)
 
@@ -143,7 +119,7 @@ for _, backend in ipairs(BACKENDS) do
       p, err = book:pay(mpesa, payout({ reference = "inv-3", recipientPhone = "0700000001" }))
       assert.is_nil(p)
       assert.are.equal("reference", err.field)
-      assert.are.equal(1, s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
+      assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2c/v3/paymentrequest"])
     end)
 
     it_ledger("refuses a caller's OCID and a bad payout before anything is stored", function()
@@ -158,8 +134,8 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("applies duplicate callbacks once and keeps a result that came before the ack", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009003" })))
-      local first = callback("/result", p.originatorConversationId)
-      local second = callback("/result", p.originatorConversationId)
+      local first = ctx.callback("/result", p.originatorConversationId)
+      local second = ctx.callback("/result", p.originatorConversationId)
       assert.are.equal("paid", book:applyResult(first.raw).applied)
       assert.are.equal("duplicate", book:applyResult(second.raw).applied)
       assert.are.equal("paid", book:get(p.id).state)
@@ -167,7 +143,7 @@ for _, backend in ipairs(BACKENDS) do
       -- a result recorded while the row is still submitted (the ack not yet
       -- written): the late ack must not move it back
       local q = assert(book:pay(mpesa, payout()))
-      local res = callback("/result", q.originatorConversationId)
+      local res = ctx.callback("/result", q.originatorConversationId)
       book.store:exec("UPDATE payouts SET state = 'submitted', conversation_id = NULL WHERE id = ?", q.id)
       assert.are.equal("paid", book:applyResult(res.raw).applied)
       assert(book:record(q.originatorConversationId, { ConversationID = q.conversationId }))
@@ -178,7 +154,7 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("flags a conflicting second result for a person", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700000001" })))
-      local res = callback("/result", p.originatorConversationId)
+      local res = ctx.callback("/result", p.originatorConversationId)
       assert.are.equal("failed", book:applyResult(res.raw).applied)
       local forged = res.body
       forged.Result.ResultCode = 0
@@ -209,17 +185,17 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(p.id, assert(book:pay(mpesa, payout({ reference = "inv-amb",
         remarks = "Pay sim:fault=drop" }))).id)
       local report = assert(book:reconcile(mpesa, { delay = 0,
-        resultUrl = receiver:urlFor("/status") }))
+        resultUrl = ctx.receiver:urlFor("/status") }))
       assert.are.equal(1, report.queried)
       -- asked already: another round (another worker) does not ask again yet
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
-      local r = assert(book:applyResult(callback("/status").raw))
+      local r = assert(book:applyResult(ctx.callback("/status").raw))
       assert.are.equal("paid", r.applied)
       assert.are.equal("completed", r.verdict)
       assert.is_string(r.payout.receipt)
-      assert.are.equal(1, s:stats().sendsByOcid[p.originatorConversationId])
+      assert.are.equal(1, ctx.s:stats().sendsByOcid[p.originatorConversationId])
       -- the result that also arrives later is a duplicate
-      local late = book:applyResult(callback("/result", p.originatorConversationId).raw)
+      local late = book:applyResult(ctx.callback("/result", p.originatorConversationId).raw)
       assert.are.equal("duplicate", late.applied)
       assert.are.equal(0, book:reconcile(mpesa, { delay = 0 }).queried)
     end)
@@ -230,7 +206,7 @@ for _, backend in ipairs(BACKENDS) do
       local report = assert(book:reconcile(mpesa, { delay = 0, requery = 0 }))
       assert.are.equal(2, report.queried)
       local asked = {}
-      for _, q in ipairs(s:stats().queries) do
+      for _, q in ipairs(ctx.s:stats().queries) do
         local ocid = q.asked and q.asked.originalConversationId
         if ocid then asked[ocid] = (asked[ocid] or 0) + 1 end
       end
@@ -246,10 +222,10 @@ for _, backend in ipairs(BACKENDS) do
       local real = mpesa.transactionStatus.query
       mpesa.transactionStatus.query = function(fields)
         local ack, err = real(fields)
-        if ack then assert.are.equal("unmatched", book:applyResult(callback("/status").raw).applied) end
+        if ack then assert.are.equal("unmatched", book:applyResult(ctx.callback("/status").raw).applied) end
         return ack, err
       end
-      local report = book:reconcile(mpesa, { delay = 0, resultUrl = receiver:urlFor("/status") })
+      local report = book:reconcile(mpesa, { delay = 0, resultUrl = ctx.receiver:urlFor("/status") })
       mpesa.transactionStatus.query = real
       assert.are.equal(1, report.queried)
       local after = book:get(p.id)
@@ -259,14 +235,14 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("marks an overdue accepted payout unknown, and a queue timeout unknown", function()
       local p = assert(book:pay(mpesa, payout({ recipientPhone = "0700009001" })))
-      local t = assert(book:applyQueueTimeout(callback("/timeout", p.originatorConversationId).raw))
+      local t = assert(book:applyQueueTimeout(ctx.callback("/timeout", p.originatorConversationId).raw))
       assert.are.equal("unknown", t.applied)
       local q = assert(book:pay(mpesa, payout({ recipientPhone = "0700009002" })))
       local report = book:reconcile(mpesa, { overdue = 0, delay = 0,
-        resultUrl = receiver:urlFor("/status") })
+        resultUrl = ctx.receiver:urlFor("/status") })
       assert.are.equal(1, report.markedUnknown)
       assert.are.equal(2, report.queried)
-      for _ = 1, 2 do assert.are.equal("paid", book:applyResult(callback("/status").raw).applied) end
+      for _ = 1, 2 do assert.are.equal("paid", book:applyResult(ctx.callback("/status").raw).applied) end
       assert.are.equal("paid", book:get(p.id).state)
       assert.are.equal("paid", book:get(q.id).state)
     end)
@@ -286,7 +262,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(n.id, book:get("inv-r").id)
       local sent = assert(book:send(mpesa, n.id))
       assert.are.equal("accepted", sent.state)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(1, st.sendsByOcid[p.originatorConversationId])
       assert.are.equal(1, st.sendsByOcid[n.originatorConversationId])
     end)
@@ -301,7 +277,7 @@ for _, backend in ipairs(BACKENDS) do
       local st = book:stats()
       assert.are.equal(20, st.byState.accepted)
       assert.are.equal(1, st.byState.unknown)
-      for ocid, n in pairs(s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
+      for ocid, n in pairs(ctx.s:stats().sendsByOcid) do assert.are.equal(1, n, ocid) end
       -- again: nothing new is sent
       local again = assert(book:payBatch(mpesa, list))
       assert.are.equal(0, again.total)
@@ -326,8 +302,8 @@ for _, backend in ipairs(BACKENDS) do
       local p = assert(book:pay(mpesa, payout({ reference = "pochi-1" }), { operation = "b2pochi" }))
       assert.are.equal("accepted", p.state)
       assert.are.equal("b2pochi", p.operation)
-      assert.are.equal(1, s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
-      assert.are.equal("paid", book:applyResult(callback("/result", p.originatorConversationId).raw).applied)
+      assert.are.equal(1, ctx.s:stats().requests["/mpesa/b2pochi/v1/paymentrequest"])
+      assert.are.equal("paid", book:applyResult(ctx.callback("/result", p.originatorConversationId).raw).applied)
       -- the same reference as a B2C payout is another payout: refused
       local q, err = book:pay(mpesa, payout({ reference = "pochi-1" }))
       assert.is_nil(q)
@@ -352,7 +328,7 @@ for _, backend in ipairs(BACKENDS) do
       local st = book:stats()
       assert.are.equal(5, st.total)
       assert.are.equal(5, st.byState.accepted)
-      local sends, sent = s:stats().sendsByOcid, 0
+      local sends, sent = ctx.s:stats().sendsByOcid, 0
       for _, p in ipairs(book:list({ limit = 100 })) do
         assert.are.equal(1, sends[p.originatorConversationId])
         sent = sent + 1
@@ -375,7 +351,7 @@ for _, backend in ipairs(BACKENDS) do
       mpesa.b2c.sendBatch = real
       assert.is_nil(report)
       assert.matches("was submitted elsewhere", err.message)
-      local sends = s:stats().sendsByOcid
+      local sends = ctx.s:stats().sendsByOcid
       -- take-3 left once: the other worker's payout
       local other = book:get("take-3")
       assert.are.equal(1, sends[other.originatorConversationId])
@@ -398,7 +374,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal(stored, total)
       -- the same batch again sends exactly what never left, once
       assert(book:payBatch(mpesa, list, { concurrency = 4 }))
-      sends = s:stats().sendsByOcid
+      sends = ctx.s:stats().sendsByOcid
       for i = 1, 6 do
         local p = book:get("take-" .. i)
         assert.are.equal("accepted", p.state)

@@ -6,8 +6,9 @@ local postgres = require("support.postgres")
 local sim = require("support.sim")
 local socket = require("socket")
 local read_file = require("support.files").read
-
 local tempdir = require("support.files").tempdir
+local process = require("support.process")
+local ledger_urls = require("support.ledger_urls")
 
 -- Runs the workers (each {first, last}) at once; returns seconds taken.
 local runs = 0
@@ -19,18 +20,12 @@ local function run_workers(s, url, ranges, dir)
   local started = socket.gettime()
   local pids = {}
   for k, r in ipairs(ranges) do
-    local p = io.popen(string.format("lua5.4 spec/support/ledger_payer.lua %s %s %s %d %d %d %s "
-      .. ">%s/out%d 2>&1 & echo $!", url, s.url, s.certificate, r[1], r[2], k, tokens, dir, k))
-    pids[k] = assert(tonumber(p:read("*l")))
-    p:close()
+    pids[k] = process.spawn(string.format("lua5.4 spec/support/ledger_payer.lua %s %s %s %d %d %d %s "
+      .. ">%s/out%d 2>&1", url, s.url, s.certificate, r[1], r[2], k, tokens, dir, k))
   end
-  for k, pid in ipairs(pids) do
-    local deadline = socket.gettime() + 120
-    while socket.gettime() < deadline do
-      local stat = read_file("/proc/" .. pid .. "/stat")
-      if not stat or stat:match("%)%s+(%a)") == "Z" then break end
-      socket.sleep(0.02)
-    end
+  -- every worker ended (or killed) before any is checked
+  for _, pid in ipairs(pids) do process.finish(pid, 120) end
+  for k in ipairs(pids) do
     local out = read_file(dir .. "/out" .. k) or ""
     assert.matches("done %d+", out, "worker " .. k .. ": " .. out)
   end
@@ -67,19 +62,8 @@ describe("b2c.ledger with four workers", function()
     assert.are.equal(n, count)
   end
 
-  local function urls()
-    local list = { { "SQLite", function(name) return "sqlite://" .. dir .. "/" .. name .. ".db" end } }
-    if pg then
-      list[2] = { "PostgreSQL", function(name)
-        pg:createdb(name)
-        return pg:url(name)
-      end }
-    end
-    return list
-  end
-
   it("sends each reference once when four workers pay the same ones", function()
-    for _, u in ipairs(urls()) do
+    for _, u in ipairs(ledger_urls(dir, pg)) do
       s:reset()
       local url = u[2]("same")
       run_workers(s, url, { { 1, 40 }, { 1, 40 }, { 1, 40 }, { 1, 40 } }, dir)
@@ -112,7 +96,7 @@ describe("b2c.ledger with four workers", function()
 
   it("reports four workers' throughput against one", function()
     local n = 60
-    for _, u in ipairs(urls()) do
+    for _, u in ipairs(ledger_urls(dir, pg)) do
       s:reset()
       local one = run_workers(s, u[2]("one"), { { 1, n } }, dir)
       s:reset()

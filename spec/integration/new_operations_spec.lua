@@ -7,13 +7,14 @@ local b2c = require("b2c")
 local sim = require("support.sim")
 
 describe("operations added in issue 12, through the public API", function()
-  local s, receiver, credential
+  local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
+  local credential
 
   local function client()
     return assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600992",
-      initiatorName = "testapi", securityCredential = credential, baseUrl = s.url,
-      resultUrl = receiver.url, queueTimeOutUrl = receiver.url, timeout = 5,
+      consumerKey = ctx.s.consumerKey, consumerSecret = ctx.s.consumerSecret, shortCode = "600992",
+      initiatorName = "testapi", securityCredential = credential, baseUrl = ctx.s.url,
+      resultUrl = ctx.receiver.url, queueTimeOutUrl = ctx.receiver.url, timeout = 5,
     }))
   end
 
@@ -28,17 +29,10 @@ describe("operations added in issue 12, through the public API", function()
   }
 
   setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
+    credential = assert(b2c.securityCredential(ctx.s.initiatorPassword, ctx.s.certificate))
   end)
   before_each(function()
-    s:reset()
-    receiver.received = {}
+    ctx.receiver.received = {}
   end)
 
   for _, call in ipairs(CALLS) do
@@ -48,7 +42,7 @@ describe("operations added in issue 12, through the public API", function()
       local ack = assert(mpesa[ns][verb](p))
       assert.are.equal("0", ack.ResponseCode)
       assert.is_string(ack.OriginatorConversationID)
-      local got = receiver:wait(1, 5)
+      local got = ctx.receiver:wait(1, 5)
       assert.are.equal(1, #got)
       local r = assert(b2c.parseDarajaResult(got[1].raw))
       assert.is_true(r.ok, tostring(r.ResultCode))
@@ -61,13 +55,13 @@ describe("operations added in issue 12, through the public API", function()
     it("mpesa." .. ns .. "." .. verb .. ": a dropped answer is ambiguous and never resent", function()
       local mpesa = client()
       local path = require("b2c.operations").get(ns).path
-      s:config({ fault = { spec = "drop", count = 1, path = path } })
+      ctx.s:config({ fault = { spec = "drop", count = 1, path = path } })
       local ack, err = mpesa[ns][verb](p)
       assert.is_nil(ack)
       assert.are.equal("timeout", err.kind)
       assert.are.equal("ambiguous", err.outcome)
       assert.is_false(err.retryable)
-      local st = s:stats()
+      local st = ctx.s:stats()
       assert.are.equal(1, st.requests[path], "sent once, never again")
       mpesa:close()
     end)
@@ -75,7 +69,7 @@ describe("operations added in issue 12, through the public API", function()
 
   it("B2C Account Top Up's ambiguous error says how to reconcile without an OCID", function()
     local mpesa = client()
-    s:config({ fault = { spec = "drop", count = 1, path = "/mpesa/b2b/v1/paymentrequest" } })
+    ctx.s:config({ fault = { spec = "drop", count = 1, path = "/mpesa/b2b/v1/paymentrequest" } })
     local _, err = mpesa.b2cTopUp.send(CALLS[2][3])
     assert.matches("no id to query by", err.message, 1, true)
     assert.matches("statement", err.message, 1, true)
@@ -95,7 +89,7 @@ describe("operations added in issue 12, through the public API", function()
     local report = mpesa.b2b.sendBatch(list, { concurrency = 3 })
     assert.are.equal(6, report.total)
     assert.are.equal(6, report.accepted)
-    assert.are.equal(6, #receiver:wait(6, 5))
+    assert.are.equal(6, #ctx.receiver:wait(6, 5))
     mpesa:close()
   end)
 
@@ -108,7 +102,7 @@ describe("operations added in issue 12, through the public API", function()
     end
     local report = mpesa.b2pochi.sendBatch(list, { concurrency = 2 })
     assert.are.equal(5, report.accepted)
-    local st = s:stats()
+    local st = ctx.s:stats()
     for i = 1, 5 do assert.are.equal(1, st.sendsByOcid["pochi-batch-" .. i]) end
     mpesa:close()
   end)
@@ -118,7 +112,7 @@ describe("operations added in issue 12, through the public API", function()
     local ack, err = mpesa.reversal.request({ transactionId = "not a receipt", amount = 1, remarks = "xx" })
     assert.is_nil(ack)
     assert.are.equal("transactionId", err.field)
-    assert.is_nil(s:stats().requests["/mpesa/reversal/v1/request"])
+    assert.is_nil(ctx.s:stats().requests["/mpesa/reversal/v1/request"])
     mpesa:close()
   end)
 end)

@@ -17,11 +17,7 @@ describe("the reconciliation snippet of docs/reconciliation.md", function()
   local read = require("support.files").must
 
   local function env_for(body, calls)
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, queueTimeOutUrl = s.url .. "/nowhere",
-    }))
+    local mpesa = assert(b2c.new(s:settings({ queueTimeOutUrl = s.url .. "/nowhere" })))
     local function note(name) return function(...) calls[#calls + 1] = { name, ... } end end
     return {
       b2c = b2c, mpesa = mpesa, ocid = "payroll-17", request_body = body,

@@ -48,12 +48,8 @@ describe("the documentation's snippets", function()
   end
 
   it("docs/game-loops-and-c-hosts.md: the tick snippet completes a payout", function()
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-    }))
+    local mpesa = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere" })))
     local saved, reported
     local tick = run(docs.blocks("docs/game-loops-and-c-hosts.md", "Game loops: polled payouts")[1], {
       mpesa = mpesa,
@@ -74,12 +70,8 @@ describe("the documentation's snippets", function()
   end)
 
   it("docs/api.md, mpesa.b2c.sendBatch: the payroll snippet pays every row, stores each OCID by reference", function()
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-    }))
+    local mpesa = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere" })))
     local salaries = {}
     for i = 1, 3 do
       salaries[i] = { recipientPhone = "0708374149", amount = 1000 * i, remarks = "March salary",
@@ -102,12 +94,8 @@ describe("the documentation's snippets", function()
     end
   end)
   it("docs/api.md, More operations: each operation's snippet reaches its Daraja path", function()
-    local mpesa = assert(b2c.new({
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-      certificate = s.certificate, baseUrl = s.url,
-      resultUrl = s.url .. "/nowhere", queueTimeOutUrl = s.url .. "/nowhere",
-    }))
+    local mpesa = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+      queueTimeOutUrl = s.url .. "/nowhere" })))
     local before = s:stats().requests
     local ocid = b2c.newOriginatorConversationId()
     run(docs.blocks("docs/api.md", "More operations")[1], { mpesa = mpesa, ocid = ocid })

@@ -7,33 +7,17 @@ local STATUS = "/mpesa/transactionstatus/v1/query"
 local BALANCE = "/mpesa/accountbalance/v1/query"
 
 describe("reconciliation queries against the simulator", function()
-  local s, receiver
+  local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
 
   local function client(over)
     local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = receiver:urlFor("/result"),
-      queueTimeOutUrl = receiver:urlFor("/timeout"), timeout = 5,
+      consumerKey = ctx.s.consumerKey, consumerSecret = ctx.s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", initiatorPassword = ctx.s.initiatorPassword, certificate = ctx.s.certificate,
+      baseUrl = ctx.s.url, resultUrl = ctx.receiver:urlFor("/result"),
+      queueTimeOutUrl = ctx.receiver:urlFor("/timeout"), timeout = 5,
     }
     for k, v in pairs(over or {}) do cfg[k] = v or nil end -- false: leave the setting out
     return assert(b2c.new(cfg))
-  end
-
-  -- The next callback posted to `path` (others stay in receiver.received).
-  local seen = {}
-  local function callback(path, seconds)
-    local deadline = os.time() + (seconds or 5)
-    repeat
-      local got = receiver:wait(#receiver.received + 1, 0.2)
-      for i, req in ipairs(got) do
-        if not seen[i] and req.path == path then
-          seen[i] = true
-          return req
-        end
-      end
-    until os.time() > deadline
-    error("no callback to " .. path)
   end
 
   local function pay(mpesa, phone, amount)
@@ -44,10 +28,10 @@ describe("reconciliation queries against the simulator", function()
   end
 
   local function status(mpesa, fields)
-    fields.resultUrl = fields.resultUrl or receiver:urlFor("/status")
+    fields.resultUrl = fields.resultUrl or ctx.receiver:urlFor("/status")
     local ack = assert(mpesa.transactionStatus.query(fields))
     assert.are.equal("0", ack.ResponseCode)
-    local req = callback("/status")
+    local req = ctx.callback("/status")
     local result = assert(b2c.parseDarajaResult(req.raw))
     assert.are.equal(ack.ConversationID, result.ConversationID)
     local v = assert(b2c.statusVerdict(result))
@@ -55,20 +39,10 @@ describe("reconciliation queries against the simulator", function()
     return v, ack
   end
 
-  setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function() s:reset() end)
-
   it("finds a completed payout by OriginatorConversationID", function()
     local mpesa = client()
     local ocid = pay(mpesa, "0708374149", 500)
-    local paid = b2c.getResultParametersMap(assert(b2c.parseDarajaResult(callback("/result").raw)))
+    local paid = b2c.getResultParametersMap(assert(b2c.parseDarajaResult(ctx.callback("/result").raw)))
     local v = status(mpesa, { originatorConversationId = ocid })
     assert.are.equal("completed", v.verdict)
     assert.are.equal(500, v.amount)
@@ -77,7 +51,7 @@ describe("reconciliation queries against the simulator", function()
     assert.matches("^%d%d%d%d%-%d%d%-%d%d %d%d:%d%d:%d%d$", v.time)
     assert.are.equal("Completed", v.status)
     assert.matches("^254708374149 %- ", v.creditParty)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.requests[STATUS])
     local q = st.queries[1]
     assert.are.equal(ocid, q.asked.originalConversationId)
@@ -88,20 +62,20 @@ describe("reconciliation queries against the simulator", function()
   it("finds a completed payout by its receipt", function()
     local mpesa = client()
     local ocid = pay(mpesa, "0708374149", 1500)
-    local paid = b2c.getResultParametersMap(assert(b2c.parseDarajaResult(callback("/result").raw)))
+    local paid = b2c.getResultParametersMap(assert(b2c.parseDarajaResult(ctx.callback("/result").raw)))
     local v = status(mpesa, { transactionId = paid.TransactionReceipt, occasion = "audit" })
     assert.are.equal("completed", v.verdict)
     assert.are.equal(1500, v.amount)
     assert.are.equal(ocid, v.originatorConversationId)
     assert.are.equal(5, v.charges)
-    assert.are.equal(paid.TransactionReceipt, s:stats().queries[1].asked.transactionId)
+    assert.are.equal(paid.TransactionReceipt, ctx.s:stats().queries[1].asked.transactionId)
     mpesa:close()
   end)
 
   it("reports a failed payout as failed, with the reason", function()
     local mpesa = client()
     local ocid = pay(mpesa, "0700000001", 1200)
-    local failed = assert(b2c.parseDarajaResult(callback("/result").raw))
+    local failed = assert(b2c.parseDarajaResult(ctx.callback("/result").raw))
     assert.are.equal(1, failed.ResultCode)
     local v = status(mpesa, { originatorConversationId = ocid })
     assert.are.equal("failed", v.verdict)
@@ -123,7 +97,7 @@ describe("reconciliation queries against the simulator", function()
   it("reports a payout that ended in a queue timeout, but completed, as completed", function()
     local mpesa = client()
     local ocid = pay(mpesa, "0700009001", 2500)
-    local note = assert(b2c.parseQueueTimeout(callback("/timeout").raw))
+    local note = assert(b2c.parseQueueTimeout(ctx.callback("/timeout").raw))
     assert.are.equal(ocid, note.OriginatorConversationID)
     local v = status(mpesa, { originatorConversationId = ocid })
     assert.are.equal("completed", v.verdict)
@@ -154,23 +128,23 @@ describe("reconciliation queries against the simulator", function()
   it("reads the account balance, debited by a payout", function()
     local mpesa = client()
     pay(mpesa, "0708374149", 500)
-    callback("/result")
-    local ack = assert(mpesa.accountBalance.query({ resultUrl = receiver:urlFor("/balance") }))
+    ctx.callback("/result")
+    local ack = assert(mpesa.accountBalance.query({ resultUrl = ctx.receiver:urlFor("/balance") }))
     assert.are.equal("0", ack.ResponseCode)
-    local accounts = assert(b2c.parseAccountBalance(callback("/balance").raw))
+    local accounts = assert(b2c.parseAccountBalance(ctx.callback("/balance").raw))
     assert.are.equal(5, #accounts)
     assert.are.equal(999500, accounts["Utility Account"].amount)
     assert.are.equal(500000, accounts["Working Account"].amount)
     assert.are.equal(-5, accounts["Charges Paid Account"].amount)
     assert.are.equal("KES", accounts[1].currency)
-    assert.are.equal(1, s:stats().requests[BALANCE])
+    assert.are.equal(1, ctx.s:stats().requests[BALANCE])
     mpesa:close()
   end)
 
   it("a balance query with a wrong credential gives an error from the parser", function()
     local mpesa = client({ initiatorPassword = "wrong password" })
-    assert(mpesa.accountBalance.query({ resultUrl = receiver:urlFor("/balance"), remarks = "Before payroll" }))
-    local accounts, err = b2c.parseAccountBalance(callback("/balance").raw)
+    assert(mpesa.accountBalance.query({ resultUrl = ctx.receiver:urlFor("/balance"), remarks = "Before payroll" }))
+    local accounts, err = b2c.parseAccountBalance(ctx.callback("/balance").raw)
     assert.is_nil(accounts)
     assert.are.equal("callback", err.kind)
     assert.are.equal("2001", err.code)
@@ -203,7 +177,7 @@ describe("reconciliation queries against the simulator", function()
     ack, err = bare.accountBalance.query({})
     assert.is_nil(ack)
     assert.are.equal("resultUrl", err.field)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.is_nil(st.requests[STATUS])
     assert.is_nil(st.requests[BALANCE])
     assert.are.equal(0, st.tokensIssued)
@@ -214,9 +188,9 @@ describe("reconciliation queries against the simulator", function()
   it("fetches a new token once when the gateway refuses it, like send", function()
     local mpesa = client()
     assert(mpesa.accountBalance.query({}))
-    s:revokeTokens()
+    ctx.s:revokeTokens()
     assert(mpesa.transactionStatus.query({ originatorConversationId = "x" }))
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(2, st.tokensIssued)
     assert.are.equal(2, st.requests[STATUS]) -- refused once, sent again once
     mpesa:close()

@@ -5,7 +5,7 @@
 -- one more; with Redis killed, clear "store" errors and no fetches; after
 -- Redis restarts (empty), one more token and payouts again.
 local b2c = require("b2c")
-local sim = require("support.sim")
+local files = require("support.files")
 local redis = require("support.redis")
 local nginx = require("support.nginx")
 local socket = require("socket")
@@ -28,19 +28,15 @@ describe("a fleet of processes on one Redis tokenStore #fleet", function()
   local s, r, n, dir
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 60 })
+    local credential
+    s, credential = nginx.simulator({ callbackDelay = 60 })
     r = redis.start()
-    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
     -- Under make asan (a sanitizer preloaded) spec/support/nginx cannot run:
     -- the machines alone then.
     if not (os.getenv("LD_PRELOAD") or ""):find("san") then
       n = nginx.start_app(s, credential, { workers = 2, threads = 8, vmPool = 64, redisUrl = r.url })
     end
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir " .. dir))
+    dir = files.tempdir()
   end)
   teardown(function()
     if n then n:stop() end

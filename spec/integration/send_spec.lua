@@ -3,19 +3,21 @@ local b2c = require("b2c")
 local sim = require("support.sim")
 local socket = require("socket")
 local stub_daraja = require("support.stub_daraja")
+local free_port = require("support.free_port")
+local tls_proxy = require("support.tls_proxy")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
 
 describe("mpesa.b2c.send against the simulator", function()
-  local s, receiver
+  local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true, freshReceiver = true })
   local seen_errors = {}   -- every error object seen here, checked for secrets at the end
   local credential         -- a known credential, so the secret check can look for it
 
   local function client(over)
     local cfg = {
-      consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", securityCredential = credential, baseUrl = s.url,
-      resultUrl = receiver.url, queueTimeOutUrl = receiver.url, timeout = 5,
+      consumerKey = ctx.s.consumerKey, consumerSecret = ctx.s.consumerSecret, shortCode = "600996",
+      initiatorName = "testapi", securityCredential = credential, baseUrl = ctx.s.url,
+      resultUrl = ctx.receiver.url, queueTimeOutUrl = ctx.receiver.url, timeout = 5,
     }
     for k, v in pairs(over or {}) do cfg[k] = v end
     return assert(b2c.new(cfg))
@@ -46,21 +48,7 @@ describe("mpesa.b2c.send against the simulator", function()
   end
 
   setup(function()
-    s = sim.start({ callbackDelay = 0.05 })
-    receiver = sim.receiver()
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
-  end)
-  teardown(function()
-    if receiver then receiver:close() end
-    if s then s:stop() end
-  end)
-  before_each(function()
-    s:reset()
-    -- a fresh receiver (another port): a late callback of the previous test
-    -- cannot land in this one's
-    local old = receiver
-    receiver = sim.receiver()
-    old:close()
+    credential = assert(b2c.securityCredential(ctx.s.initiatorPassword, ctx.s.certificate))
   end)
 
   it("sends a payout and returns Daraja's acknowledgement", function()
@@ -69,7 +57,7 @@ describe("mpesa.b2c.send against the simulator", function()
     assert.are.equal("0", ack.ResponseCode)
     assert.matches("^AG_", ack.ConversationID)
     assert.matches("^%x+%-%x+%-4%x+%-%x+%-%x+$", ack.OriginatorConversationID)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.sendsByOcid[ack.OriginatorConversationID])
     local p = st.payouts[1]
     assert.are.equal("254708374149", p.partyB)
@@ -80,12 +68,10 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   it("computes the credential from initiatorPassword so the simulator accepts it", function()
-    local cfg = { consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-      initiatorName = "testapi", initiatorPassword = s.initiatorPassword, certificate = s.certificate,
-      baseUrl = s.url, resultUrl = receiver.url, queueTimeOutUrl = receiver.url }
+    local cfg = ctx.s:settings({ resultUrl = ctx.receiver.url, queueTimeOutUrl = ctx.receiver.url })
     local mpesa = assert(b2c.new(cfg))
     local ack = assert(mpesa.b2c.send(payout()))
-    local got = receiver:wait(1, 5)
+    local got = ctx.receiver:wait(1, 5)
     local result = assert(b2c.parseDarajaResult(got[1].body))
     assert.are.equal(ack.OriginatorConversationID, result.OriginatorConversationID)
     assert.are.equal(0, result.ResultCode)
@@ -109,19 +95,19 @@ describe("mpesa.b2c.send against the simulator", function()
   it("fetches one token for 50 sends", function()
     local mpesa = client()
     for _ = 1, 50 do assert(mpesa.b2c.send(payout())) end
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.tokensIssued)
     assert.are.equal(50, st.requests[PAYMENT], traffic(st))
     mpesa:close()
   end)
 
   it("accepts expires_in as a number as well as a string", function()
-    s:config({ expiresInNumber = true })
+    ctx.s:config({ expiresInNumber = true })
     local mpesa = client()
     assert(mpesa.b2c.send(payout()))
     assert(mpesa.b2c.send(payout()))
-    assert.are.equal(1, s:stats().tokensIssued)
-    s:config({ expiresInNumber = false })
+    assert.are.equal(1, ctx.s:stats().tokensIssued)
+    ctx.s:config({ expiresInNumber = false })
     mpesa:close()
   end)
 
@@ -131,7 +117,7 @@ describe("mpesa.b2c.send against the simulator", function()
       assert(a.b2c.send(payout()))
       assert(b.b2c.send(payout()))
     end
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(1, st.tokensIssued)
     assert.are.equal(10, st.requests[PAYMENT], traffic(st)) -- no request was rejected and retried
     a:close()
@@ -139,24 +125,24 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   it("refreshes the token shortly before it expires", function()
-    s:config({ tokenTtl = 2 })
+    ctx.s:config({ tokenTtl = 2 })
     local mpesa = client()
     assert(mpesa.b2c.send(payout()))
     socket.sleep(1.2) -- past the refresh point (ttl 2 s, margin 1 s), before expiry
     assert(mpesa.b2c.send(payout()))
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(2, st.tokensIssued)
     assert.are.equal(2, st.requests[PAYMENT], traffic(st)) -- refreshed ahead, never rejected
-    s:config({ tokenTtl = 3599 })
+    ctx.s:config({ tokenTtl = 3599 })
     mpesa:close()
   end)
 
   it("refreshes and retries once when the gateway says the token is invalid", function()
     local mpesa = client()
     assert(mpesa.b2c.send(payout()))
-    s:revokeTokens()
+    ctx.s:revokeTokens()
     assert(mpesa.b2c.send(payout()))
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(2, st.tokensIssued)
     assert.are.equal(3, st.requests[PAYMENT], traffic(st)) -- one rejected before processing, then the retry
     assert.are.equal(2, #st.payouts)
@@ -164,17 +150,17 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   it("gives up after one retry and never shows the token it sent", function()
-    s:config({ rejectAllTokens = true, invalidTokenStyle = "401" }) -- every token is refused
+    ctx.s:config({ rejectAllTokens = true, invalidTokenStyle = "401" }) -- every token is refused
     local mpesa = client()
     local err = failed(mpesa.b2c.send(payout()))
     assert.are.equal("api", err.kind)
     assert.are.equal("401.002.01", err.code)
     assert.truthy(err.message:find("[redacted]", 1, true), err.message)
-    local st = s:stats()
+    local st = ctx.s:stats()
     assert.are.equal(2, st.tokensIssued)
     assert.are.equal(2, st.requests[PAYMENT])
     assert.are.equal(0, #st.payouts)
-    s:config({ rejectAllTokens = false, invalidTokenStyle = "404" })
+    ctx.s:config({ rejectAllTokens = false, invalidTokenStyle = "404" })
     mpesa:close()
   end)
 
@@ -184,12 +170,12 @@ describe("mpesa.b2c.send against the simulator", function()
     assert.are.equal("auth", err.kind)
     assert.are.equal("400.008.01", err.code)
     assert.are.equal(400, err.status)
-    assert.are.equal(0, (s:stats().requests[PAYMENT] or 0))
+    assert.are.equal(0, (ctx.s:stats().requests[PAYMENT] or 0))
     mpesa:close()
   end)
 
   it("reports a response slower than the timeout as ambiguous, with the OCID", function()
-    s:config({ fault = { spec = "delay=2", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "delay=2", count = 1, path = PAYMENT } })
     local mpesa = client({ timeout = 0.7 })
     local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "slow-1" })))
     assert.are.equal("timeout", err.kind)
@@ -197,51 +183,51 @@ describe("mpesa.b2c.send against the simulator", function()
     assert.are.equal("slow-1", err.originatorConversationId)
     assert.truthy(err.message:find("may have gone through", 1, true))
     assert.truthy(err.message:find("slow-1", 1, true))
-    assert.are.equal(1, s:stats().sendsByOcid["slow-1"])
+    assert.are.equal(1, ctx.s:stats().sendsByOcid["slow-1"])
     mpesa:close()
   end)
 
   it("never replays a payout when a reused keep-alive connection dies after the request", function()
     local mpesa = client()
     assert(mpesa.b2c.send(payout()))           -- opens the keep-alive connection
-    s:config({ fault = { spec = "drop", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "drop", count = 1, path = PAYMENT } })
     local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "dropped-1" })))
     assert.are.equal("timeout", err.kind)
     assert.is_false(err.retryable)
     assert.are.equal("dropped-1", err.originatorConversationId)
     socket.sleep(0.2)
-    assert.are.equal(1, s:stats().sendsByOcid["dropped-1"]) -- exactly one request arrived
+    assert.are.equal(1, ctx.s:stats().sendsByOcid["dropped-1"]) -- exactly one request arrived
     assert(mpesa.b2c.send(payout()))           -- the client recovers on a new connection
     mpesa:close()
   end)
 
   it("reports a truncated answer as ambiguous", function()
-    s:config({ fault = { spec = "truncate", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "truncate", count = 1, path = PAYMENT } })
     local mpesa = client()
     local err = failed(mpesa.b2c.send(payout({ originatorConversationId = "cut-1" })))
     assert.are.equal("timeout", err.kind)
     assert.is_false(err.retryable)
     assert.are.equal("cut-1", err.originatorConversationId)
-    assert.are.equal(1, s:stats().sendsByOcid["cut-1"])
+    assert.are.equal(1, ctx.s:stats().sendsByOcid["cut-1"])
     mpesa:close()
   end)
 
   it("maps the gateway's own errors", function()
     local mpesa = client()
-    s:config({ fault = { spec = "spike", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "spike", count = 1, path = PAYMENT } })
     local spike = failed(mpesa.b2c.send(payout()))
     assert.are.equal("api", spike.kind)
     assert.are.equal("500.003.02", spike.code)
     assert.is_true(spike.retryable)
-    s:config({ fault = { spec = "quota", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "quota", count = 1, path = PAYMENT } })
     local quota = failed(mpesa.b2c.send(payout()))
     assert.are.equal("500.003.03", quota.code)
     assert.is_false(quota.retryable)
-    s:config({ fault = { spec = "internal", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "internal", count = 1, path = PAYMENT } })
     local internal = failed(mpesa.b2c.send(payout()))
     assert.are.equal("500.001.1001", internal.code)
     assert.truthy(internal.message:find("reconcile", 1, true))
-    s:config({ fault = { spec = "html403", count = 1, path = PAYMENT } })
+    ctx.s:config({ fault = { spec = "html403", count = 1, path = PAYMENT } })
     local html = failed(mpesa.b2c.send(payout()))
     assert.are.equal("http", html.kind)
     assert.are.equal(403, html.status)
@@ -250,9 +236,7 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   it("reports a refused connection as kind network, retryable", function()
-    local probe = assert(socket.bind("127.0.0.1", 0))
-    local _, port = probe:getsockname()
-    probe:close() -- nothing listens there now
+    local port = free_port() -- nothing listens there
     local mpesa = client({ baseUrl = "http://127.0.0.1:" .. port })
     local err = failed(mpesa.b2c.send(payout()))
     assert.are.equal("network", err.kind)
@@ -261,51 +245,39 @@ describe("mpesa.b2c.send against the simulator", function()
   end)
 
   describe("over https", function()
-    local proxy_pid, proxy_port
+    local proxy
 
     setup(function()
-      local probe = assert(socket.bind("127.0.0.1", 0))
-      local _, port = probe:getsockname()
-      probe:close()
-      proxy_port = port
-      local cmd = string.format("socat OPENSSL-LISTEN:%d,bind=127.0.0.1,reuseaddr,fork,"
-        .. "cert=spec/fixtures/tls/server.pem,verify=0 TCP:127.0.0.1:%d >/dev/null 2>&1 & echo $!",
-        port, s.port)
-      proxy_pid = assert(io.popen(cmd)):read("*l")
-      for _ = 1, 50 do
-        local c = socket.connect("127.0.0.1", port)
-        if c then c:close() break end
-        socket.sleep(0.05)
-      end
+      proxy = tls_proxy.start(ctx.s.port)
     end)
     teardown(function()
-      if proxy_pid then os.execute("kill " .. proxy_pid .. " 2>/dev/null") end
+      if proxy then proxy:stop() end
     end)
 
     it("works with the self-signed CA given as caFile", function()
-      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port,
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy.port,
         caFile = "spec/fixtures/tls/ca.pem" })
       for _ = 1, 3 do assert(mpesa.b2c.send(payout())) end
       mpesa:close()
     end)
 
     it("fails clearly without it", function()
-      local mpesa = client({ baseUrl = "https://localhost:" .. proxy_port })
+      local mpesa = client({ baseUrl = "https://localhost:" .. proxy.port })
       local err = failed(mpesa.b2c.send(payout()))
       assert.are.equal("network", err.kind)
       assert.is_false(err.retryable)
       assert.truthy(err.message:lower():find("certificate", 1, true), err.message)
-      assert.are.equal(0, (s:stats().requests[PAYMENT] or 0))
+      assert.are.equal(0, (ctx.s:stats().requests[PAYMENT] or 0))
       mpesa:close()
     end)
   end)
 
   it("never puts a secret in an error or tostring", function()
     assert.is_true(#seen_errors >= 10)
-    local secrets = { s.consumerSecret, s.initiatorPassword, credential }
+    local secrets = { ctx.s.consumerSecret, ctx.s.initiatorPassword, credential }
     local mpesa = client()
     assert(mpesa.b2c.send(payout()))
-    local token = s:stats().lastHeaders.authorization:match("^Bearer (.+)$")
+    local token = ctx.s:stats().lastHeaders.authorization:match("^Bearer (.+)$")
     secrets[#secrets + 1] = assert(token)
     local texts = { tostring(mpesa), tostring(mpesa.core) }
     for _, e in ipairs(seen_errors) do

@@ -4,6 +4,7 @@
 -- sendBatch ignored the store: each fetch killed the other's token.)
 local b2c = require("b2c")
 local sim = require("support.sim")
+local files = require("support.files")
 local file_store = require("support.file_store")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
@@ -13,9 +14,7 @@ describe("a tokenStore shared by a blocking sender and a sendBatch in two proces
 
   setup(function()
     s = sim.start({ callbackDelay = 30 })
-    dir = os.tmpname()
-    os.remove(dir)
-    assert(os.execute("mkdir " .. dir))
+    dir = files.tempdir()
   end)
   teardown(function()
     if s then s:stop() end

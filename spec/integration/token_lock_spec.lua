@@ -16,12 +16,8 @@ describe("the token lock, polled", function()
   it("lets several clients polling at once fetch one token between them", function()
     local clients, handles = {}, {}
     for i = 1, 4 do
-      clients[i] = assert(b2c.new({
-        consumerKey = s.consumerKey, consumerSecret = s.consumerSecret, shortCode = "600996",
-        initiatorName = "testapi", initiatorPassword = s.initiatorPassword,
-        certificate = s.certificate, baseUrl = s.url, resultUrl = s.url .. "/nowhere",
-        queueTimeOutUrl = s.url .. "/nowhere", timeout = 10,
-      }))
+      clients[i] = assert(b2c.new(s:settings({ resultUrl = s.url .. "/nowhere",
+        queueTimeOutUrl = s.url .. "/nowhere", timeout = 10 })))
     end
     for _, mpesa in ipairs(clients) do
       for _ = 1, 5 do

@@ -1,8 +1,6 @@
 -- b2c.ngx.check in init_by_lua: a bad setting stops nginx at start, with
 -- the field and the rule in the error log; a good one starts it, and the
 -- config it returned pays out.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 
 local PAYMENT = "/mpesa/b2c/v3/paymentrequest"
@@ -33,10 +31,7 @@ describe("b2c.ngx.check in init_by_lua", function()
   local s, credential
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    s, credential = nginx.simulator()
   end)
   teardown(function()
     if s then s:stop() end

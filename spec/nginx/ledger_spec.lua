@@ -3,8 +3,6 @@
 -- against the simulator. Every ledger call runs on the thread pool (LuaSQL
 -- blocks); the simulator's callbacks reach the nginx handlers, which apply
 -- them to the ledger.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local files = require("support.files")
 local postgres = require("support.postgres")
@@ -48,10 +46,8 @@ for _, store in ipairs(STORES) do
     local s, n
 
     setup(function()
-      local why = nginx.missing()
-      assert(not why, why)
-      s = sim.start({ callbackDelay = 0.05 })
-      local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+      local credential
+      s, credential = nginx.simulator()
       n = nginx.start_app(s, credential, { workers = 2, ledgerUrl = store:open() })
     end)
     teardown(function()

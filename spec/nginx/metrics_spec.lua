@@ -4,8 +4,6 @@
 -- lua_shared_dict, and one GET /metrics shows them all. The nginx.conf
 -- lines, the /metrics and callback locations and the b2c_events module are
 -- those of docs/openresty.md, "Metrics from a location", run as written.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 local socket = require("socket")
@@ -39,10 +37,8 @@ describe("b2c.metrics in nginx", function()
   local s, n
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    local credential
+    s, credential = nginx.simulator()
     local port = nginx.free_port()
     local settings = string.format("return { consumerKey = %q, consumerSecret = %q, "
       .. "shortCode = \"600996\", initiatorName = \"testapi\", securityCredential = %q, baseUrl = %q, "

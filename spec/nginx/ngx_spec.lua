@@ -1,8 +1,6 @@
 -- b2c.ngx in a real nginx (Debian's nginx + libnginx-mod-http-lua, LuaJIT)
 -- started by the spec, against the simulator. This process (Lua 5.4) only
 -- talks HTTP to nginx and to the simulator.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 local socket = require("socket")
@@ -44,10 +42,7 @@ describe("b2c.ngx in nginx (1 worker)", function()
   local s, n, credential
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    s, credential = nginx.simulator()
     n = start_nginx(s, credential, 1)
   end)
   teardown(function()
@@ -380,10 +375,7 @@ describe("b2c.ngx in nginx (2 workers, token in a lua_shared_dict)", function()
   local s, n, credential
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    s, credential = nginx.simulator()
     n = start_nginx(s, credential, 2)
   end)
   teardown(function()

@@ -3,8 +3,6 @@
 -- environment. The only changes made to
 -- the text: the prefix /opt/b2c becomes the spec's temporary folder and the
 -- port of `listen 8080;` a free one.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local files = require("support.files")
 local docs = require("support.docs")
@@ -31,22 +29,14 @@ describe("the OpenResty page's nginx.conf with the ledger", function()
   local s, n, dir, env
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
+    local credential
+    s, credential = nginx.simulator()
     dir = files.tempdir()
     assert(os.execute("chmod 0777 '" .. dir .. "'"))   -- the workers write the database
     local port = nginx.free_port()
     local callbacks = "http://127.0.0.1:" .. port
-    env = {
-      DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret,
-      DARAJA_SHORTCODE = "600996", DARAJA_INITIATOR = "testapi",
-      DARAJA_CREDENTIAL = assert(b2c.securityCredential(s.initiatorPassword, s.certificate)),
-      DARAJA_ENV = "sandbox", DARAJA_BASE_URL = s.url,
-      B2C_RESULT_URL = callbacks .. "/mpesa/b2c/result",
-      B2C_TIMEOUT_URL = callbacks .. "/mpesa/b2c/timeout",
-      B2C_LEDGER = "sqlite://" .. dir .. "/ledger.db",
-    }
+    env = nginx.daraja_env(s, credential, callbacks)
+    env.B2C_LEDGER = "sqlite://" .. dir .. "/ledger.db"
     local conf = page_conf()
     n = nginx.start({ port = port, workers = 2, env = env,
       conf = function(prefix, p) return substituted(conf, prefix, p) end })

@@ -5,8 +5,6 @@
 -- payouts already handed over are paid). b2c.ngx must never hand the pool
 -- more than its queue holds: the callers over the limit get kind "thread"
 -- and nothing is sent for them.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 
@@ -17,10 +15,8 @@ describe("b2c.ngx with a full thread pool queue", function()
   local s, n
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    local credential
+    s, credential = nginx.simulator()
     -- 12 Lua VMs, but 2 threads and 2 places in the queue.
     n = nginx.start_app(s, credential, { workers = 1, threads = 2, maxQueue = 2, vmPool = CALLERS })
   end)

@@ -8,7 +8,6 @@
 -- one. Nothing else is substituted. (nginx also gets -e and -g "daemon off;"
 -- on its command line from support.nginx, which changes no line of the text.)
 local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local docs = require("support.docs")
 local socket = require("socket")
@@ -60,23 +59,15 @@ describe("the nginx.conf of docs/openresty.md", function()
   local s, n, port
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
+    local credential
+    s, credential = nginx.simulator()
     port = nginx.free_port()
     local callbacks = "http://127.0.0.1:" .. port
     local conf = readme_nginx_conf()
     n = nginx.start({
       port = port,
       conf = function(prefix, p) return substituted(conf, prefix, p) end,
-      env = {
-        DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret,
-        DARAJA_SHORTCODE = "600996", DARAJA_INITIATOR = "testapi",
-        DARAJA_CREDENTIAL = assert(b2c.securityCredential(s.initiatorPassword, s.certificate)),
-        DARAJA_ENV = "sandbox", DARAJA_BASE_URL = s.url,
-        B2C_RESULT_URL = callbacks .. "/mpesa/b2c/result",
-        B2C_TIMEOUT_URL = callbacks .. "/mpesa/b2c/timeout",
-      },
+      env = nginx.daraja_env(s, credential, callbacks),
     })
   end)
 

@@ -3,8 +3,6 @@
 -- the old workers the same way). Each send waits 2 s on the simulator;
 -- the signal comes once the simulator holds every one of them. Every
 -- caller must get its acknowledgement: the money moved.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 local socket = require("socket")
@@ -16,10 +14,7 @@ describe("b2c.ngx payouts in flight", function()
   local s, credential, n
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    s, credential = nginx.simulator()
   end)
   teardown(function()
     if s then s:stop() end

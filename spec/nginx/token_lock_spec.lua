@@ -3,8 +3,6 @@
 -- after the payout timeout + 1 s; until then every payout of every worker
 -- would wait for a fetch that nobody is making. A lock whose holder is gone
 -- must be taken over at once, by one waiter.
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 local socket = require("socket")
@@ -16,10 +14,8 @@ describe("b2c.ngx.shared_dict_store's lock", function()
   local s, n
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    local credential
+    s, credential = nginx.simulator()
     -- timeout 10: a live fetch may hold the lock 11 s.
     n = nginx.start_app(s, credential, { workers = 1, threads = 8, timeout = 10 })
   end)

@@ -3,8 +3,6 @@
 -- (ledger_spec) and b2c.new called directly in a handler. A fresh nginx
 -- with 2 workers: without the shared token each worker would fetch its own
 -- (and knock out the other's).
-local b2c = require("b2c")
-local sim = require("support.sim")
 local nginx = require("support.nginx")
 local json = require("cjson.safe").new()
 
@@ -12,10 +10,8 @@ describe("tokenStore naming a lua_shared_dict in nginx (2 workers)", function()
   local s, n
 
   setup(function()
-    local why = nginx.missing()
-    assert(not why, why)
-    s = sim.start({ callbackDelay = 0.05 })
-    local credential = assert(b2c.securityCredential(s.initiatorPassword, s.certificate))
+    local credential
+    s, credential = nginx.simulator()
     n = nginx.start_app(s, credential, { workers = 2 })
   end)
   teardown(function()

@@ -96,24 +96,11 @@ H.sim = sim
 -- credential (the configured password, encrypted) and token.
 function H.session(opts)
   local busted = require("busted")
-  local ctx = {}
+  local ctx = sim.session(opts or { callbackDelay = 0.05 }, { reset = true, freshReceiver = true })
   busted.setup(function()
-    ctx.s = sim.start(opts or { callbackDelay = 0.05 })
-    ctx.receiver = sim.receiver()
     ctx.credential = ctx.s:credential()
   end)
-  busted.teardown(function()
-    if ctx.receiver then ctx.receiver:close() end
-    if ctx.s then ctx.s:stop() end
-  end)
   busted.before_each(function()
-    ctx.s:reset()
-    -- A fresh receiver (opened before the old one closes, so on another
-    -- port): a callback of the previous test still on its way cannot land
-    -- in this one's.
-    local old = ctx.receiver
-    ctx.receiver = sim.receiver()
-    old:close()
     ctx.token = ctx.s:token()
   end)
   return ctx

@@ -4,15 +4,7 @@ local socket = require("socket")
 local cjson = require("cjson.safe").new()
 local sim = H.sim
 
-local function alive(pid)
-  local f = io.open("/proc/" .. pid .. "/stat")
-  if not f then
-    return false
-  end
-  local state = f:read("a"):match("%)%s+(%a)")
-  f:close()
-  return state ~= "Z" and state ~= "X"
-end
+local alive = require("support.process").alive
 
 describe("b2c-sim server", function()
   local s

@@ -8,6 +8,7 @@
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local b2c = require("b2c")
+local sim = require("support.sim")
 local ledger = require("b2c.ledger")
 local socket = require("socket")
 
@@ -15,12 +16,10 @@ local url, sim_url, certificate, redis_url, callback_base = arg[1], arg[2], arg[
 local done_file, overdue = arg[6], tonumber(arg[7])
 
 local book = assert(ledger.open(url))
-local mpesa = assert(b2c.new({
-  consumerKey = "sim-consumer-key", consumerSecret = "sim-consumer-secret", shortCode = "600996",
-  initiatorName = "testapi", initiatorPassword = "Safaricom999!*!", certificate = certificate,
-  baseUrl = sim_url, resultUrl = callback_base .. "/status", queueTimeOutUrl = callback_base .. "/timeout",
-  timeout = 10, tokenStore = redis_url,
-}))
+local mpesa = assert(b2c.new(sim.settings(sim_url, certificate, {
+  resultUrl = callback_base .. "/status", queueTimeOutUrl = callback_base .. "/timeout", timeout = 10,
+  tokenStore = redis_url,
+})))
 
 local OPEN = { "created", "submitted", "accepted", "unknown" }
 local rounds, queried, errors, first_error = 0, 0, 0, nil

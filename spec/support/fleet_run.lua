@@ -11,6 +11,7 @@ local redis = require("support.redis")
 local postgres = require("support.postgres")
 local socket = require("socket")
 local files = require("support.files")
+local process = require("support.process")
 
 local M = {}
 local Fleet = {}
@@ -20,12 +21,6 @@ local function sh_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
-local function alive(pid)
-  local stat = files.read("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  local state = stat:match("%)%s+(%a)")
-  return state ~= "Z" and state ~= "X"
-end
 
 -- Starts `script` with `args` in the background; its output goes to a
 -- file. Returns the child { pid, name, out }.
@@ -33,11 +28,8 @@ function Fleet:spawn(name, script, args)
   local quoted = {}
   for i, a in ipairs(args) do quoted[i] = sh_quote(a) end
   local out = self.dir .. "/" .. name .. ".out"
-  local p = assert(io.popen(string.format("LD_PRELOAD= lua5.4 %s %s >%s 2>&1 </dev/null & echo $!",
-    script, table.concat(quoted, " "), sh_quote(out))))
-  local pid = tonumber(p:read("*l"))
-  p:close()
-  assert(pid, "could not start " .. script)
+  local pid = process.spawn(string.format("LD_PRELOAD= lua5.4 %s %s >%s 2>&1 </dev/null",
+    script, table.concat(quoted, " "), sh_quote(out)))
   local child = { pid = pid, name = name, out = out }
   self.children[#self.children + 1] = child
   return child
@@ -49,26 +41,14 @@ end
 
 -- Waits up to `seconds` for the child to exit; true when it did.
 local function wait(child, seconds)
-  local deadline = socket.gettime() + seconds
-  while alive(child.pid) do
-    if socket.gettime() > deadline then return false end
-    socket.sleep(0.05)
-  end
-  child.exited = true
-  return true
+  child.exited = process.wait(child.pid, seconds)
+  return child.exited
 end
 
 -- SIGTERM, then SIGKILL after 3 s; returns once the child is gone.
 local function kill(child)
-  if child.exited or not alive(child.pid) then
-    child.exited = true
-    return
-  end
-  os.execute("kill -TERM " .. child.pid .. " 2>/dev/null")
-  if not wait(child, 3) then
-    os.execute("kill -KILL " .. child.pid .. " 2>/dev/null")
-    wait(child, 10)
-  end
+  if not child.exited then process.stop(child.pid, 3) end
+  child.exited = true
 end
 
 -- A callback receiver process on the ledger at `url`, until `stop_file`
@@ -83,7 +63,7 @@ function Fleet:start_applier(name, url, stop_file)
       child.base = "http://127.0.0.1:" .. port
       return child
     end
-    assert(alive(child.pid) and socket.gettime() < deadline,
+    assert(process.alive(child.pid) and socket.gettime() < deadline,
       "callback receiver did not start: " .. output(child))
     socket.sleep(0.05)
   end

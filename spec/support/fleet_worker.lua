@@ -12,6 +12,7 @@
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local b2c = require("b2c")
+local sim = require("support.sim")
 local ledger = require("b2c.ledger")
 local socket = require("socket")
 local payouts = require("support.fleet_payouts")
@@ -21,12 +22,10 @@ local count, size, workers, k = tonumber(arg[6]), tonumber(arg[7]), tonumber(arg
 local overlap, concurrency = tonumber(arg[10]), tonumber(arg[11])
 
 local book = assert(ledger.open(url))
-local mpesa = assert(b2c.new({
-  consumerKey = "sim-consumer-key", consumerSecret = "sim-consumer-secret", shortCode = "600996",
-  initiatorName = "testapi", initiatorPassword = "Safaricom999!*!", certificate = certificate,
-  baseUrl = sim_url, resultUrl = callback_base .. "/result", queueTimeOutUrl = callback_base .. "/timeout",
-  timeout = 10, tokenStore = redis_url,
-}))
+local mpesa = assert(b2c.new(sim.settings(sim_url, certificate, {
+  resultUrl = callback_base .. "/result", queueTimeOutUrl = callback_base .. "/timeout", timeout = 10,
+  tokenStore = redis_url,
+})))
 
 local seen = { batches = 0, again = 0, pays = 0, accepted = 0, unknown = 0, failed = 0, errors = 0 }
 local first_error

@@ -7,6 +7,7 @@
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local b2c = require("b2c")
+local sim = require("support.sim")
 local ledger = require("b2c.ledger")
 
 local url, sim_url, certificate = arg[1], arg[2], arg[3]
@@ -15,12 +16,10 @@ local token_dir = arg[7]
 math.randomseed(seed)
 
 local book = assert(ledger.open(url))
-local mpesa = assert(b2c.new({
-  consumerKey = "sim-consumer-key", consumerSecret = "sim-consumer-secret", shortCode = "600996",
-  initiatorName = "testapi", initiatorPassword = "Safaricom999!*!", certificate = certificate,
-  baseUrl = sim_url, resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t",
-  timeout = 10, tokenStore = require("support.file_store").new(token_dir),
-}))
+local mpesa = assert(b2c.new(sim.settings(sim_url, certificate, {
+  resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 10,
+  tokenStore = require("support.file_store").new(token_dir),
+})))
 
 local order = {}
 for i = first, last do order[#order + 1] = i end

@@ -7,18 +7,16 @@
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local b2c = require("b2c")
+local sim = require("support.sim")
 local ledger = require("b2c.ledger")
 
 local url, sim_url, certificate = arg[1], arg[2], arg[3]
 local limit, lease = tonumber(arg[4]), tonumber(arg[5])
 
 local book = assert(ledger.open(url))
-local mpesa = assert(b2c.new({
-  consumerKey = "sim-consumer-key", consumerSecret = "sim-consumer-secret", shortCode = "600996",
-  initiatorName = "testapi", initiatorPassword = "Safaricom999!*!", certificate = certificate,
-  baseUrl = sim_url, resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t",
-  timeout = 60,
-}))
+local mpesa = assert(b2c.new(sim.settings(sim_url, certificate, {
+  resultUrl = "http://127.0.0.1:9/result", queueTimeOutUrl = "http://127.0.0.1:9/t", timeout = 60,
+})))
 
 -- Says so once this worker holds a lease, before its query leaves.
 local query = mpesa.transactionStatus.query

@@ -6,6 +6,7 @@
 package.path = "lua/?.lua;lua/?/init.lua;spec/?.lua;" .. package.path
 package.cpath = "build/?.so;" .. package.cpath
 local b2c = require("b2c")
+local sim = require("support.sim")
 local ledger = require("b2c.ledger")
 local socket = require("socket")
 
@@ -41,11 +42,9 @@ local function receive(seconds)
 end
 
 local book = assert(ledger.open(url))
-local mpesa = assert(b2c.new({
-  consumerKey = "sim-consumer-key", consumerSecret = "sim-consumer-secret", shortCode = "600996",
-  initiatorName = "testapi", initiatorPassword = "Safaricom999!*!", certificate = certificate,
-  baseUrl = sim_url, resultUrl = here .. "/result", queueTimeOutUrl = here .. "/timeout", timeout = 5,
-}))
+local mpesa = assert(b2c.new(sim.settings(sim_url, certificate, {
+  resultUrl = here .. "/result", queueTimeOutUrl = here .. "/timeout", timeout = 5,
+})))
 
 -- A mix of what happens to payouts: paid, failed, queue timeout, no
 -- callback, a duplicate callback, a dropped connection.

@@ -7,6 +7,8 @@
 --   local n = nginx.start{ workers = 1, threads = 24, port = nginx.free_port(), http = "...", server = "...",
 --                          modules = { spec_config = "return {...}" } }
 --   n.url, n.port, n.prefix;  n:errorLog();  n:stop()
+--   local s, credential = nginx.simulator()   -- in setup; raises when nginx is missing
+--   local app = nginx.start_app(s, credential, { workers = 2 })   -- spec/support/ngx_app.lua
 --
 -- The SDK's Lua files and the LuaJIT build of the C core (build/jit) are
 -- copied into the prefix, which worker processes (user nobody when the
@@ -35,12 +37,7 @@ local function write_file(path, text)
   f:close()
 end
 
-local function alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  local state = stat:match("%)%s+(%a)")
-  return state ~= "Z" and state ~= "X"
-end
+local alive = require("support.process").alive
 
 local function children(pid)
   local p = io.popen("pgrep -P " .. pid .. " 2>/dev/null")
@@ -50,12 +47,7 @@ local function children(pid)
   return out
 end
 
-function M.free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+M.free_port = require("support.free_port")
 
 -- Why nginx cannot run here, or nil when it can.
 function M.missing()
@@ -291,6 +283,34 @@ local APP_SERVER = [[
       content_by_lua_block { require("ngx_app").ledger_result_unopenable() }
     }
 ]]
+
+--- The simulator for an nginx spec (sim.start with `opts`, default
+-- callbackDelay 0.05) and a securityCredential for it; raises when nginx
+-- cannot run here. Returns s, credential.
+function M.simulator(opts)
+  local why = M.missing()
+  assert(not why, why)
+  local s = require("support.sim").start(opts or { callbackDelay = 0.05 })
+  local ok, credential = pcall(require("b2c").securityCredential, s.initiatorPassword, s.certificate)
+  if not ok or not credential then
+    s:stop()
+    error("no securityCredential for the simulator: " .. tostring(credential), 2)
+  end
+  return s, credential
+end
+
+--- The environment docs/openresty.md's nginx.conf reads its settings from:
+-- the simulator `s`, its `credential` and the callbacks at `callbacks`
+-- (http://127.0.0.1:PORT).
+function M.daraja_env(s, credential, callbacks)
+  return {
+    DARAJA_KEY = s.consumerKey, DARAJA_SECRET = s.consumerSecret,
+    DARAJA_SHORTCODE = "600996", DARAJA_INITIATOR = "testapi",
+    DARAJA_CREDENTIAL = credential, DARAJA_ENV = "sandbox", DARAJA_BASE_URL = s.url,
+    B2C_RESULT_URL = callbacks .. "/mpesa/b2c/result",
+    B2C_TIMEOUT_URL = callbacks .. "/mpesa/b2c/timeout",
+  }
+end
 
 --- nginx running spec/support/ngx_app.lua against the simulator `s`; opts
 -- as for start (workers, threads, maxQueue, vmPool, shutdownTimeout),

@@ -3,7 +3,7 @@
 -- and removed by :stop(). Never a system service.
 --   local pg = require("support.postgres").start()   -- nil, why when unavailable
 --   pg.port; pg:url(db); pg:createdb(name); pg:halt(); pg:resume(); pg:stop()
-local socket = require("socket")
+--   postgres.with("PostgreSQL spec", function(pg) ... end)   -- stopped after, skipped without one
 
 local M = {}
 
@@ -19,12 +19,7 @@ local function run(cmd)
   return tonumber(code) == 0, body or out
 end
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = require("support.free_port")
 
 local PG = {}
 PG.__index = PG
@@ -73,6 +68,20 @@ function M.available()
   f:close()
   if not pcall(require, "luasql.postgres") then return false, "no luasql.postgres (lua-sql-postgres)" end
   return true
+end
+
+--- Runs fn(pg) on a server of its own, stopped afterwards even when fn
+-- raises (the error raised again). Without PostgreSQL: prints "<what>
+-- skipped: <why>" and returns.
+function M.with(what, fn)
+  local pg, why = M.start()
+  if not pg then
+    print(what .. " skipped: " .. why)
+    return
+  end
+  local ok, err = pcall(fn, pg)
+  pg:stop()
+  if not ok then error(err, 0) end
 end
 
 function M.start()

@@ -7,12 +7,9 @@ local M = {}
 local Redis = {}
 Redis.__index = Redis
 
-local function free_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return tonumber(port)
-end
+local free_port = require("support.free_port")
+local files = require("support.files")
+local process = require("support.process")
 
 local function sh(cmd)
   local p = assert(io.popen(cmd))
@@ -24,9 +21,7 @@ end
 -- opts.password: requirepass
 function M.start(opts)
   opts = opts or {}
-  local dir = os.tmpname()
-  os.remove(dir)
-  assert(os.execute("mkdir " .. dir))
+  local dir = files.tempdir()
   local self = setmetatable({ dir = dir, port = free_port(), password = opts.password }, Redis)
   self:launch()
   self.url = string.format("redis://127.0.0.1:%d/0", self.port)
@@ -36,10 +31,8 @@ end
 function Redis:launch()
   local auth = self.password and (" --requirepass '" .. self.password .. "'") or ""
   -- Without the sanitizer runtime `make asan` preloads into the specs.
-  self.pid = tonumber(sh(string.format("env -u LD_PRELOAD redis-server --bind 127.0.0.1 --port %d --dir %s --save '' "
-    .. "--appendonly no --daemonize no%s >%s/log 2>&1 </dev/null & echo $!",
-    self.port, self.dir, auth, self.dir)))
-  assert(self.pid, "could not start redis-server")
+  self.pid = process.spawn(string.format("env -u LD_PRELOAD redis-server --bind 127.0.0.1 --port %d --dir %s "
+    .. "--save '' --appendonly no --daemonize no%s >%s/log 2>&1 </dev/null", self.port, self.dir, auth, self.dir))
   local deadline = socket.gettime() + 10
   while socket.gettime() < deadline do
     local c = socket.tcp()
@@ -63,27 +56,15 @@ function Redis:cli(args)
   return sh(string.format("redis-cli -p %d%s %s 2>&1", self.port, auth, args))
 end
 
-local function alive(pid)
-  local r = os.execute("kill -0 " .. pid .. " 2>/dev/null")
-  return r == true or r == 0
-end
-
-local function wait_gone(pid)
-  local deadline = socket.gettime() + 5
-  while alive(pid) and socket.gettime() < deadline do socket.sleep(0.05) end
-end
-
 -- SIGKILL: Redis gone at once, its data with it.
 function Redis:kill()
-  os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
-  wait_gone(self.pid)
+  process.kill(self.pid)
 end
 
 function Redis:stop()
   if self.stopped then return end
   self.stopped = true
-  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
-  wait_gone(self.pid)
+  process.stop(self.pid, 5)
   os.execute("rm -rf " .. self.dir)
 end
 

@@ -4,8 +4,13 @@
 --   local s = sim.start{ tokenTtl = 3599, callbackDelay = 0.05, args = {...} }
 --   s.url, s.port, s.certificate, s.consumerKey, s.consumerSecret, s.initiatorPassword
 --   s:stats()  s:reset()  s:config{...}  s:revokeTokens()  s:stop()
+--   b2c.new(s:settings{ resultUrl = ..., queueTimeOutUrl = ... })
+--   b2c.new(sim.settings(url, certificate, {...}))   -- in a child process, default credentials
 --
 --   local r = sim.receiver()        -- r.url, r:wait(n, seconds) -> list of {path, body, ...}
+--
+--   local ctx = sim.session({ callbackDelay = 0.05 }, { reset = true })
+--   -- in a describe block: ctx.s, ctx.receiver, ctx.callback(path) for its tests
 --
 -- Extras used by the simulator's own specs: s:request(), s:token(),
 -- s:credential(), sim.request(), sim.credential().
@@ -54,15 +59,7 @@ M.DEFAULTS = {
 }
 
 local read_file = require("support.files").read
-
-local function process_alive(pid)
-  local stat = read_file("/proc/" .. pid .. "/stat")
-  if not stat then
-    return false
-  end
-  local state = stat:match("%)%s+(%a)")
-  return state ~= "Z" and state ~= "X"
-end
+local process = require("support.process")
 
 ---------------------------------------------------------------------------
 -- A small blocking HTTP client (Connection: close)
@@ -178,6 +175,20 @@ function M.credential(password, cert_path)
   return out
 end
 
+--- Settings for b2c.new against the simulator at `url` with `certificate`:
+-- short code 600996, initiator testapi, and the consumerKey,
+-- consumerSecret and initiatorPassword of `credentials` (by default
+-- sim.DEFAULTS, all a child process of a spec knows); `over` adds fields
+-- or replaces them.
+function M.settings(url, certificate, over, credentials)
+  local c = credentials or M.DEFAULTS
+  local t = { consumerKey = c.consumerKey, consumerSecret = c.consumerSecret, shortCode = "600996",
+    initiatorName = "testapi", initiatorPassword = c.initiatorPassword, certificate = certificate,
+    baseUrl = url }
+  for k, v in pairs(over or {}) do t[k] = v end
+  return t
+end
+
 ---------------------------------------------------------------------------
 -- The simulator process
 ---------------------------------------------------------------------------
@@ -281,7 +292,7 @@ function M.start(opts)
       self.certificate = cert
       break
     end
-    if not process_alive(pid) or socket.gettime() > deadline then
+    if not process.alive(pid) or socket.gettime() > deadline then
       local why = read_file(err) or ""
       self:stop()
       error("b2c-sim did not start: " .. (why ~= "" and why or "no ready line within 5 s"), 2)
@@ -297,14 +308,7 @@ function Sim:stop()
     return
   end
   self.stopped = true
-  os.execute("kill -TERM " .. self.pid .. " 2>/dev/null")
-  local deadline = socket.gettime() + 2
-  while process_alive(self.pid) and socket.gettime() < deadline do
-    sleep(0.01)
-  end
-  if process_alive(self.pid) then
-    os.execute("kill -KILL " .. self.pid .. " 2>/dev/null")
-  end
+  process.stop(self.pid, 2)
   os.remove(self.outFile)
   os.remove(self.errFile)
 end
@@ -345,6 +349,11 @@ function Sim:revokeTokens()
   return control(self, "POST", "/sim/revoke-tokens")
 end
 
+--- sim.settings for this simulator, with its own credentials.
+function Sim:settings(over)
+  return M.settings(self.url, self.certificate, over, self)
+end
+
 --- Basic authorization header value for this simulator's consumer key.
 function Sim:basic()
   return "Basic " .. b64(self.consumerKey .. ":" .. self.consumerSecret)
@@ -376,6 +385,53 @@ function M.receiver(opts)
     receiver = require("b2c.sim.receiver")
   end
   return receiver.new(opts)
+end
+
+--- One simulator (started with `opts`) and one callback receiver for a
+-- describe block, through busted's hooks: setup starts them, teardown stops
+-- them. each.reset: the simulator is reset before each test;
+-- each.freshReceiver: each test gets a new receiver, opened before the old
+-- one closes, so on another port: a callback of the previous test still on
+-- its way cannot land in this one's. Returns the table the hooks fill: s,
+-- receiver, and ctx.callback(path, ocid): the next callback posted to path
+-- (about OCID ocid when given) that no earlier call returned (raises after
+-- 5 s; the others stay in receiver.received).
+function M.session(opts, each)
+  local busted = require("busted")
+  each = each or {}
+  local ctx = {}
+  local seen = {}
+  function ctx.callback(path, ocid)
+    local deadline = os.time() + 5
+    repeat
+      local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
+      for i, req in ipairs(got) do
+        if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
+          seen[i] = true
+          return req
+        end
+      end
+    until os.time() > deadline
+    error("no callback to " .. path)
+  end
+  busted.setup(function()
+    ctx.s = M.start(opts)
+    ctx.receiver = M.receiver()
+  end)
+  busted.teardown(function()
+    if ctx.receiver then ctx.receiver:close() end
+    if ctx.s then ctx.s:stop() end
+  end)
+  busted.before_each(function()
+    if each.reset then ctx.s:reset() end
+    if each.freshReceiver then
+      local old = ctx.receiver
+      ctx.receiver = M.receiver()
+      old:close()
+      seen = {}
+    end
+  end)
+  return ctx
 end
 
 return M

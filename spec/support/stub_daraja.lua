@@ -5,6 +5,7 @@ local cjson = require("cjson.safe")
 local socket = require("socket")
 local sim = require("support.sim")
 local read_file = require("support.files").read
+local process = require("support.process")
 
 local M = {}
 local Stub = {}
@@ -16,10 +17,8 @@ function M.start(plan)
   local f = assert(io.open(plan_file, "wb"))
   f:write(assert(cjson.encode(plan or {})))
   f:close()
-  local p = assert(io.popen(string.format("%s %s/spec/support/stub_daraja_server.lua %s %s %s "
-    .. ">/dev/null 2>&1 </dev/null & echo $!", sim.lua, sim.root, plan_file, log_file, ready_file)))
-  local pid = tonumber(p:read("*l"))
-  p:close()
+  local pid = process.spawn(string.format("%s %s/spec/support/stub_daraja_server.lua %s %s %s "
+    .. ">/dev/null 2>&1 </dev/null", sim.lua, sim.root, plan_file, log_file, ready_file))
   local self = setmetatable({ pid = pid, files = { plan_file, log_file, ready_file },
     log_file = log_file }, Stub)
   local deadline = socket.gettime() + 5
@@ -56,7 +55,7 @@ end
 function Stub:stop()
   if self.stopped then return end
   self.stopped = true
-  os.execute("kill " .. self.pid .. " 2>/dev/null")
+  process.stop(self.pid, 2)
   for _, name in ipairs(self.files) do os.remove(name) end
 end
 
