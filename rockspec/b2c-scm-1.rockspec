@@ -99,6 +99,7 @@ build = {
     ["b2c.ngx.plain_values"] = "lua/b2c/ngx/plain_values.lua",
     ["b2c.ngx.pool"] = "lua/b2c/ngx/pool.lua",
     ["b2c.ngx.sleep"] = "lua/b2c/ngx/sleep.lua",
+    ["b2c.ngx.spellings"] = "lua/b2c/ngx/spellings.lua",
     ["b2c.ngx.thread_client"] = "lua/b2c/ngx/thread_client.lua",
     ["b2c.ngx.token_store"] = "lua/b2c/ngx/token_store.lua",
     ["b2c.operations"] = "lua/b2c/operations/init.lua",

@@ -22,9 +22,11 @@
 --
 -- Each has its own file under b2c/ngx/ (pool.lua runs tasks on the pool,
 -- plain_values.lua says what crosses); this one puts the module together.
+-- Every name is also spelled camelCase (b2c.ngx.threadPool, ...).
 local pool = require("b2c.ngx.pool")
 local call = require("b2c.ngx.call")
 local callbacks = require("b2c.ngx.callbacks")
+local spellings = require("b2c.ngx.spellings")
 
 local M = {}
 
@@ -40,13 +42,4 @@ M.ledger_task = require("b2c.ngx.ledger_task")  -- what b2c.ngx.ledger runs on t
 M.handle_result = callbacks.handle_result
 M.handle_queue_timeout = callbacks.handle_queue_timeout
 
--- The SDK's public names are camelCase (b2c.parseDarajaResult, mpesa.b2c.sendBatch);
--- these are the same functions under those names. The snake_case names
--- stay, for code written against them and for OpenResty's own style.
-M.sharedDictStore = M.shared_dict_store
-M.threadPool = M.thread_pool
-M.handleResult = M.handle_result
-M.handleQueueTimeout = M.handle_queue_timeout
-M.ledgerTask = M.ledger_task
-
-return M
+return spellings(M)

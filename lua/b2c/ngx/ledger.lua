@@ -7,6 +7,7 @@ local check = require("b2c.ngx.check")
 local check_plain = require("b2c.ngx.plain_values").check_plain
 local run_on_pool = require("b2c.ngx.pool").run
 local callbacks = require("b2c.ngx.callbacks")
+local spellings = require("b2c.ngx.spellings")
 
 local NgxLedger = {}
 NgxLedger.__index = NgxLedger
@@ -106,10 +107,7 @@ function NgxLedger:handleQueueTimeout(opts)
   return ledger_handler(self, NgxLedger.applyQueueTimeout, callbacks.handle_queue_timeout, opts)
 end
 
-NgxLedger.pay_batch = NgxLedger.payBatch
-NgxLedger.apply_result = NgxLedger.applyResult
-NgxLedger.apply_queue_timeout = NgxLedger.applyQueueTimeout
-NgxLedger.handle_result = NgxLedger.handleResult
-NgxLedger.handle_queue_timeout = NgxLedger.handleQueueTimeout
+-- ledger:pay_batch, ledger:apply_result, ...: the snake_case names too
+spellings(NgxLedger)
 
 return ledger
