@@ -7,41 +7,15 @@ local postgres = require("support.postgres")
 
 local tempdir = require("support.files").tempdir
 
--- Where each test's fresh ledger lives, and a trigger that makes marking a
--- callback fail as a full disk would.
-local BACKENDS = {
-  {
-    name = "SQLite",
-    start = function() return true end,
-    stop = function() end,
-    new = function(self)
-      self.dir = tempdir()
-      return "sqlite://" .. self.dir .. "/ledger.db"
-    end,
-    clean = function(self) os.execute("rm -rf '" .. self.dir .. "'") end,
-    FAIL_MARK = { "CREATE TRIGGER fail_mark BEFORE UPDATE ON callbacks "
-      .. "BEGIN SELECT RAISE(ABORT, 'disk full'); END" },
-  },
-  {
-    name = "PostgreSQL",
-    start = function(self)
-      local why
-      self.pg, why = postgres.start()
-      if not self.pg then print("PostgreSQL specs skipped: " .. why) end
-      return self.pg ~= nil
-    end,
-    stop = function(self) if self.pg then self.pg:stop() end end,
-    new = function(self)
-      self.n = (self.n or 0) + 1
-      self.pg:createdb("callbacks" .. self.n)
-      return self.pg:url("callbacks" .. self.n)
-    end,
-    clean = function() end,
-    FAIL_MARK = { [[CREATE FUNCTION fail_mark() RETURNS trigger LANGUAGE plpgsql AS $f$
-      BEGIN RAISE EXCEPTION 'disk full'; END $f$]], "CREATE TRIGGER fail_mark BEFORE UPDATE "
-      .. "ON callbacks FOR EACH ROW EXECUTE FUNCTION fail_mark()" },
-  },
+-- A trigger per store that makes marking a callback fail, as a full disk would.
+local FAIL_MARK = {
+  SQLite = { "CREATE TRIGGER fail_mark BEFORE UPDATE ON callbacks "
+    .. "BEGIN SELECT RAISE(ABORT, 'disk full'); END" },
+  PostgreSQL = { [[CREATE FUNCTION fail_mark() RETURNS trigger LANGUAGE plpgsql AS $f$
+    BEGIN RAISE EXCEPTION 'disk full'; END $f$]], "CREATE TRIGGER fail_mark BEFORE UPDATE "
+    .. "ON callbacks FOR EACH ROW EXECUTE FUNCTION fail_mark()" },
 }
+local DROP_FAIL_MARK = { SQLite = "DROP TRIGGER fail_mark", PostgreSQL = "DROP TRIGGER fail_mark ON callbacks" }
 
 -- Durable commits on a ledger's connection: each COMMIT, and each write
 -- outside a transaction (it commits alone). -> the count so far, as count()
@@ -118,29 +92,48 @@ local function at_once(url, body, n)
   return answers
 end
 
-for _, backend in ipairs(BACKENDS) do
-  describe("b2c.ledger callbacks (" .. backend.name .. ")", function()
-    local available, url, book
+-- One folder of SQLite files and one PostgreSQL server (when installed) for
+-- every test: each test gets a new ledger in them.
+local dir, pg, pg_why
+local made = 0
+
+setup(function()
+  dir = tempdir()
+  pg, pg_why = postgres.start()
+  if not pg then print("PostgreSQL specs skipped: " .. pg_why) end
+end)
+teardown(function()
+  if pg then pg:stop() end
+  if dir then os.execute("rm -rf '" .. dir .. "'") end
+end)
+
+-- A new, empty ledger's URL on store `name` | nil when it is not installed.
+local function new_url(name)
+  made = made + 1
+  if name == "SQLite" then return "sqlite://" .. dir .. "/ledger" .. made .. ".db" end
+  if not pg then return nil end
+  pg:createdb("callbacks" .. made)
+  return pg:url("callbacks" .. made)
+end
+
+for _, name in ipairs({ "SQLite", "PostgreSQL" }) do
+  describe("b2c.ledger callbacks (" .. name .. ")", function()
+    local url, book
     local seen
 
-    setup(function() available = backend:start() end)
-    teardown(function() backend:stop() end)
     before_each(function()
       seen = {}
-      if available then
-        url = backend:new()
-        book = assert(ledger.open(url, { events = function(e) seen[#seen + 1] = e end }))
-      end
+      url = new_url(name)
+      book = url and assert(ledger.open(url, { events = function(e) seen[#seen + 1] = e end }))
     end)
     after_each(function()
       if book then book:close() end
       book = nil
-      if available then backend:clean() end
     end)
 
-    local function it_ledger(name, fn)
-      it(name, function()
-        if available then fn() end
+    local function it_ledger(title, fn)
+      it(title, function()
+        if url then fn() end
       end)
     end
 
@@ -193,7 +186,7 @@ for _, backend in ipairs(BACKENDS) do
 
     it_ledger("keeps the body when applying it fails, and undoes the rest", function()
       accepted(book, 1)
-      for _, statement in ipairs(backend.FAIL_MARK) do assert(book.store:exec(statement)) end
+      for _, statement in ipairs(FAIL_MARK[name]) do assert(book.store:exec(statement)) end
       local r, err = book:applyResult(result_of(1))
       assert.is_nil(r)
       assert.are.equal("ledger", err.kind)
@@ -205,7 +198,7 @@ for _, backend in ipairs(BACKENDS) do
       assert.are.equal("accepted", book:get(1).state)
       assert.are.same({}, moves())
       -- the same callback again, once the disk has room, applies
-      assert(book.store:exec("DROP TRIGGER fail_mark" .. (backend.pg and " ON callbacks" or "")))
+      assert(book.store:exec(DROP_FAIL_MARK[name]))
       assert.are.equal("paid", assert(book:applyResult(result_of(1))).applied)
       assert.are.same({ "accepted>paid" }, moves())
     end)
