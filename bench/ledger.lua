@@ -9,7 +9,8 @@
 -- answer, concurrency BENCH_CONCURRENCY (default 64). Each batch runs twice
 -- each way, alternating (bare, ledger, ledger, bare): the ratio is of the sums;
 -- the CPU this process spent is printed beside it (the wall ratio swings with
--- the machine's load, the CPU much less).
+-- the machine's load, the CPU much less). BENCH_CALLBACKS (default 300):
+-- payouts accepted in one batch, then their results applied one by one.
 local b2c = require("b2c")
 local ledger = require("b2c.ledger")
 local postgres = require("support.postgres")
@@ -21,6 +22,7 @@ local SEQ = tonumber(os.getenv("BENCH_SEQ") or "300")
 local BATCH = tonumber(os.getenv("BENCH_BATCH") or "5000")
 local LATENCY = tonumber(os.getenv("BENCH_LATENCY") or "0.05")
 local CONCURRENCY = tonumber(os.getenv("BENCH_CONCURRENCY") or "64")
+local CALLBACKS = tonumber(os.getenv("BENCH_CALLBACKS") or "300")
 local PAY_PATH = "/mpesa/b2c/v3/paymentrequest"
 
 local s = sim.start({ callbackAttempts = 1, callbackDelay = 0.01 })
@@ -47,6 +49,29 @@ local function payouts(n, tag)
       reference = tag and (tag .. "-" .. i) or nil }
   end
   return list
+end
+
+-- A payout's result: paid, with a receipt of its own.
+local function paid_result(p, i)
+  return { Result = { ResultType = 0, ResultCode = 0, ResultDesc = "Processed",
+    OriginatorConversationID = p.originatorConversationId, ConversationID = p.conversationId,
+    TransactionID = string.format("BR%08d", i), ResultParameters = { ResultParameter = {
+      { Key = "TransactionReceipt", Value = string.format("BR%08d", i) } } } } }
+end
+
+-- Callbacks applied per second: CALLBACKS payouts accepted (one payBatch),
+-- then the result of each applied in turn (ledger:applyResult).
+local function apply_rate(name, book)
+  s:reset()
+  s:config({ fault = false })
+  local report = assert(book:payBatch(mpesa, payouts(CALLBACKS, "cb"), { concurrency = CONCURRENCY }))
+  local bodies = {}
+  for i, p in ipairs(report.payouts) do bodies[i] = paid_result(p, i) end
+  local took = timed(function()
+    for _, body in ipairs(bodies) do assert(assert(book:applyResult(body)).applied == "paid") end
+  end)
+  print(string.format("%-10s callbacks, %d results applied in turn: %.0f per second (%.2f ms each)",
+    name, CALLBACKS, CALLBACKS / took, took / CALLBACKS * 1000))
 end
 
 local function bench(name, url)
@@ -76,6 +101,7 @@ local function bench(name, url)
     .. "ledger:payBatch %.2f s + %.2f s (%.2fx); this process's CPU %.2f s vs %.2f s", name, BATCH,
     LATENCY * 1000, CONCURRENCY, plain[1], plain[2], with[1], with[2],
     (with[1] + with[2]) / (plain[1] + plain[2]), plain_cpu[1], with_cpu[1]))
+  apply_rate(name, book)
   book:close()
 end
 

@@ -1,6 +1,9 @@
 -- b2c.ledger.callbacks: ledger:applyResult and ledger:applyQueueTimeout.
 -- Every callback body is kept (table callbacks) with its payout and what
--- it did to it (applied), so that none is lost and each can be looked at.
+-- it did to it (applied), so that none is lost and each can be looked at:
+-- the body, the payout's move and the mark are one transaction (one
+-- durable commit), the move under a savepoint so that the body is kept
+-- even when applying it fails.
 local failures = require("b2c.ledger.failures")
 local json = require("b2c.json")
 local result = require("b2c.callbacks.result")
@@ -28,16 +31,23 @@ local function raw_text(body)
   return json.encode(body) or tostring(body)
 end
 
--- A callback body read by parse and kept as `kind`: what parse read, and
--- the callback's row id | nil, err (the body kept as unreadable).
-function Callbacks:receive(kind, body, parse)
+-- A callback body read by parse, kept as `kind` and applied by
+-- apply(cb, r) (cb: its row id), in one transaction: apply's answer | nil,
+-- err. A body parse cannot read is kept as unreadable; one apply fails on
+-- is kept unmarked, apply's changes undone, and its err returned.
+function Callbacks:receive(kind, body, parse, apply)
   local raw = raw_text(body)
   local r, err = parse(body, self.parsing)
   if not r then
     self:keep("unreadable", raw)
     return nil, err
   end
-  return r, self:keep(kind, raw, r.OriginatorConversationID, r.ConversationID)
+  local answer = self:atomically(function()
+    local cb = self:keep(kind, raw, r.OriginatorConversationID, r.ConversationID)
+    local applied, aerr = self:tentatively(function() return { apply(self, cb, r) } end)
+    return applied or { nil, aerr }
+  end)
+  return answer[1], answer[2]
 end
 
 -- Callback cb marked as `applied` to payout row (nil: it matches none):
@@ -63,8 +73,10 @@ end
 -- body: a payout's result or a Transaction Status result (raw JSON or decoded).
 -- applied: paid | failed | not_found | pending | duplicate | conflict | unmatched.
 function Callbacks:applyResult(body)
-  local r, cb = self:receive("result", body, result.parse)
-  if not r then return nil, cb end
+  return self:receive("result", body, result.parse, self.apply_result)
+end
+
+function Callbacks:apply_result(cb, r)
   local q = self.store:one("SELECT * FROM status_queries WHERE conversation_id = ? OR ocid = ?",
     r.ConversationID, r.OriginatorConversationID)
   if q then return self:apply_status(cb, r, q) end
@@ -110,14 +122,20 @@ function Callbacks:apply_early(payout_id, ack)
     ack.OriginatorConversationID))
   for _, cb in ipairs(early) do
     local r = result.parse(cb.body)
-    if r then self:apply_status(cb.id, r, { payout_id = payout_id }) end
+    if r then
+      self:atomically(function()
+        return { self:apply_status(cb.id, r, { payout_id = payout_id }) }
+      end)
+    end
   end
 end
 
 -- ledger:applyQueueTimeout(body): the payout's outcome is unknown until queried.
 function Callbacks:applyQueueTimeout(body)
-  local t, cb = self:receive("queue_timeout", body, result.parse_queue_timeout)
-  if not t then return nil, cb end
+  return self:receive("queue_timeout", body, result.parse_queue_timeout, self.apply_queue_timeout)
+end
+
+function Callbacks:apply_queue_timeout(cb, t)
   local row = self:row("ocid = ?", t.OriginatorConversationID)
   if not row then return self:applied(cb) end
   local applied = row.state

@@ -3,7 +3,9 @@
 -- transactions. sqlite.lua and postgres.lua add a dialect:
 --   literal_text(s), begin_sql, last_id_sql, skip_locked, and
 --   numeric_columns(cur) (the columns a driver hands over as text that are numbers).
+-- Transactions nest savepoints, so that a failed part is undone alone.
 local errors = require("b2c.errors")
+local failures = require("b2c.ledger.failures")
 
 local M = {}
 
@@ -103,6 +105,12 @@ function Store:one(sql, ...)
   return rows[1] or false
 end
 
+-- Why fn, run by pcall, failed: the err it returned, the store's err
+-- it raised (b2c.ledger.failures), or what else it raised.
+local function failure_of(fine, a, b)
+  return fine and b or (type(a) == "table" and a.err) or db_error(a)
+end
+
 -- fn() inside one transaction: committed when fn returns a value, rolled
 -- back when it returns nil, err or raises.
 function Store:transaction(fn)
@@ -114,9 +122,30 @@ function Store:transaction(fn)
     if committed then return a, b end
     err = cerr
   else
-    err = fine and b or (type(a) == "table" and a.err) or db_error(a)
+    err = failure_of(fine, a, b)
   end
   self.conn:execute("ROLLBACK")
+  return nil, err
+end
+
+-- fn() under a savepoint, inside a transaction: kept when fn returns a
+-- value; when it returns nil, err or raises, its changes are undone and
+-- the transaction goes on (PostgreSQL refuses every statement after a
+-- failed one, unless it is rolled back to a savepoint). -> fn's values |
+-- nil, err. A savepoint that cannot be undone raises the store's err: the
+-- transaction must not commit.
+function Store:savepoint(fn)
+  local ok, err = self:run("SAVEPOINT b2c")
+  if not ok then return nil, err end
+  local fine, a, b = pcall(fn)
+  if fine and a ~= nil then
+    ok, err = self:run("RELEASE SAVEPOINT b2c")
+    if ok then return a, b end
+  else
+    err = failure_of(fine, a, b)
+  end
+  failures.must(self:run("ROLLBACK TO SAVEPOINT b2c"))
+  failures.must(self:run("RELEASE SAVEPOINT b2c"))
   return nil, err
 end
 

@@ -32,12 +32,46 @@ function States:move(id, from, to, set)
   return n == 1
 end
 
--- The ledger.state event (b2c.events): count rows went from `from` to `to`.
+-- The ledger.state event (b2c.events): count rows went from `from` to `to`;
+-- held while a transaction of atomically() is open.
 function States:moved(from, to, count, id, ocid)
   if self.emit and count > 0 then
-    self.emit({ name = "ledger.state", from = from, to = to, count = count, id = tonumber(id),
-      ocid = ocid })
+    local event = { name = "ledger.state", from = from, to = to, count = count, id = tonumber(id),
+      ocid = ocid }
+    if self.held then
+      self.held[#self.held + 1] = event
+    else
+      self.emit(event)
+    end
   end
+end
+
+-- fn() as one transaction (one durable commit): the ledger.state events of
+-- its moves are emitted once it is committed, none when it is rolled back.
+-- -> fn's value (raises the store's err when it fails)
+function States:atomically(fn)
+  local held = {}
+  self.held = held
+  local done, err = self.store:transaction(fn)
+  self.held = nil
+  must(done, err)
+  if self.emit then
+    for _, event in ipairs(held) do self.emit(event) end
+  end
+  return done
+end
+
+-- fn() inside atomically(), under a savepoint: undone, with its events,
+-- when it returns nil, err or raises (the transaction goes on).
+-- -> fn's values | nil, err
+function States:tentatively(fn)
+  local held = self.held
+  local before = #held
+  local a, b = self.store:savepoint(fn)
+  if a == nil then
+    for i = #held, before + 1, -1 do held[i] = nil end
+  end
+  return a, b
 end
 
 -- The outcome of the send of OCID `ocid`, recorded by compare-and-set from
@@ -63,11 +97,12 @@ end
 
 -- Moves an open row to a final state; a row already final in the same
 -- state is a duplicate; in another, the conflict is flagged for a person.
--- -> to | "duplicate" | "conflict"
+-- Inside atomically(). -> to | "duplicate" | "conflict"
 function States:settle(row, to, set, source)
   for _ = 1, 5 do
     if OPEN[row.state] then
-      local moved, err = self:move(row.id, row.state, to, set)
+      -- a move the database refuses is undone alone: the flag is still written
+      local moved, err = self:tentatively(function() return self:move(row.id, row.state, to, set) end)
       if moved == nil then
         -- e.g. the receipt is already another payout's: a person must look.
         self:flag(row, source .. " could not be applied: " .. tostring(err))
