@@ -19,12 +19,21 @@ end
 local NUMERIC = { int2 = true, int4 = true, int8 = true, numeric = true, float4 = true, float8 = true }
 
 -- LuaSQL hands every PostgreSQL value over as text: the numeric columns of
--- a result, converted row by row by the store.
-local function numeric_columns(cur)
-  local names, types, out = cur:getcolnames(), cur:getcoltypes(), {}
+-- a result, converted row by row by the store. LuaSQL learns a result's
+-- column types with one query per column (a SELECT * of payouts: 27 round
+-- trips), so they are learnt once per store for each list of column names
+-- (in this schema a name has one type wherever it appears).
+local function numeric_columns(cur, s)
+  local names = cur:getcolnames()
+  local shape = table.concat(names, ",")
+  s.numeric_by_shape = s.numeric_by_shape or {}
+  local known = s.numeric_by_shape[shape]
+  if known then return known end
+  local types, out = cur:getcoltypes(), {}
   for i, name in ipairs(names) do
     if NUMERIC[types[i]] then out[#out + 1] = name end
   end
+  s.numeric_by_shape[shape] = out
   return out
 end
 

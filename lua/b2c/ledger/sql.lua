@@ -2,7 +2,7 @@
 -- as SQL literals (LuaSQL has no parameters), statements, rows and
 -- transactions. sqlite.lua and postgres.lua add a dialect:
 --   literal_text(s), begin_sql, last_id_sql, skip_locked, and
---   numeric_columns(cur) (the columns a driver hands over as text that are numbers).
+--   numeric_columns(cur, store) (the columns a driver hands over as text that are numbers).
 -- Transactions nest savepoints, so that a failed part is undone alone.
 local errors = require("b2c.errors")
 local failures = require("b2c.ledger.failures")
@@ -86,7 +86,7 @@ end
 -- Every row of a cursor, as tables keyed by column name.
 function Store:fetch_all(cur)
   local out = {}
-  local numeric = self.numeric_columns and self.numeric_columns(cur) or {}
+  local numeric = self.numeric_columns and self.numeric_columns(cur, self) or {}
   while true do
     local row = cur:fetch({}, "a")
     if not row then break end
