@@ -284,6 +284,7 @@ describe("b2c (the command)", function()
       assert.are.same({ commonName = "apigee.apicaller.safaricom.co.ke", spkiSha256 = PRODUCTION_SPKI,
         kind = "production", says = doc.certificate.says }, doc.certificate)
       assert.are.same({}, doc.warnings)
+      assert.matches('"warnings":%[%]', out) -- a list, even empty: [] and not {}
     end)
 
     it("cert: every fact with stable keys", function()
@@ -296,6 +297,7 @@ describe("b2c (the command)", function()
       assert.are.equal("apicrypt.safaricom.co.ke", doc.commonName)
       assert.is_true(doc.expired)
       assert.are.equal("RSA", doc.keyType)
+      assert.matches('"dnsNames":%[%]', out) -- a list, even empty: [] and not {}
     end)
 
     it("parse: the verdict and the parameters as data; the same text always gives the same document", function()

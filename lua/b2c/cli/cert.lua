@@ -60,7 +60,8 @@ function cert.run(sys, list)
     output.document(sys, { command = "cert", kind = kind, says = says, commonName = info.commonName,
       subject = info.subject, issuer = info.issuer, serial = info.serial, notBefore = info.notBefore,
       notAfter = info.notAfter, expired = info.expired, keyType = info.keyType, keyBits = info.keyBits,
-      spkiSha256 = info.spkiSha256, dnsNames = info.dnsNames, ipAddresses = info.ipAddresses })
+      spkiSha256 = info.spkiSha256, dnsNames = output.array(info.dnsNames),
+      ipAddresses = info.ipAddresses })
     return 0
   end
   show(sys.stdout, info)

@@ -78,7 +78,7 @@ function credential.run(sys, list)
     warnings[1] = "Daraja will not accept this credential (ResultCode 2001)"
   end
   if sys.json then
-    output.document(sys, { command = "credential", credential = secret, warnings = warnings,
+    output.document(sys, { command = "credential", credential = secret, warnings = output.array(warnings),
       certificate = { commonName = info.commonName, spkiSha256 = info.spkiSha256, kind = kind, says = says } })
     return 0
   end
