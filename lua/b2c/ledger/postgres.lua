@@ -20,7 +20,7 @@ local NUMERIC = { int2 = true, int4 = true, int8 = true, numeric = true, float4 
 
 -- LuaSQL hands every PostgreSQL value over as text: the numeric columns of
 -- a result, converted row by row by the store. LuaSQL learns a result's
--- column types with one query per column (a SELECT * of payouts: 27 round
+-- column types with one query per column (a SELECT * of payouts: 23 round
 -- trips), so they are learnt once per store for each list of column names
 -- (in this schema a name has one type wherever it appears).
 local function numeric_columns(cur, s)
