@@ -102,9 +102,13 @@ elseif mode == "token" then
     report(who, "polled", ack and "ack" or err.kind)
     exit_now(0)
   end
+  -- The parent goes on once the child is done: two processes fetching
+  -- tokens at once knock out each other's (as on Daraja), and each
+  -- retries a refusal only once. Meanwhile the parent's fetch cannot end,
+  -- so a child waiting for it would be seen waiting.
+  report("parent", "child-exit", wait(pid))
   drive(h, 20)
   local ack, err = h:result()
   report(who, "polled", ack and "ack" or err.kind)
-  report("parent", "child-exit", wait(pid))
 end
 mpesa:close()

@@ -117,8 +117,9 @@ describe("#lua54 a client across fork()", function()
     assert.is_true(tonumber(facts.child.seconds) <= 2, out)
     assert.are.equal("timeout", facts.child.polled, out) -- the parent's payout: not sent here
     assert.are.equal("ack", facts.parent.polled, out)
-    -- The child's token replaced the parent's (as on Daraja): the parent's
-    -- first try was refused unprocessed and sent again with a fresh one.
+    -- Each process's token replaces the other's (as on Daraja): a payout
+    -- sent with the older one is refused unprocessed and sent again with
+    -- a fresh one, never paid twice.
     local paid = {}
     for _, p in ipairs(s:stats().payouts) do
       assert.is_nil(paid[p.ocid], p.ocid)
