@@ -393,20 +393,21 @@ end
 -- each.freshReceiver: each test gets a new receiver, opened before the old
 -- one closes, so on another port: a callback of the previous test still on
 -- its way cannot land in this one's. Returns the table the hooks fill: s,
--- receiver, and ctx.callback(path, ocid): the next callback posted to path
--- (about OCID ocid when given) that no earlier call returned (raises after
--- 5 s; the others stay in receiver.received).
+-- receiver, and ctx.callback(path, id): the next callback posted to path
+-- (whose body holds id, an OCID or ConversationID, when given) that no
+-- earlier call returned (raises after 5 s; the others stay in
+-- receiver.received).
 function M.session(opts, each)
   local busted = require("busted")
   each = each or {}
   local ctx = {}
   local seen = {}
-  function ctx.callback(path, ocid)
+  function ctx.callback(path, id)
     local deadline = os.time() + 5
     repeat
       local got = ctx.receiver:wait(#ctx.receiver.received + 1, 0.2)
       for i, req in ipairs(got) do
-        if not seen[i] and req.path == path and (not ocid or req.raw:find(ocid, 1, true)) then
+        if not seen[i] and req.path == path and (not id or req.raw:find(id, 1, true)) then
           seen[i] = true
           return req
         end
