@@ -3,6 +3,7 @@
 -- idempotent references, callbacks in any order, and an ambiguous payout
 -- reconciled by Transaction Status without paying twice.
 local b2c = require("b2c")
+local json = require("b2c.json")
 local ledger = require("b2c.ledger")
 local sim = require("support.sim")
 local postgres = require("support.postgres")
@@ -296,6 +297,22 @@ for _, backend in ipairs(BACKENDS) do
       assert.is_nil(mixed)
       assert.are.equal("reference", merr.field)
       assert.is_nil(book:get("new-1"))
+    end)
+
+    it_ledger("stores a batch's text and amounts exactly (quotes, backslashes, question marks)", function()
+      local texts = { "O'Brien's pay?", [[back\slash \' ?]], "?, ?); DROP TABLE payouts; --" }
+      local list = {}
+      for i, text in ipairs(texts) do
+        list[i] = payout({ reference = text .. " " .. i, remarks = text, amount = 1000 + i })
+      end
+      local report = assert(book:payBatch(mpesa, list, { concurrency = 2 }))
+      assert.are.equal(#texts, report.accepted)
+      for i, text in ipairs(texts) do
+        local p = assert(book:get(text .. " " .. i))
+        assert.are.equal(1000 + i, p.amount)
+        local row = assert(book.store:one("SELECT request FROM payouts WHERE id = ?", p.id))
+        assert.are.equal(text, json.decode(row.request).remarks)
+      end
     end)
 
     it_ledger("pays through another money mover of the registry (B2Pochi)", function()

@@ -28,7 +28,7 @@ function Run:outcomes()
   for _, r in ipairs(self.pending) do
     if r[2] then acks[#acks + 1] = r else script[#script + 1] = statements.failure(r[1], r[3]) end
   end
-  if #acks > 0 then script[#script + 1] = statements.acks(acks) end
+  if #acks > 0 then script[#script + 1] = statements.acks(acks, self.book.store) end
   return script, #self.pending
 end
 
