@@ -74,9 +74,9 @@ end
 
 -- Commits the batch's payouts first..last as submitted before the first
 -- of them leaves. New payouts are inserted straight as submitted, with the
--- outcomes so far, in one transaction (one round trip on PostgreSQL). Rows left created by
--- an earlier batch are moved by compare-and-set; when another worker took
--- some of those, that is rolled back and done row by row.
+-- outcomes so far, in one transaction (one round trip on PostgreSQL). Rows
+-- left created by an earlier batch are moved by compare-and-set; when
+-- another worker took some of those, that is rolled back and done row by row.
 function Run:mark(first, last)
   local book, entries, marked = self.book, self.entries, self.marked
   local fresh, old = {}, {}
