@@ -18,11 +18,6 @@ Client.__tostring = function(c)
   return string.format("b2c client (%s, shortCode %s)", c.environment, c.shortCode)
 end
 
-local function queue(client)
-  client.queue = client.queue or polled.new(client.core, client.sharedToken)
-  return client.queue
-end
-
 -- The checked body as JSON, and the request for it; nil, err when p
 -- breaks a rule (nothing sent).
 local function prepare(client, op, p)
@@ -46,11 +41,11 @@ VERBS.query, VERBS.request = VERBS.send, VERBS.send
 function VERBS.start(client, op, p)
   local r, err = prepare(client, op, p)
   if not r then return nil, err end
-  return queue(client):start(r)
+  return polled.of(client):start(r)
 end
 
 function VERBS.sendBatch(client, op, payouts, options)
-  return batch.run(client, queue(client), op, payouts, options)
+  return batch.run(client, polled.of(client), op, payouts, options)
 end
 
 -- mpesa.<namespace>.<verb>{...} as documented; mpesa.<namespace>:<verb>{...} works too.

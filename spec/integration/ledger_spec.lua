@@ -3,6 +3,7 @@
 -- idempotent references, callbacks in any order, and an ambiguous payout
 -- reconciled by Transaction Status without paying twice.
 local b2c = require("b2c")
+local json = require("b2c.json")
 local ledger = require("b2c.ledger")
 local sim = require("support.sim")
 local postgres = require("support.postgres")
@@ -298,6 +299,22 @@ for _, backend in ipairs(BACKENDS) do
       assert.is_nil(book:get("new-1"))
     end)
 
+    it_ledger("stores a batch's text and amounts exactly (quotes, backslashes, question marks)", function()
+      local texts = { "O'Brien's pay?", [[back\slash \' ?]], "?, ?); DROP TABLE payouts; --" }
+      local list = {}
+      for i, text in ipairs(texts) do
+        list[i] = payout({ reference = text .. " " .. i, remarks = text, amount = 1000 + i })
+      end
+      local report = assert(book:payBatch(mpesa, list, { concurrency = 2 }))
+      assert.are.equal(#texts, report.accepted)
+      for i, text in ipairs(texts) do
+        local p = assert(book:get(text .. " " .. i))
+        assert.are.equal(1000 + i, p.amount)
+        local row = assert(book.store:one("SELECT request FROM payouts WHERE id = ?", p.id))
+        assert.are.equal(text, json.decode(row.request).remarks)
+      end
+    end)
+
     it_ledger("pays through another money mover of the registry (B2Pochi)", function()
       local p = assert(book:pay(mpesa, payout({ reference = "pochi-1" }), { operation = "b2pochi" }))
       assert.are.equal("accepted", p.state)
@@ -339,16 +356,17 @@ for _, backend in ipairs(BACKENDS) do
     end)
 
     it_ledger("never sends a batch payout whose reference another worker paid meanwhile", function()
-      local real = mpesa.b2c.sendBatch
-      mpesa.b2c.sendBatch = function(list, options)
-        -- another worker pays take-3 after this batch checked its references
+      book.insert_submitted = function(...)
+        -- another worker pays take-3 after this batch checked its references,
+        -- before its first rows are stored
+        book.insert_submitted = nil
         assert(book:pay(mpesa, payout({ reference = "take-3" })))
-        return real(list, options)
+        return book.insert_submitted(...)
       end
       local list = {}
       for i = 1, 6 do list[i] = payout({ reference = "take-" .. i }) end
       local report, err = book:payBatch(mpesa, list, { concurrency = 4 })
-      mpesa.b2c.sendBatch = real
+      book.insert_submitted = nil
       assert.is_nil(report)
       assert.matches("was submitted elsewhere", err.message)
       local sends = ctx.s:stats().sendsByOcid

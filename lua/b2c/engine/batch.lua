@@ -10,6 +10,7 @@ local core = require("b2c.core")
 local errors = require("b2c.errors")
 local json = require("b2c.json")
 local outcome = require("b2c.outcome")
+local polled = require("b2c.engine.polled")
 local request = require("b2c.engine.request")
 
 local batch = {}
@@ -129,14 +130,12 @@ local function progress_line(p, final)
   io.stderr:flush()
 end
 
--- batch.run(client, queue, op, payouts, options) -> report, or nil, err when
--- the list has holes (nothing sent) or a hook raised (err.kind "hook",
--- err.report: the outcomes of everything that left, nothing more sent).
-function batch.run(client, queue, op, payouts, options)
-  if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
-  local o = check_options(options)
-  local n, bad = check_list(payouts)
-  if not n then return nil, bad end
+-- Sends n payouts, each known through `source`: source.check(i) -> true |
+-- nil, err (a payout breaking a rule is never sent); source.body(i, ocid)
+-- -> its body to send (ocid: the one its first send had, nil before);
+-- source.reference(i) -> the caller's reference. o: the checked options.
+-- -> report | nil, err when a hook raised (err.kind "hook", err.report).
+local function send(client, queue, op, n, source, o)
   local report = { total = n, accepted = 0, rejected = 0, rejected_retryable = 0, ambiguous = 0,
     unsent = 0, invalid = 0, spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
   local started_at = core.now()
@@ -161,20 +160,17 @@ function batch.run(client, queue, op, payouts, options)
     if report.results then
       report.results[i] = { index = i, originatorConversationId = ocid, ack = ack, err = err,
         outcome = class, sent = class ~= "invalid" and class ~= "unsent",
-        reference = payouts[i].reference }
+        reference = source.reference(i) }
     end
     if not report.results then ocids[i], tries[i] = nil, nil end
     call_hook("onResult", i, ack, err)
   end
 
-  -- Every payout is checked first. Only its index is kept: the body is
-  -- built (and the OCID made) when it is sent, so memory stays small.
+  -- Every payout is checked first.
   local ready = {}
   for i = 1, n do
-    local p = payouts[i]
-    if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 2) end
-    local body, err = op.build(client, p, "checked-only")
-    if body then
+    local ok, err = source.check(i)
+    if ok then
       ready[#ready + 1] = i
     else
       err.index = i
@@ -211,8 +207,7 @@ function batch.run(client, queue, op, payouts, options)
   end
 
   local function start(i)
-    ocids[i] = ocids[i] or core.uuid() -- a caller's own OCID in payouts[i] wins in op.build
-    local body = assert(op.build(client, payouts[i], ocids[i]))
+    local body = source.body(i, ocids[i])
     ocids[i] = op.ocidField and body[op.ocidField] or nil
     if not tries[i] and not call_hook("onSubmit", i, ocids[i]) then
       -- The OCID may not be stored: this payout must not leave.
@@ -347,6 +342,48 @@ function batch.run(client, queue, op, payouts, options)
       { index = hook_failure.index, hook = hook_failure.hook, report = report })
   end
   return report
+end
+
+-- batch.run(client, queue, op, payouts, options): sendBatch -> report, or
+-- nil, err when the list has holes (nothing sent) or a hook raised
+-- (err.kind "hook", err.report: the outcomes of everything that left,
+-- nothing more sent). Each payout is checked first; only its index is
+-- kept: its body is built (and the OCID made) each time it is sent, so
+-- memory stays small.
+function batch.run(client, queue, op, payouts, options)
+  if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
+  local o = check_options(options)
+  local n, bad = check_list(payouts)
+  if not n then return nil, bad end
+  return send(client, queue, op, n, {
+    check = function(i)
+      local p = payouts[i]
+      if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 3) end
+      return op.build(client, p, "checked-only")
+    end,
+    -- a caller's own OCID in payouts[i] wins in op.build
+    body = function(i, ocid) return assert(op.build(client, payouts[i], ocid or core.uuid())) end,
+    reference = function(i) return payouts[i].reference end,
+  }, o)
+end
+
+-- batch.run_built(client, op, n, build, options): the same for an internal
+-- caller (the ledger) that builds its payouts itself, each OCID included:
+-- build(i) -> the body of payout i | nil, err, called once per payout
+-- before any leaves; that body is what is sent, and sent again on spike
+-- arrest. Options and the report as sendBatch's (no references).
+function batch.run_built(client, op, n, build, options)
+  local o = check_options(options)
+  local bodies = {}
+  return send(client, polled.of(client), op, n, {
+    check = function(i)
+      local body, err = build(i)
+      bodies[i] = body
+      return body, err
+    end,
+    body = function(i) return bodies[i] end,
+    reference = function() return nil end,
+  }, o)
 end
 
 return batch

@@ -27,6 +27,13 @@ function polled.new(core, shared)
     Queue)
 end
 
+-- The client's queue (b2c.new's object), made on first use: every polled
+-- call and batch of one client shares it, and mpesa:step drives it.
+function polled.of(client)
+  client.queue = client.queue or polled.new(client.core, client.sharedToken)
+  return client.queue
+end
+
 -- A handle waiting for a token: send when the core holds one, else make
 -- sure one is on its way (the store, or one fetch per app in the process).
 -- ready: this pass's answer of token.poll (nil: not asked yet), so that a

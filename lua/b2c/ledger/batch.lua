@@ -1,6 +1,8 @@
 -- b2c.ledger.batch: ledger:payBatch. A list of payouts sent by the client's
--- sendBatch, each row committed as submitted before it leaves, a group of
--- rows per commit, the outcomes so far written with each commit.
+-- batch runner (sendBatch's, engine/batch.lua), each row committed as
+-- submitted before it leaves, a group of rows per commit, the outcomes so
+-- far written with each commit.
+local engine_batch = require("b2c.engine.batch")
 local errors = require("b2c.errors")
 local failures = require("b2c.ledger.failures")
 local json = require("b2c.json")
@@ -11,11 +13,12 @@ local must = failures.must
 
 local Batch = {}
 
--- One payBatch's bookkeeping. entries[k]: what send[k] pays, a row already
--- in the ledger (created) or a new payout (`new`: its prepared columns);
--- marked[k]: "mine" once its row is committed as submitted by this batch,
--- "taken" when another worker has it; `pending`: outcomes not yet written;
--- `failure`: the store's error once a write failed (the batch then stops).
+-- One payBatch's bookkeeping. entries[k]: what the batch's payout k pays,
+-- a row already in the ledger (created) or a new payout (`new`: its
+-- prepared columns and body); marked[k]: "mine" once its row is committed
+-- as submitted by this batch, "taken" when another worker has it;
+-- `pending`: outcomes not yet written; `failure`: the store's error once a
+-- write failed (the batch then stops).
 local Run = {}
 Run.__index = Run
 
@@ -25,7 +28,7 @@ function Run:outcomes()
   for _, r in ipairs(self.pending) do
     if r[2] then acks[#acks + 1] = r else script[#script + 1] = statements.failure(r[1], r[3]) end
   end
-  if #acks > 0 then script[#script + 1] = statements.acks(acks) end
+  if #acks > 0 then script[#script + 1] = statements.acks(acks, self.book.store) end
   return script, #self.pending
 end
 
@@ -69,11 +72,11 @@ function Run:fail(err, ...)
   error(tostring(err), 0)
 end
 
--- Commits send[first..last] as submitted before the first of them leaves.
--- New payouts are inserted straight as submitted, with the outcomes so far,
--- in one transaction (one round trip on PostgreSQL). Rows left created by
--- an earlier batch are moved by compare-and-set; when another worker took
--- some of those, that is rolled back and done row by row.
+-- Commits the batch's payouts first..last as submitted before the first
+-- of them leaves. New payouts are inserted straight as submitted, with the
+-- outcomes so far, in one transaction (one round trip on PostgreSQL). Rows
+-- left created by an earlier batch are moved by compare-and-set; when
+-- another worker took some of those, that is rolled back and done row by row.
 function Run:mark(first, last)
   local book, entries, marked = self.book, self.entries, self.marked
   local fresh, old = {}, {}
@@ -195,21 +198,28 @@ function Batch:payBatch(mpesa, payouts, options)
   end
   local entries, err = entries_of(self, prepared)
   if not entries then return nil, err end
-  local send, queued = {}, {}
   local run = setmetatable({ book = self, entries = {}, pending = {}, marked = {}, seen = {} }, Run)
+  local queued, count = {}, 0
   for _, e in ipairs(entries) do
     if e.state == "created" and not queued[e] then
       queued[e] = true
-      send[#send + 1] = request.with_ocid(e.new and e.new.fields or json.decode(e.request), e.ocid)
-      run.entries[#send] = e
+      count = count + 1
+      run.entries[count] = e
     end
   end
+  -- A new payout leaves with the body prepare built; a row of an earlier
+  -- batch is built again from its stored request (and checked again).
+  local function build(k)
+    local e = run.entries[k]
+    if e.new then return e.new.body end
+    return op.build(mpesa, request.with_ocid(json.decode(e.request), e.ocid))
+  end
   local group_size = math.max(1, math.floor(tonumber(options.concurrency) or 16))
-  local report, berr = mpesa[op.namespace].sendBatch(send, {
+  local report, berr = engine_batch.run_built(mpesa, op, count, build, {
     concurrency = options.concurrency, tps = options.tps, progress = options.progress,
     maxSpikeRetries = options.maxSpikeRetries,
     onSubmit = function(k)
-      if not run.marked[k] then run:mark(k, math.min(#send, k + group_size - 1)) end
+      if not run.marked[k] then run:mark(k, math.min(count, k + group_size - 1)) end
       if run.marked[k] ~= "mine" then
         error("payout " .. tostring(run.entries[k].ocid) .. " was submitted elsewhere", 0)
       end
@@ -231,7 +241,7 @@ function Batch:payBatch(mpesa, payouts, options)
   -- written now, even after a failed write: a full disk may still take them
   local written, werr = run:write()
   local failure = run.failure or (not written and werr)
-  if failure then return nil, stopped(failure, rep, #send) end
+  if failure then return nil, stopped(failure, rep, count) end
   if not report then return nil, berr end
   report.payouts = self:views(entries)
   return report

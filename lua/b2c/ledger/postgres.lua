@@ -12,6 +12,7 @@ local TYPES = { key = "BIGSERIAL PRIMARY KEY", int64 = "BIGINT" }
 -- Text as an escape-string literal. PostgreSQL text holds no NUL byte: a
 -- NUL in a hostile body is kept as the six characters \u0000.
 local function literal_text(s)
+  if not s:find("[%z\\']") then return "E'" .. s .. "'" end -- most text: nothing to escape
   s = s:gsub("\\", "\\\\"):gsub("'", "''"):gsub("%z", "\\\\u0000")
   return "E'" .. s .. "'"
 end

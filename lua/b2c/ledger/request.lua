@@ -33,7 +33,8 @@ function M.with_ocid(fields, ocid)
 end
 
 -- The payout checked and built with a fresh OCID: its row's columns
--- (`fields`: the caller's fields, without the reference).
+-- (`fields`: the caller's fields, without the reference) and `body`, the
+-- request to send.
 function M.prepare(mpesa, op, payout)
   if type(payout) ~= "table" then error("ledger: payout must be a table", 3) end
   if payout.originatorConversationId ~= nil then
@@ -48,7 +49,7 @@ function M.prepare(mpesa, op, payout)
   return {
     reference = payout.reference, operation = op.namespace, ocid = ocid,
     recipient = tostring(body.PartyB), amount = tonumber(body.Amount),
-    request = json.encode(request), fields = request,
+    request = json.encode(request), fields = request, body = body,
   }
 end
 

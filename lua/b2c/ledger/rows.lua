@@ -70,13 +70,13 @@ function Rows:insert_submitted(list, before)
   if self.store.multi_statement then
     local script = {}
     for k, st in ipairs(before or {}) do script[k] = st end
-    script[#script + 1] = statements.insert_submitted(list)
-    script[#script + 1] = statements.count(ocids)
+    script[#script + 1] = statements.insert_submitted(list, self.store)
+    script[#script + 1] = statements.count(ocids, self.store)
     stored = tonumber(must(self.store:script(script))[1].n)
   else
     stored = must(self.store:transaction(function()
       for _, st in ipairs(before or {}) do must(self.store:execv(st[1], st[2], st[3])) end
-      local insert = statements.insert_submitted(list)
+      local insert = statements.insert_submitted(list, self.store)
       return must(self.store:execv(insert[1], insert[2], insert[3]))
     end))
   end

@@ -24,8 +24,10 @@ local function literal(store, v)
   return store.literal_text(tostring(v))
 end
 
--- sql with each ? replaced by the next value, as a literal.
+-- sql with each ? replaced by the next value, as a literal; values nil:
+-- sql is already written with its values as literals (Store:literal).
 local function bind(store, text, values, n)
+  if values == nil then return text end
   local i = 0
   local out = text:gsub("%?", function()
     i = i + 1
@@ -33,6 +35,12 @@ local function bind(store, text, values, n)
   end)
   if i ~= n then error("ledger: " .. n .. " values for " .. i .. " placeholders", 3) end
   return out
+end
+
+-- A value as this store's SQL literal, for statements written whole
+-- (statements.lua: many rows at once, no placeholder to scan for).
+function Store:literal(v)
+  return literal(self, v)
 end
 
 -- A failure the database reported, as the ledger's error.
@@ -46,9 +54,9 @@ function Store:exec(sql, ...)
   return self:execv(sql, { ... }, select("#", ...))
 end
 
--- The same with the values in a list of n.
+-- The same with the values in a list of n (nil: sql holds its literals).
 function Store:execv(sql, values, n)
-  local res, why = self.conn:execute(bind(self, sql, values, n or #values))
+  local res, why = self.conn:execute(bind(self, sql, values, n or values and #values))
   if res == nil then return nil, db_error(why) end
   return res
 end
@@ -72,7 +80,7 @@ function Store:rowsv(sql, values, n)
   return self:fetch_all(cur)
 end
 
--- Statements ({ sql, values, n } each) as one transaction in one round
+-- Statements ({ sql, values, n } each, or { sql } holding its literals) as one transaction in one round
 -- trip, for a dialect that runs a query of several statements as one
 -- transaction (`multi_statement`: PostgreSQL); the last one's rows | nil, err.
 function Store:script(statements)

@@ -14,6 +14,7 @@ local TYPES = { key = "INTEGER PRIMARY KEY AUTOINCREMENT", int64 = "INTEGER" }
 -- Text as a literal. Text with a NUL byte (a hostile body) goes as a hex
 -- blob cast to text: SQLite's quoted literals end at a NUL.
 local function literal_text(s)
+  if not s:find("[%z']") then return "'" .. s .. "'" end -- most text: nothing to escape
   if not s:find("%z") then return "'" .. s:gsub("'", "''") .. "'" end
   return "CAST(X'" .. s:gsub(".", function(c) return string.format("%02X", c:byte()) end) .. "' AS TEXT)"
 end
