@@ -45,7 +45,7 @@ function VERBS.start(client, op, p)
 end
 
 function VERBS.sendBatch(client, op, payouts, options)
-  return batch.run(client, polled.of(client), op, payouts, options)
+  return batch.run(client, op, payouts, options)
 end
 
 -- mpesa.<namespace>.<verb>{...} as documented; mpesa.<namespace>:<verb>{...} works too.

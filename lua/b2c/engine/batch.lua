@@ -135,7 +135,8 @@ end
 -- -> its body to send (ocid: the one its first send had, nil before);
 -- source.reference(i) -> the caller's reference. o: the checked options.
 -- -> report | nil, err when a hook raised (err.kind "hook", err.report).
-local function send(client, queue, op, n, source, o)
+local function send(client, op, n, source, o)
+  local queue = polled.of(client)
   local report = { total = n, accepted = 0, rejected = 0, rejected_retryable = 0, ambiguous = 0,
     unsent = 0, invalid = 0, spikeRetries = 0, stopped = nil, results = o.keepResults and {} or nil }
   local started_at = core.now()
@@ -344,18 +345,18 @@ local function send(client, queue, op, n, source, o)
   return report
 end
 
--- batch.run(client, queue, op, payouts, options): sendBatch -> report, or
+-- batch.run(client, op, payouts, options): sendBatch -> report, or
 -- nil, err when the list has holes (nothing sent) or a hook raised
 -- (err.kind "hook", err.report: the outcomes of everything that left,
 -- nothing more sent). Each payout is checked first; only its index is
 -- kept: its body is built (and the OCID made) each time it is sent, so
 -- memory stays small.
-function batch.run(client, queue, op, payouts, options)
+function batch.run(client, op, payouts, options)
   if type(payouts) ~= "table" then error("sendBatch: payouts must be a list of tables", 3) end
   local o = check_options(options)
   local n, bad = check_list(payouts)
   if not n then return nil, bad end
-  return send(client, queue, op, n, {
+  return send(client, op, n, {
     check = function(i)
       local p = payouts[i]
       if type(p) ~= "table" then error("sendBatch: payouts[" .. i .. "] is not a table", 3) end
@@ -375,7 +376,7 @@ end
 function batch.run_built(client, op, n, build, options)
   local o = check_options(options)
   local bodies = {}
-  return send(client, polled.of(client), op, n, {
+  return send(client, op, n, {
     check = function(i)
       local body, err = build(i)
       bodies[i] = body
